@@ -1,0 +1,86 @@
+"""The Backend protocol: a conversation in, an iterator of events out.
+
+Both the remote API backend and the in-process engine implement it, so the window and `glmv ask` never know
+which one answers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from app.core.conversation import Conversation
+from app.core.events import Event
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend accepts. ``None`` means no limit is known."""
+
+    images: bool = True
+    video: bool = False
+    max_images: int | None = None
+    thinking_switch: bool = True
+    max_image_bytes: int | None = None
+    max_image_side: int | None = None
+    max_video_bytes: int | None = None
+    max_videos: int | None = None
+    context_tokens: int | None = None
+
+
+@dataclass
+class GenerationOptions:
+    """Per-request settings. ``None`` leaves the value to the server or the checkpoint's own defaults.
+
+    ``history_turns`` limits how many past question/answer pairs are sent (``None``: all of them).
+    """
+
+    thinking: bool = True
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    history_turns: int | None = None
+
+
+class Backend(Protocol):
+    """Turns a conversation into the one stream of events (see ``app.core.events``).
+
+    ``stream`` checks ``cancel`` while it runs; once it is set the stream ends with ``Failed(kind="cancelled")``
+    after everything that already arrived was yielded.
+    """
+
+    name: str
+    model: str
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    def stream(
+        self, conversation: Conversation, options: GenerationOptions, cancel: threading.Event | None = None
+    ) -> Iterator[Event]: ...
+
+
+def recent_turns(conversation: Conversation, history_turns: int | None) -> list:
+    """The messages to send: the last ``history_turns`` user/assistant pairs before the question, then the
+    question. System messages in the list are kept."""
+    messages = [m for m in conversation.messages if m.role != "system"]
+    if history_turns is None or not messages:
+        return messages
+    question, past = messages[-1], messages[:-1]
+    if history_turns <= 0:
+        return [question]
+    # Walk back counting user turns so a pair is never cut in half.
+    kept: list = []
+    users = 0
+    for message in reversed(past):
+        if message.role == "user":
+            users += 1
+            if users > history_turns:
+                break
+        kept.append(message)
+    kept.reverse()
+    while kept and kept[0].role != "user":
+        kept.pop(0)
+    return [*kept, question]

@@ -1,0 +1,60 @@
+"""Imports point one way: app.ui -> app.core -> glmv_local. The core never imports Qt; glmv_local never
+imports app. Checked twice: statically over every module's import statements, and at run time by importing
+the whole core in a fresh interpreter and looking at sys.modules."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _violations(package: Path, forbidden: tuple[str, ...]) -> list[str]:
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        for name in _imports(path):
+            if name.split(".")[0] in forbidden or any(name.startswith(f + ".") for f in forbidden):
+                found.append(f"{path.relative_to(ROOT)} imports {name}")
+    return found
+
+
+QT = ("PySide6", "PyQt5", "PyQt6", "shiboken6")
+
+
+def test_core_never_imports_qt():
+    assert _violations(ROOT / "app" / "core", QT) == []
+
+
+def test_glmv_local_never_imports_qt_or_app():
+    assert _violations(ROOT / "glmv_local", (*QT, "app")) == []
+
+
+def test_importing_the_whole_core_loads_no_qt():
+    modules = [
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for base in ("app/core", "glmv_local")
+        for p in sorted((ROOT / base).rglob("*.py"))
+    ]
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}:\n"
+        "    importlib.import_module(m)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'PyQt5', 'PyQt6', 'shiboken6'))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
