@@ -1,0 +1,562 @@
+"""Conversation history in SQLite, attachment files on disk.
+
+One writer thread owns every write, in the order they were asked for, so the window never waits on the disk
+and a streaming answer can be saved every half second without blocking anything. Reads use their own
+connection: in WAL mode they see every committed write and never wait for the writer. Ids are made here (not by
+SQLite) so a caller can refer to a row whose insert is still queued.
+
+An answer is saved while it streams; if the app dies, the partial answer is in the database and is marked
+"stopped" (finish reason "interrupted") when the store is opened next.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import logging
+import queue
+import re
+import shutil
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from app.core import migrations
+from app.core.conversation import Attachment, Message
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+DB_NAME = "history.sqlite3"
+STATUSES = ("streaming", "done", "failed", "stopped")
+TITLE_LENGTH = 60
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
+
+
+def default_folder() -> Path:
+    """The per-user data folder (platformdirs), e.g. ~/.local/share/glmv-desktop on Linux."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("glmv-desktop", appauthor=False))
+
+
+@dataclass
+class ConversationSummary:
+    id: str
+    title: str
+    created: float
+    updated: float
+
+
+@dataclass
+class StoredAttachment:
+    id: str
+    name: str
+    path: Path
+    kind: str = ""
+    pages: str | None = None
+    pages_total: int | None = None
+    tokens: int | None = None
+
+    def to_attachment(self) -> Attachment:
+        return Attachment(path=self.path, kind=self.kind, pages=self.pages)
+
+
+@dataclass
+class StoredMessage:
+    id: str
+    role: str
+    text: str = ""
+    thinking: str = ""
+    status: str = "done"
+    finish_reason: str | None = None
+    error_kind: str | None = None
+    error_message: str | None = None
+    usage: dict = field(default_factory=dict)
+    boxes: list = field(default_factory=list)
+    thinking_seconds: float | None = None
+    backend: str | None = None
+    model: str | None = None
+    created: float = 0.0
+    attachments: list[StoredAttachment] = field(default_factory=list)
+
+    def to_message(self) -> Message:
+        return Message(
+            role=self.role,  # type: ignore[arg-type]
+            text=self.text,
+            attachments=[a.to_attachment() for a in self.attachments],
+            thinking=self.thinking,
+        )
+
+
+def make_title(text: str, attachment_names: Iterable[str] = ()) -> str:
+    """A title from the first question: its first non-empty line, cut at a word boundary."""
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    line = re.sub(r"\s+", " ", line)
+    if not line:
+        names = list(attachment_names)
+        return names[0] if names else "New chat"
+    if len(line) <= TITLE_LENGTH:
+        return line
+    cut = line[:TITLE_LENGTH].rsplit(" ", 1)[0]
+    return (cut if len(cut) > TITLE_LENGTH // 2 else line[:TITLE_LENGTH]).rstrip(" ,.;:") + "…"
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, timeout=10.0)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+class _Writer(threading.Thread):
+    """Runs write jobs one at a time on its own connection, each in its own transaction."""
+
+    def __init__(self, path: Path, on_error: Callable[[str], None] | None) -> None:
+        super().__init__(name="history-writer", daemon=True)
+        self._path = path
+        self._jobs: queue.Queue = queue.Queue()
+        self._on_error = on_error
+
+    def submit(self, job: Callable[[sqlite3.Connection], T]) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._jobs.put((future, job))
+        return future
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+    def run(self) -> None:
+        conn = _connect(self._path)
+        try:
+            while (item := self._jobs.get()) is not None:
+                future, job = item
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    result = job(conn)
+                    conn.commit()
+                except Exception as e:
+                    conn.rollback()
+                    log.exception("history write failed")
+                    if self._on_error is not None:
+                        self._on_error(f"Could not save the history: {e}. Check free disk space and permissions.")
+                    future.set_exception(e)
+                else:
+                    future.set_result(result)
+        finally:
+            conn.close()
+
+
+class Store:
+    """The history of one user. ``folder`` holds the database and an ``attachments`` folder per conversation.
+
+    Write methods return at once; they hand back a ``Future`` (or an id whose row is queued) for callers that
+    need to know when the write is on disk. ``on_error`` is called from the writer thread with a readable
+    message when a write fails.
+    """
+
+    def __init__(
+        self, folder: Path | None = None, *, recover: bool = True, on_error: Callable[[str], None] | None = None
+    ) -> None:
+        self.folder = Path(folder) if folder is not None else default_folder()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.files = self.folder / "attachments"
+        self.path = self.folder / DB_NAME
+        setup = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+        try:
+            setup.execute("PRAGMA journal_mode = WAL")
+            migrations.migrate(setup)
+            if recover:
+                setup.execute(
+                    "UPDATE messages SET status = 'stopped', finish_reason = 'interrupted' WHERE status = 'streaming'"
+                )
+        finally:
+            setup.close()
+        self._read = _connect(self.path)
+        self._read.row_factory = sqlite3.Row
+        self._read_lock = threading.Lock()
+        self._writer = _Writer(self.path, on_error)
+        self._writer.start()
+        self._closed = False
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def flush(self, timeout: float | None = 30.0) -> None:
+        """Wait until every write asked for so far is on disk."""
+        self._writer.submit(lambda conn: None).result(timeout)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._writer.stop()
+        self._writer.join(30.0)
+        with self._read_lock:
+            self._read.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- reads
+
+    def _query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        with self._read_lock:
+            return self._read.execute(sql, params).fetchall()
+
+    def conversations(self, limit: int | None = None) -> list[ConversationSummary]:
+        """Newest first."""
+        sql = "SELECT id, title, created, updated FROM conversations ORDER BY updated DESC"
+        rows = self._query(sql + (" LIMIT ?" if limit else ""), (limit,) if limit else ())
+        return [ConversationSummary(r["id"], r["title"], r["created"], r["updated"]) for r in rows]
+
+    def conversation(self, conversation_id: str) -> ConversationSummary | None:
+        rows = self._query("SELECT id, title, created, updated FROM conversations WHERE id = ?", (conversation_id,))
+        return (
+            ConversationSummary(rows[0]["id"], rows[0]["title"], rows[0]["created"], rows[0]["updated"])
+            if rows
+            else None
+        )
+
+    def search(self, text: str) -> list[ConversationSummary]:
+        """Conversations whose title, questions or answers contain ``text`` (case-insensitive), newest first."""
+        text = text.strip()
+        if not text:
+            return self.conversations()
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._query(
+            "SELECT id, title, created, updated FROM conversations c WHERE c.title LIKE ?1 ESCAPE '\\' OR EXISTS "
+            "(SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.text LIKE ?1 ESCAPE '\\') "
+            "ORDER BY updated DESC",
+            (pattern,),
+        )
+        return [ConversationSummary(r["id"], r["title"], r["created"], r["updated"]) for r in rows]
+
+    def messages(self, conversation_id: str) -> list[StoredMessage]:
+        rows = self._query("SELECT * FROM messages WHERE conversation_id = ? ORDER BY position", (conversation_id,))
+        attachment_rows = self._query(
+            "SELECT a.* FROM attachments a JOIN messages m ON a.message_id = m.id "
+            "WHERE m.conversation_id = ? ORDER BY a.position",
+            (conversation_id,),
+        )
+        by_message: dict[str, list[StoredAttachment]] = {}
+        for a in attachment_rows:
+            by_message.setdefault(a["message_id"], []).append(
+                StoredAttachment(
+                    id=a["id"],
+                    name=a["name"],
+                    path=self.folder / a["stored_path"],
+                    kind=a["kind"],
+                    pages=a["pages"],
+                    pages_total=a["pages_total"],
+                    tokens=a["tokens"],
+                )
+            )
+        return [
+            StoredMessage(
+                id=r["id"],
+                role=r["role"],
+                text=r["text"],
+                thinking=r["thinking"],
+                status=r["status"],
+                finish_reason=r["finish_reason"],
+                error_kind=r["error_kind"],
+                error_message=r["error_message"],
+                usage=json.loads(r["usage"]) if r["usage"] else {},
+                boxes=json.loads(r["boxes"]) if r["boxes"] else [],
+                thinking_seconds=r["thinking_seconds"],
+                backend=r["backend"],
+                model=r["model"],
+                created=r["created"],
+                attachments=by_message.get(r["id"], []),
+            )
+            for r in rows
+        ]
+
+    def last_opened(self) -> str | None:
+        rows = self._query(
+            "SELECT s.value FROM state s JOIN conversations c ON c.id = s.value WHERE s.key = 'last_opened'"
+        )
+        return rows[0][0] if rows else None
+
+    # ---------------------------------------------------------------- writes
+
+    def new_conversation(self, title: str = "") -> str:
+        conversation_id = uuid.uuid4().hex
+        now = time.time()
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO conversations (id, title, title_auto, created, updated) VALUES (?, ?, ?, ?, ?)",
+                (conversation_id, title, 0 if title else 1, now, now),
+            )
+
+        self._writer.submit(job)
+        return conversation_id
+
+    def rename(self, conversation_id: str, title: str) -> concurrent.futures.Future[None]:
+        title = title.strip()
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE conversations SET title = ?, title_auto = 0 WHERE id = ?", (title, conversation_id))
+
+        return self._writer.submit(job)
+
+    def delete(self, conversation_id: str) -> concurrent.futures.Future[None]:
+        """Removes the conversation, its messages (cascade) and its attachment files."""
+        folder = self._conversation_files(conversation_id)
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+            conn.commit()
+            shutil.rmtree(folder, ignore_errors=True)
+
+        return self._writer.submit(job)
+
+    def set_last_opened(self, conversation_id: str | None) -> concurrent.futures.Future[None]:
+        def job(conn: sqlite3.Connection) -> None:
+            if conversation_id is None:
+                conn.execute("DELETE FROM state WHERE key = 'last_opened'")
+            else:
+                conn.execute(
+                    "INSERT INTO state (key, value) VALUES ('last_opened', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (conversation_id,),
+                )
+
+        return self._writer.submit(job)
+
+    def add_message(
+        self,
+        conversation_id: str,
+        role: str,
+        text: str = "",
+        attachments: Iterable[Attachment] = (),
+        *,
+        status: str = "done",
+        thinking: str = "",
+        backend: str | None = None,
+        model: str | None = None,
+        attachment_info: dict[str, dict[str, Any]] | None = None,
+    ) -> str:
+        """Queues the message and copies its attachment files into the conversation's folder.
+
+        ``attachment_info`` maps a source path (as a string) to what the attachments strip learned about it
+        (``pages_total``, ``tokens``). The first question of a conversation names it unless it was renamed.
+        """
+        if status not in STATUSES:
+            raise ValueError(f"unknown message status {status!r}")
+        message_id = uuid.uuid4().hex
+        now = time.time()
+        planned = []
+        for position, attachment in enumerate(attachments):
+            attachment_id = uuid.uuid4().hex[:12]
+            stored = self._conversation_files(conversation_id) / f"{attachment_id}_{_safe_name(attachment.name)}"
+            info = (attachment_info or {}).get(str(attachment.path), {})
+            planned.append((attachment_id, position, attachment, stored, info))
+        names = [p[2].name for p in planned]
+
+        def job(conn: sqlite3.Connection) -> None:
+            (last,) = conn.execute(
+                "SELECT COALESCE(MAX(position), -1) FROM messages WHERE conversation_id = ?", (conversation_id,)
+            ).fetchone()
+            conn.execute(
+                "INSERT INTO messages (id, conversation_id, position, role, text, thinking, status, backend, model, "
+                "created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (message_id, conversation_id, last + 1, role, text, thinking, status, backend, model, now, now),
+            )
+            for attachment_id, position, attachment, stored, info in planned:
+                stored.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(attachment.path, stored)
+                conn.execute(
+                    "INSERT INTO attachments (id, message_id, position, name, stored_path, kind, pages, pages_total, "
+                    "tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        attachment_id,
+                        message_id,
+                        position,
+                        attachment.name,
+                        stored.relative_to(self.folder).as_posix(),
+                        attachment.kind or info.get("kind", ""),
+                        attachment.pages,
+                        info.get("pages_total"),
+                        info.get("tokens"),
+                    ),
+                )
+            if role == "user":
+                row = conn.execute(
+                    "SELECT title_auto, title FROM conversations WHERE id = ?", (conversation_id,)
+                ).fetchone()
+                if row is not None and row[0] and not row[1]:
+                    title = make_title(text, names)
+                    conn.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
+            conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
+
+        self._writer.submit(job)
+        return message_id
+
+    def save_message(
+        self,
+        message_id: str,
+        *,
+        text: str | None = None,
+        thinking: str | None = None,
+        status: str | None = None,
+        finish_reason: str | None = None,
+        error_kind: str | None = None,
+        error_message: str | None = None,
+        usage: dict | None = None,
+        boxes: list | None = None,
+        thinking_seconds: float | None = None,
+    ) -> concurrent.futures.Future[None]:
+        """Updates the given fields of a message (``None`` leaves a field as it is)."""
+        if status is not None and status not in STATUSES:
+            raise ValueError(f"unknown message status {status!r}")
+        values: dict[str, Any] = {
+            "text": text,
+            "thinking": thinking,
+            "status": status,
+            "finish_reason": finish_reason,
+            "error_kind": error_kind,
+            "error_message": error_message,
+            "usage": json.dumps(usage) if usage is not None else None,
+            "boxes": json.dumps(boxes) if boxes is not None else None,
+            "thinking_seconds": thinking_seconds,
+        }
+        values = {k: v for k, v in values.items() if v is not None}
+        now = time.time()
+
+        def job(conn: sqlite3.Connection) -> None:
+            assignments = ", ".join(f"{k} = ?" for k in values)
+            conn.execute(
+                f"UPDATE messages SET {assignments}, updated = ? WHERE id = ?", (*values.values(), now, message_id)
+            )
+            conn.execute(
+                "UPDATE conversations SET updated = ? WHERE id = (SELECT conversation_id FROM messages WHERE id = ?)",
+                (now, message_id),
+            )
+
+        return self._writer.submit(job)
+
+    def delete_after(self, message_id: str, *, inclusive: bool = False) -> concurrent.futures.Future[None]:
+        """Removes the messages after ``message_id`` (and it too when ``inclusive``), with their files: used by
+        Regenerate (drop the old answer) and Edit-and-resend (drop everything after the edited question)."""
+        op = ">=" if inclusive else ">"
+
+        def job(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT conversation_id, position FROM messages WHERE id = ?", (message_id,)).fetchone()
+            if row is None:
+                return
+            doomed = f"SELECT id FROM messages WHERE conversation_id = ? AND position {op} ?"
+            files = [
+                self.folder / r[0]
+                for r in conn.execute(f"SELECT stored_path FROM attachments WHERE message_id IN ({doomed})", row)
+            ]
+            conn.execute(f"DELETE FROM messages WHERE id IN ({doomed})", row)
+            conn.commit()
+            for path in files:
+                path.unlink(missing_ok=True)
+
+        return self._writer.submit(job)
+
+    def edit_message(self, message_id: str, text: str) -> concurrent.futures.Future[None]:
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE messages SET text = ?, updated = ? WHERE id = ?", (text, time.time(), message_id))
+
+        return self._writer.submit(job)
+
+    def stream_saver(self, message_id: str, interval: float = 0.5) -> StreamSaver:
+        return StreamSaver(self, message_id, interval)
+
+    # ---------------------------------------------------------------- export
+
+    def export_markdown(self, conversation_id: str, folder: Path) -> Path:
+        """Writes ``<title>.md`` into ``folder`` with the attachments copied beside it in ``<title>_files``.
+        Returns the Markdown file's path."""
+        summary = self.conversation(conversation_id)
+        if summary is None:
+            raise KeyError(f"no conversation {conversation_id}")
+        folder = Path(folder)
+        stem = _safe_name(summary.title or "conversation", keep_suffix=False)
+        files = folder / f"{stem}_files"
+        lines = [f"# {summary.title or 'Conversation'}", ""]
+        for message in self.messages(conversation_id):
+            if message.role == "user":
+                lines += ["## Question", "", message.text, ""]
+                for a in message.attachments:
+                    if not a.path.exists():
+                        lines.append(f"*(attachment {a.name} is missing)*")
+                        continue
+                    files.mkdir(parents=True, exist_ok=True)
+                    target = files / f"{a.id}_{_safe_name(a.name)}"
+                    shutil.copyfile(a.path, target)
+                    link = f"{files.name}/{target.name}".replace(" ", "%20")
+                    bang = "!" if target.suffix.lower() in IMAGE_SUFFIXES else ""
+                    lines.append(f"{bang}[{a.name}]({link})")
+                lines.append("")
+            elif message.role == "assistant":
+                heading = "## Answer" + (f" ({message.model})" if message.model else "")
+                lines += [heading, ""]
+                if message.thinking.strip():
+                    lines += [
+                        "<details><summary>Thinking</summary>",
+                        "",
+                        message.thinking.strip(),
+                        "",
+                        "</details>",
+                        "",
+                    ]
+                lines += [message.text, ""]
+                if message.status in ("stopped", "failed"):
+                    lines += [f"*({message.status}: {message.error_message or message.finish_reason or ''})*", ""]
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{stem}.md"
+        path.write_text("\n".join(lines), encoding="utf-8")
+        return path
+
+    def _conversation_files(self, conversation_id: str) -> Path:
+        if not re.fullmatch(r"[0-9a-f]{32}", conversation_id):
+            raise ValueError(f"not a conversation id: {conversation_id!r}")
+        return self.files / conversation_id
+
+
+class StreamSaver:
+    """Saves a streaming answer at most every ``interval`` seconds, then once at the end.
+
+    The stream's runner asks ``due()`` after each piece and only then builds the full text, so saving costs
+    nothing per token.
+    """
+
+    def __init__(self, store: Store, message_id: str, interval: float = 0.5) -> None:
+        self.store = store
+        self.message_id = message_id
+        self.interval = interval
+        self._last = time.monotonic()
+
+    def due(self) -> bool:
+        return time.monotonic() - self._last >= self.interval
+
+    def save(self, text: str, thinking: str) -> None:
+        self._last = time.monotonic()
+        self.store.save_message(self.message_id, text=text, thinking=thinking, status="streaming")
+
+    def finish(self, text: str, thinking: str, status: str, **info: Any) -> concurrent.futures.Future[None]:
+        return self.store.save_message(self.message_id, text=text, thinking=thinking, status=status, **info)
+
+
+def _safe_name(name: str, keep_suffix: bool = True) -> str:
+    """A file name safe on every OS, keeping the suffix so the kind is still recognisable."""
+    path = Path(name)
+    stem, suffix = (path.stem, path.suffix) if keep_suffix else (name, "")
+    stem = re.sub(r'[<>:"/\\|?*\x00-\x1f]+', "_", stem).strip(" .") or "file"
+    suffix = re.sub(r"[^A-Za-z0-9.]", "", suffix)[:10]
+    return stem[:80] + suffix
