@@ -164,6 +164,22 @@ def test_starts_in_thinking(data: st.DataObject, reasoning: str, reply: str) -> 
 
 
 @FAST
+@given(st.data(), tagless.filter(bool), tagless, st.booleans())
+def test_starts_in_thinking_with_reasoning_field(
+    data: st.DataObject, reasoning: str, reply: str, stray_close: bool
+) -> None:
+    """A server that splits reasoning off itself has consumed the template's </think>: content is answer."""
+    splitter = ReasoningSplitter(starts_in_thinking=True)
+    events = [e for r in cut(data, reasoning) for e in splitter.feed(reasoning=r)]
+    for a in cut(data, ("</think>" if stray_close else "") + reply):
+        events.extend(splitter.feed(a))
+    events.extend(splitter.finish())
+    assert_well_formed(events)
+    assert thinking(events) == reasoning
+    assert answer(events) == reply.lstrip()
+
+
+@FAST
 @given(
     st.data(), tagless, tagless, st.sampled_from(["", "\n", "\n\n"]), st.sampled_from(["", "<|user|>", "<|endoftext|>"])
 )
@@ -311,6 +327,32 @@ def test_labels() -> None:
     assert only_boxes('{"cat": [1, 2, 3, 4], "dog": [[5, 6, 7, 8]]}') == [(1, 2, 3, 4, "cat"), (5, 6, 7, 8, "dog")]
     assert only_boxes("cat: [1, 2, 3, 4]\ndog [5, 6, 7, 8]") == [(1, 2, 3, 4, "cat"), (5, 6, 7, 8, "dog")]
     assert only_boxes("the cat [1,2,3,4]") == [(1, 2, 3, 4, "the cat")]
+
+
+def test_labels_in_json_the_model_got_slightly_wrong() -> None:
+    assert only_boxes('[{"bbox_2d": [1, 2, 3, 4], "label": "cat"}, {"bbox_2d": [5, 6, 7, 8], "label": "dog"} oops') == [
+        (1, 2, 3, 4, "cat"),
+        (5, 6, 7, 8, "dog"),
+    ]
+    assert only_boxes("{label: 'cat', bbox: (1, 2, 3, 4)}\n{label: 'dog', bbox: (5, 6, 7, 8)}") == [
+        (1, 2, 3, 4, "cat"),
+        (5, 6, 7, 8, "dog"),
+    ]
+
+
+box_like = st.lists(
+    st.one_of(st.sampled_from([*"[](){}<>,:'\" -.0123456789", "<bbox>", "</bbox>", "label"]), st.text(max_size=3)),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(box_like)
+def test_parse_boxes_never_fails_and_keeps_boxes_in_range(text: str) -> None:
+    for box in parse_boxes(text):
+        assert 0 <= box.x1 <= box.x2 <= 1000
+        assert 0 <= box.y1 <= box.y2 <= 1000
+        assert box.label is None or (box.label.strip() and len(box.label) <= 64)
 
 
 def test_out_of_range_and_reversed_coordinates_are_clamped_and_ordered() -> None:

@@ -16,6 +16,8 @@ Normalisation rules (consumers and tests rely on them):
   a ``Boxes`` event follows the text at the point where the group closes. Inside thinking the markers stay.
 - ``<answer>``/``</answer>``, a stray ``</think>`` or ``<|end_of_box|>`` in the answer, a repeated ``<think>``
   while thinking, and GLM special tokens are dropped.
+- With ``starts_in_thinking``, content is thinking until ``</think>``, unless the server sends reasoning in its
+  own field first (it then split the reasoning off itself, and the content is answer).
 - At the end, an unfinished tag prefix is plain text and an unclosed box group is plain answer text (no boxes).
 
 The scanner works on whole strings with ``str``/``re`` calls and holds back only the shortest suffix that could
@@ -66,13 +68,15 @@ class ReasoningSplitter:
     """Turns one stream's chunks into Thinking / Answer / Boxes events. Use one splitter per stream.
 
     ``starts_in_thinking`` says the prompt already opened ``<think>`` (some server templates do), so the content
-    is reasoning until ``</think>``.
+    is reasoning until ``</think>``. If the server sends reasoning in its own field before any content, it has
+    already taken that ``</think>`` out of the content, so the content is answer from the start.
     """
 
-    __slots__ = ("_answer_started", "_box_len", "_box_parts", "_mode", "_pending")
+    __slots__ = ("_answer_started", "_box_len", "_box_parts", "_implicit_think", "_mode", "_pending")
 
     def __init__(self, *, starts_in_thinking: bool = False) -> None:
         self._mode = _THINK if starts_in_thinking else _ANSWER
+        self._implicit_think = starts_in_thinking
         self._pending = ""
         self._answer_started = False
         self._box_parts: list[str] = []
@@ -86,8 +90,13 @@ class ReasoningSplitter:
         out: list[Event] = []
         if reasoning:
             out.append(Thinking(reasoning))
+            if self._implicit_think:
+                self._implicit_think = False
+                self._mode = _ANSWER
         if not content:
             return out
+        if self._implicit_think and not content.isspace():
+            self._implicit_think = False
         buf = self._pending + content if self._pending else content
         pos = 0
         for m in _TAG_RE.finditer(buf):
@@ -184,6 +193,7 @@ _QUAD = _NUM + _SEP + _NUM + _SEP + _NUM + _SEP + _NUM
 _NUM_RE = re.compile(_NUM)
 _BRACKETED_QUAD_RE = re.compile(r"(?:<bbox>|[\[(<])\s*(" + _QUAD + r")\s*(?:</bbox>|[\])>])")
 _BARE_QUAD_RE = re.compile(r"\A\s*(" + _QUAD + r")\s*\Z")
+_OBJECT_RE = re.compile(r"\{[^{}]*\}")
 _LABEL_KEY_RE = re.compile(r"""["']?(?:label|name)["']?\s*[:=]\s*["']([^"']*)["']""")
 _GAP_JUNK = " \t\r\n,;:=[]{}()\"'"
 _BOX_KEYS = ("bbox_2d", "bbox", "box")
@@ -249,7 +259,20 @@ def _is_number(value: Any) -> bool:
 
 
 def _scan_quads(text: str) -> tuple[Box, ...]:
+    """Boxes from text that is not a valid literal: text forms, or JSON the model got slightly wrong."""
     found: list[Box] = []
+    if "{" in text:
+        # One object per box: its label may come before or after its coordinates.
+        for obj in _OBJECT_RE.finditer(text):
+            body = obj.group()
+            named = _LABEL_KEY_RE.search(body)
+            label = _clean_label(named.group(1)) if named else None
+            for m in _BRACKETED_QUAD_RE.finditer(body):
+                box = _box([float(v) for v in _NUM_RE.findall(m.group(1))], label)
+                if box is not None:
+                    found.append(box)
+        if found:
+            return tuple(found)
     prev = 0
     for m in _BRACKETED_QUAD_RE.finditer(text):
         box = _box([float(v) for v in _NUM_RE.findall(m.group(1))], _gap_label(text[prev : m.start()]))
