@@ -21,6 +21,7 @@ class Attachment:
     kind: str = ""
     pages: str | None = None
     password: str | None = None
+    text_layer: bool = False
 
     @property
     def name(self) -> str:
