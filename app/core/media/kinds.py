@@ -5,7 +5,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".avif", ".heic", ".heif"}
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"}
 SLIDE_EXTENSIONS = {".pptx", ".ppt", ".odp", ".key"}
 TEXT_EXTENSIONS = {
@@ -59,17 +59,27 @@ TEXT_EXTENSIONS = {
 }
 DOC_EXTENSIONS = {".docx", ".doc", ".odt", ".rtf"}
 
+# ISO media files ("ftyp" boxes) are video unless their brand says still image (phone photos: HEIC, AVIF).
+HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+AVIF_BRANDS = {b"avif", b"avis"}
+# A BMP's info header is one of these sizes; "BM" alone also starts ordinary text ("BMW ...").
+_BMP_HEADER_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
+
 
 def sniff(head: bytes) -> str | None:
     """The kind the first bytes announce: image, pdf, video, zip, ole, or None when they say nothing."""
     if head.startswith(b"%PDF") or b"%PDF-" in head[:1024]:
         return "pdf"
-    if head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")):
+    if head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*")):
+        return "image"
+    if head.startswith(b"BM") and len(head) >= 18 and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES:
         return "image"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image"
     if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
         return "video"
+    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS | AVIF_BRANDS:
+        return "image"
     if head[4:8] == b"ftyp" or head.startswith(b"\x1a\x45\xdf\xa3"):
         return "video"
     if head.startswith(b"PK\x03\x04"):

@@ -1,0 +1,350 @@
+"""Images as model input: decoded safely, sized by the model processor's own rule, encoded within byte limits.
+
+The size rule is GLM-4.6V's (Qwen2-VL lineage) ``smart_resize``: an image sent at the size the processor would
+pick anyway reaches the model unchanged, and the token count shown before sending is the one the model will see.
+
+Pillow's decompression-bomb limit is process-wide; this module sets it to ``MAX_SOURCE_PIXELS`` so that large
+camera and scanner images (100+ megapixels) open, and refuses anything larger itself with a clear message.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from app.core.conversation import Attachment
+from app.core.media import MediaError
+from app.core.media.kinds import HEIF_BRANDS
+from app.core.media.parts import ImagePart, MediaReport, MediaTarget
+
+MAX_SOURCE_PIXELS = 200_000_000
+Image.MAX_IMAGE_PIXELS = MAX_SOURCE_PIXELS
+
+MAX_ASPECT_RATIO = 200  # the processor refuses anything more elongated
+JPEG_QUALITIES = (90, 80, 70, 60)
+# zlib level 3 is within a few percent of the default 6 on screenshots and several times faster on photos.
+PNG_COMPRESS_LEVEL = 3
+
+# Pillow raises any of these while decoding a damaged file, depending on the format and where the damage is.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error)
+
+_FORMATS_BY_EXTENSION = {
+    ".png": {"PNG"},
+    ".jpg": {"JPEG", "MPO"},
+    ".jpeg": {"JPEG", "MPO"},
+    ".webp": {"WEBP"},
+    ".bmp": {"BMP", "DIB"},
+    ".tif": {"TIFF"},
+    ".tiff": {"TIFF"},
+    ".gif": {"GIF"},
+}
+_ORIENTATION = 0x0112
+
+
+def smart_resize(
+    height: int,
+    width: int,
+    *,
+    factor: int = 28,
+    min_pixels: int = 12544,
+    max_pixels: int = 9633792,
+    num_frames: int = 2,
+    temporal_factor: int = 2,
+) -> tuple[int, int]:
+    """(height, width) the GLM-4.6V image processor resizes an image to; raises ValueError where it does.
+
+    A still image is processed as ``temporal_factor`` identical frames, so the pixel bounds apply to twice the
+    image's area: a single image gets at most ``max_pixels / 2`` pixels. Mirrors
+    ``transformers.models.glm46v.image_processing_pil_glm46v.smart_resize`` exactly.
+    """
+    if num_frames < temporal_factor:
+        raise ValueError(f"t:{num_frames} must be larger than temporal_factor:{temporal_factor}")
+    if height < factor or width < factor:
+        scale = max(factor / height, factor / width)
+        height = int(height * scale)
+        width = int(width * scale)
+    if max(height, width) / min(height, width) > MAX_ASPECT_RATIO:
+        raise ValueError(
+            f"absolute aspect ratio must be smaller than {MAX_ASPECT_RATIO}, "
+            f"got {max(height, width) / min(height, width)}"
+        )
+    h_bar = round(height / factor) * factor
+    w_bar = round(width / factor) * factor
+    t_bar = round(num_frames / temporal_factor) * temporal_factor
+    if t_bar * h_bar * w_bar > max_pixels:
+        beta = math.sqrt((num_frames * height * width) / max_pixels)
+        h_bar = max(factor, math.floor(height / beta / factor) * factor)
+        w_bar = max(factor, math.floor(width / beta / factor) * factor)
+    elif t_bar * h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (num_frames * height * width))
+        h_bar = math.ceil(height * beta / factor) * factor
+        w_bar = math.ceil(width * beta / factor) * factor
+    return h_bar, w_bar
+
+
+def fit_size(width: int, height: int, target: MediaTarget) -> tuple[int, int]:
+    """(width, height) an image is sent at: the processor's size, within the server's longest side.
+
+    Rounding can leave a very elongated image just over the processor's aspect-ratio limit (57x11215 rounds to
+    56x11228, 200.5:1), which a server running the processor would then refuse; the long side gives up one
+    step instead.
+    """
+    factor = target.factor
+    h, w = smart_resize(height, width, factor=factor, min_pixels=target.min_pixels, max_pixels=target.max_pixels)
+    side = target.max_image_side
+    if side is not None and max(w, h) > side:
+        w, h = _scaled(w, h, side / max(w, h), factor)
+    while max(w, h) > MAX_ASPECT_RATIO * min(w, h):
+        w, h = (w - factor, h) if w > h else (w, h - factor)
+    return w, h
+
+
+def image_tokens(width: int, height: int, target: MediaTarget) -> int:
+    """Tokens the model spends on an image of this size: one per merged patch after the processor's resize."""
+    w, h = fit_size(width, height, target)
+    return (h // target.patch_size) * (w // target.patch_size) // (target.merge_size**2)
+
+
+def load_image(path: Path | str) -> Image.Image:
+    """The image at ``path`` as RGB, upright, alpha on white; ``MediaError`` for anything unusable."""
+    return _open(Path(path))[0]
+
+
+def image_part(img: Image.Image, target: MediaTarget, *, label: str | None = None, source: str = "") -> ImagePart:
+    """``img`` resized to the model's pixel budget and encoded (PNG, else JPEG) within ``target``'s byte limit."""
+    return _build(img, target, label=label, source=source)[0]
+
+
+def prepare(attachment: Attachment, target: MediaTarget, report: MediaReport) -> None:
+    path = Path(attachment.path)
+    img, size, notes = _open(path, target)
+    part, more = _build(img, target, source=str(path), source_size=size)
+    report.parts.append(part)
+    report.renderer = "pillow"
+    report.warnings.extend(notes + more)
+
+
+def _open(path: Path, target: MediaTarget | None = None) -> tuple[Image.Image, tuple[int, int], list[str]]:
+    """(upright RGB first frame, its size in the file, warnings).
+
+    With ``target`` a large JPEG is decoded at a reduced scale that still covers the size it will be sent at,
+    which is several times faster; the returned size is then still the file's own, which boxes map back to.
+    """
+    name = path.name
+    notes: list[str] = []
+    try:
+        img = Image.open(path)
+    except Image.DecompressionBombError as e:
+        raise MediaError(
+            f"{name}: the image is too large to open safely ({e}); scale it down and attach it again"
+        ) from e
+    except UnidentifiedImageError as e:
+        raise MediaError(_unreadable_message(path)) from e
+    except OSError as e:
+        raise MediaError(f"{name}: cannot be read ({e.strerror or e})") from e
+    with img:
+        width, height = img.size
+        if width * height > MAX_SOURCE_PIXELS:
+            raise MediaError(
+                f"{name}: the image is too large to open safely ({width}x{height}, {width * height / 1e6:.0f} "
+                f"megapixels; the limit is {MAX_SOURCE_PIXELS / 1e6:.0f}); scale it down and attach it again"
+            )
+        if width == 0 or height == 0:
+            raise MediaError(f"{name}: the image has no pixels ({width}x{height}); re-export it")
+        expected = _FORMATS_BY_EXTENSION.get(path.suffix.lower())
+        if expected is not None and img.format not in expected:
+            notes.append(f"the name says {path.suffix} but the content is {img.format}")
+        frames = getattr(img, "n_frames", 1)
+        if frames > 1:
+            what = "page" if img.format == "TIFF" else "frame"
+            notes.append(f"only the first {what} of {frames} is sent")
+        try:
+            if target is not None and img.format in ("JPEG", "MPO"):
+                img.draft(None, fit_size(width, height, target))
+            img.load()
+            if img.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8):
+                width, height = height, width
+            upright = ImageOps.exif_transpose(img)
+            rgb = _to_rgb(upright)
+        except Image.DecompressionBombError as e:
+            raise MediaError(f"{name}: the image is too large to open safely ({e}); scale it down") from e
+        except _DECODE_ERRORS as e:
+            raise MediaError(
+                f"{name}: the image is corrupt or truncated ({e}); re-export it or take a new screenshot"
+            ) from e
+    return rgb, (width, height), notes
+
+
+def _unreadable_message(path: Path) -> str:
+    with open(path, "rb") as f:
+        head = f.read(32)
+    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+        return (
+            f"{path.name}: HEIC/HEIF photos cannot be read here; export it as JPEG or PNG "
+            "(on an iPhone: Settings > Camera > Formats > Most Compatible) and attach it again"
+        )
+    return (
+        f"{path.name}: not an image this app can read (supported: PNG, JPEG, WebP, BMP, TIFF, GIF); "
+        "it may be damaged or in another format: convert it to PNG or JPEG and attach it again"
+    )
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """8-bit RGB: transparency composited onto white, 16-bit and float samples scaled rather than clipped."""
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        return Image.fromarray(_to_uint8(np.asarray(img)), mode="L").convert("RGB")
+    if img.mode == "P" and "transparency" not in img.info and img.palette is not None and img.palette.mode == "RGB":
+        return img.convert("RGB")
+    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa", "P") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def _to_uint8(samples: np.ndarray) -> np.ndarray:
+    """16-bit integers are scaled by their full range; float samples by [0, 1] when they fit, else min..max."""
+    if samples.dtype.kind == "f":
+        finite = np.nan_to_num(samples.astype(np.float64))
+        lo, hi = float(finite.min()), float(finite.max())
+        if lo >= 0.0 and hi <= 1.0:
+            return np.round(finite * 255).astype(np.uint8)
+        span = hi - lo or 1.0
+        return np.round((finite - lo) * (255 / span)).astype(np.uint8)
+    wide = samples.astype(np.int64)
+    hi = int(wide.max()) if wide.size else 0
+    if wide.min() >= 0 and hi <= 255:
+        return wide.astype(np.uint8)
+    if wide.min() >= 0 and hi <= 65535:
+        return (wide // 257).astype(np.uint8)
+    lo = int(wide.min())
+    return ((wide - lo) * 255 // max(hi - lo, 1)).astype(np.uint8)
+
+
+def _scaled(width: int, height: int, scale: float, factor: int) -> tuple[int, int]:
+    return (
+        max(factor, math.floor(width * scale / factor) * factor),
+        max(factor, math.floor(height * scale / factor) * factor),
+    )
+
+
+def _build(
+    img: Image.Image,
+    target: MediaTarget,
+    *,
+    label: str | None = None,
+    source: str = "",
+    source_size: tuple[int, int] | None = None,
+) -> tuple[ImagePart, list[str]]:
+    """The part and its warnings; ``source_size`` is the original's when ``img`` was decoded smaller."""
+    name = Path(source).name if source else "the image"
+    source_width, source_height = source_size or img.size
+    ratio = max(source_width, source_height) / max(1, min(source_width, source_height))
+    if ratio > MAX_ASPECT_RATIO:
+        raise MediaError(
+            f"{name}: the image is {source_width}x{source_height}, more than {MAX_ASPECT_RATIO} times longer than "
+            "wide, which the model cannot take; crop it or cut it into shorter pieces and attach those"
+        )
+    rgb = _to_rgb(img)
+    try:
+        width, height = fit_size(source_width, source_height, target)
+    except ValueError as e:  # a side under one patch, scaled up past the aspect guard
+        raise MediaError(
+            f"{name}: the image is {source_width}x{source_height}, too thin for the model ({e}); crop it or pad it"
+        ) from e
+    notes = _size_notes(source_width, source_height, width, height, target)
+    encoded = _encode(_resize(rgb, width, height), target.max_image_bytes)
+    limit = target.max_image_bytes
+    if encoded is not None and encoded[1] == "image/jpeg" and limit is not None:
+        notes.append(f"re-encoded as JPEG (quality {encoded[2]}) to stay under {_megabytes(limit)}")
+    while encoded is None:
+        assert limit is not None  # without a byte limit the PNG always fits
+        smallest = _jpeg(_resize(rgb, width, height), JPEG_QUALITIES[-1])
+        scale = min(0.9, math.sqrt(limit / len(smallest)) * 0.95)
+        smaller = _scaled(width, height, scale, target.factor)
+        if smaller == (width, height):
+            raise MediaError(
+                f"{name}: cannot be made smaller than {_megabytes(limit)} even at {width}x{height}; "
+                "the server's image size limit is too small for any image"
+            )
+        width, height = smaller
+        encoded = _encode(_resize(rgb, width, height), limit, png=False)
+        if encoded is not None:
+            notes.append(
+                f"downscaled to {width}x{height} and re-encoded as JPEG (quality {encoded[2]}) "
+                f"to stay under {_megabytes(limit)}"
+            )
+    data, mime, _quality = encoded
+    part = ImagePart(
+        data=data,
+        mime=mime,
+        width=width,
+        height=height,
+        source_width=source_width,
+        source_height=source_height,
+        tokens=image_tokens(width, height, target),
+        label=label,
+        source=source,
+    )
+    return part, notes
+
+
+def _size_notes(source_width: int, source_height: int, width: int, height: int, target: MediaTarget) -> list[str]:
+    factor, side = target.factor, target.max_image_side
+    h, w = smart_resize(
+        source_height, source_width, factor=factor, min_pixels=target.min_pixels, max_pixels=target.max_pixels
+    )
+    if side is not None and max(w, h) > side:
+        return [
+            f"downscaled from {source_width}x{source_height} to {width}x{height} to fit this server's limit of "
+            f"{side} pixels a side"
+        ]
+    if w < round(source_width / factor) * factor or h < round(source_height / factor) * factor:
+        return [f"downscaled from {source_width}x{source_height} to {width}x{height} to fit the model's pixel budget"]
+    if w * h > max(factor, source_width) * max(factor, source_height):
+        return [
+            f"enlarged from {source_width}x{source_height} to {width}x{height}: "
+            f"the model reads images of at least {target.min_pixels // 2} pixels"
+        ]
+    return []
+
+
+def _resize(img: Image.Image, width: int, height: int) -> Image.Image:
+    if img.size == (width, height):
+        return img
+    return img.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _encode(img: Image.Image, limit: int | None, *, png: bool = True) -> tuple[bytes, str, int | None] | None:
+    """(data, mime, JPEG quality): lossless PNG when it fits, else the best JPEG quality that does."""
+    if png:
+        buf = io.BytesIO()
+        img.save(buf, "PNG", compress_level=PNG_COMPRESS_LEVEL)
+        if limit is None or buf.tell() <= limit:
+            return buf.getvalue(), "image/png", None
+    for quality in JPEG_QUALITIES:
+        data = _jpeg(img, quality)
+        if limit is None or len(data) <= limit:
+            return data, "image/jpeg", quality
+    return None
+
+
+def _jpeg(img: Image.Image, quality: int) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality, optimize=False)
+    return buf.getvalue()
+
+
+def _megabytes(n: int) -> str:
+    for unit, size in (("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n} bytes"
