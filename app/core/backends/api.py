@@ -1,0 +1,599 @@
+"""The remote backend: any OpenAI-compatible `/chat/completions` server, streamed over SSE.
+
+One code path serves Z.ai, BigModel, vLLM, SGLang and llama.cpp; what differs between them lives in
+``dialects``. Every delta goes through one ``ReasoningSplitter``, so reasoning is told apart the same way
+whether the server put it in ``reasoning_content``, ``reasoning`` or inline ``<think>`` tags.
+
+Cancelling must close the connection promptly even while a read is blocked, so each request runs its
+connection phase on a small helper thread that afterwards watches the cancel flag and shuts the socket down
+(a shutdown, unlike a close, wakes a thread blocked in ``recv``).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import email.utils
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+from httpx_sse import EventSource
+
+from app.core.backends.base import Capabilities, GenerationOptions, recent_turns
+from app.core.backends.dialects import Dialect, Preset, get_preset, host_of
+from app.core.conversation import Conversation, Message
+from app.core.events import Done, Event, Failed
+from app.core.media import ImagePart, MediaError, MediaTarget, TextPart, VideoPart, prepare
+from app.core.reasoning import ReasoningSplitter
+
+CONNECT_RETRIES = 2
+RETRY_BACKOFF_S = (0.25, 0.75)
+CANCEL_POLL_S = 0.05
+
+
+class ApiBackend:
+    """A conversation in, events out, from an OpenAI-compatible server.
+
+    ``model`` None takes the preset's default, and when the preset has none (self-hosted servers) the first
+    model the server lists at ``/models``. ``transport`` is handed to httpx (a proxy or custom TLS setup).
+    """
+
+    def __init__(
+        self,
+        preset: str = "openai",
+        *,
+        base_url: str | None = None,
+        model: str | None = None,
+        api_key: str | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 120.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.preset: Preset = get_preset(preset)
+        self.dialect: Dialect = self.preset.dialect
+        self.base_url = (base_url or self.preset.base_url).rstrip("/")
+        self.model = model or self.preset.default_model or ""
+        self.name = f"api:{self.preset.name}"
+        self._api_key = api_key
+        self._read_timeout = read_timeout
+        self._connect_timeout = connect_timeout
+        self._timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout, write=read_timeout, pool=5.0)
+        self._transport = transport
+        self._client: httpx.Client | None = None
+        self._client_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"ApiBackend(preset={self.preset.name!r}, base_url={self.base_url!r}, model={self.model!r})"
+
+    @property
+    def host(self) -> str:
+        return host_of(self.base_url)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.dialect.capabilities
+
+    @property
+    def media_target(self) -> MediaTarget:
+        return self.dialect.media_target
+
+    def close(self) -> None:
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    # -- request ---------------------------------------------------------------------------------------------
+
+    def request_body(self, conversation: Conversation, options: GenerationOptions) -> dict:
+        """The JSON body for this conversation. Raises ``MediaError`` for attachments the server cannot take."""
+        messages: list[dict] = []
+        if conversation.system_prompt:
+            messages.append({"role": "system", "content": conversation.system_prompt})
+        images = videos = 0
+        for message in recent_turns(conversation, options.history_turns):
+            if message.role == "assistant":
+                # Reasoning stays out of history: the chat template drops it too, and it would eat the context.
+                messages.append({"role": "assistant", "content": message.text})
+                continue
+            content, n_images, n_videos = self._user_content(message)
+            images += n_images
+            videos += n_videos
+            messages.append({"role": message.role, "content": content})
+        self._check_counts(images, videos)
+        body: dict = {"model": self.model, "messages": messages, "stream": True}
+        body.update(self.dialect.thinking_fields(options.thinking))
+        if options.max_tokens is not None:
+            body["max_tokens"] = self.dialect.clamp_max_tokens(options.max_tokens)
+        if options.temperature is not None:
+            body["temperature"] = self.dialect.clamp_temperature(options.temperature)
+        if options.top_p is not None:
+            body["top_p"] = options.top_p
+        if self.dialect.stream_usage_option:
+            body["stream_options"] = {"include_usage": True}
+        return body
+
+    def _user_content(self, message: Message) -> tuple[str | list[dict], int, int]:
+        if not message.attachments:
+            return message.text, 0, 0
+        parts: list[dict] = []
+        images = videos = 0
+        target = self.media_target
+        for attachment in message.attachments:
+            report = prepare(attachment, target)
+            for part in report.parts:
+                if isinstance(part, ImagePart):
+                    if part.label:
+                        parts.append({"type": "text", "text": part.label})
+                    url = self.dialect.media_url(part.mime, base64.b64encode(part.data).decode("ascii"))
+                    parts.append({"type": "image_url", "image_url": {"url": url}})
+                    images += 1
+                elif isinstance(part, VideoPart):
+                    parts.append({"type": "video_url", "video_url": {"url": self._video_url(part)}})
+                    videos += 1
+                elif isinstance(part, TextPart):
+                    parts.append({"type": "text", "text": part.text})
+        if message.text:
+            parts.append({"type": "text", "text": message.text})
+        return parts, images, videos
+
+    def _video_url(self, part: VideoPart) -> str:
+        label = self.dialect.label
+        if not self.dialect.accepts_video:
+            raise MediaError(
+                f"{part.path}: a {label} server does not accept video; attach still frames or screenshots instead"
+            )
+        limit = self.dialect.max_video_bytes
+        if limit and part.size_bytes > limit:
+            raise MediaError(
+                f"{part.path}: {part.size_bytes / 2**20:.0f} MB is over {label}'s {limit / 2**20:.0f} MB video "
+                "limit; trim or re-encode the video"
+            )
+        try:
+            data = Path(part.path).read_bytes()
+        except OSError as e:
+            raise MediaError(f"{part.path}: cannot be read ({e.strerror or e})") from e
+        return self.dialect.media_url(part.mime, base64.b64encode(data).decode("ascii"))
+
+    def _check_counts(self, images: int, videos: int) -> None:
+        label = self.dialect.label
+        if self.dialect.max_images is not None and images > self.dialect.max_images:
+            raise MediaError(
+                f"this question carries {images} images but {label} accepts at most {self.dialect.max_images}; "
+                "choose fewer pages (--pages) or fewer files"
+            )
+        if self.dialect.max_videos is not None and videos > self.dialect.max_videos:
+            raise MediaError(
+                f"this question carries {videos} videos but {label} accepts at most {self.dialect.max_videos}; "
+                "ask about fewer videos at once"
+            )
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
+
+    def _http(self) -> httpx.Client:
+        with self._client_lock:
+            if self._client is None:
+                self._client = httpx.Client(timeout=self._timeout, transport=self._transport, trust_env=True)
+            return self._client
+
+    # -- streaming -------------------------------------------------------------------------------------------
+
+    def stream(
+        self, conversation: Conversation, options: GenerationOptions, cancel: threading.Event | None = None
+    ) -> Iterator[Event]:
+        cancel = cancel or threading.Event()
+        try:
+            body = self.request_body(conversation, options)
+        except MediaError as e:
+            yield Failed("input", str(e))
+            return
+        if not body["model"]:
+            found = self._discover_model()
+            if isinstance(found, Failed):
+                yield found
+                return
+            body["model"] = found
+        request = self._http().build_request(
+            "POST", f"{self.base_url}/chat/completions", json=body, headers=self._headers()
+        )
+        yield from self._send(request, body["model"], cancel)
+
+    def _send(self, request: httpx.Request, model: str, cancel: threading.Event) -> Iterator[Event]:
+        for attempt in range(CONNECT_RETRIES + 1):
+            if cancel.is_set():
+                yield _cancelled()
+                return
+            connection = _Connection(self._http(), request, cancel)
+            connection.start()
+            taken = False
+            try:
+                while not connection.ready.wait(CANCEL_POLL_S):
+                    if cancel.is_set():
+                        yield _cancelled()
+                        return
+                error = connection.error
+                taken = error is None
+            finally:
+                if not taken:
+                    connection.abandon()
+            if error is None:
+                break
+            if isinstance(error, httpx.ReadTimeout):
+                yield Failed(
+                    "network",
+                    f"{self.host} accepted the request but sent nothing for {self._read_timeout:g} s; the server "
+                    "may be overloaded or still loading the model; ask again later",
+                    retryable=True,
+                )
+                return
+            if not isinstance(error, _BEFORE_RESPONSE) or attempt == CONNECT_RETRIES:
+                yield self._connect_failure(error)
+                return
+            cancel.wait(RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S) - 1)])
+        response = connection.response
+        assert response is not None
+        try:
+            if response.status_code >= 400:
+                yield self._http_failure(response, model)
+                return
+            yield from self._events(response, cancel)
+        finally:
+            connection.finish()
+
+    def _events(self, response: httpx.Response, cancel: threading.Event) -> Iterator[Event]:
+        splitter = ReasoningSplitter()
+        finish_reason: str | None = None
+        usage: dict = {}
+        complete = False
+        content_type = response.headers.get("content-type", "")
+        try:
+            if "text/event-stream" not in content_type:
+                # Some servers ignore "stream": true and answer with one JSON completion.
+                yield from self._whole_completion(response, splitter)
+                return
+            for sse in EventSource(response).iter_sse():
+                data = sse.data
+                if not data:
+                    continue
+                if data == "[DONE]":
+                    complete = True
+                    break
+                try:
+                    chunk = json.loads(data)
+                except ValueError:
+                    yield from splitter.finish()
+                    yield Failed(
+                        "server",
+                        f"{self.host} sent something that is not JSON in the stream ({_clip(data)}); the answer "
+                        "so far is kept; the server or a proxy in between is misbehaving",
+                    )
+                    return
+                if not isinstance(chunk, dict):
+                    continue
+                error = chunk.get("error")
+                if error:
+                    yield from splitter.finish()
+                    yield self._stream_error(error)
+                    return
+                choices = chunk.get("choices")
+                if choices:
+                    choice = choices[0]
+                    delta = choice.get("delta")
+                    if delta:
+                        content = delta.get("content") or ""
+                        reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
+                        if content or reasoning:
+                            yield from splitter.feed(content, reasoning)
+                    if choice.get("finish_reason"):
+                        finish_reason = choice["finish_reason"]
+                if chunk.get("usage"):
+                    usage = chunk["usage"]
+                if cancel.is_set():
+                    break
+        except httpx.ReadTimeout:
+            yield from splitter.finish()
+            if cancel.is_set():
+                yield _cancelled()
+                return
+            yield Failed(
+                "network",
+                f"{self.host} stopped sending for {self._read_timeout:g} s in the middle of the answer; what "
+                "arrived is kept; ask again",
+                retryable=True,
+            )
+            return
+        except (httpx.TransportError, httpx.StreamError):
+            yield from splitter.finish()
+            if cancel.is_set():
+                yield _cancelled()
+                return
+            yield _dropped(self.host)
+            return
+        yield from splitter.finish()
+        if cancel.is_set():
+            yield _cancelled()
+        elif finish_reason == "network_error":
+            yield Failed(
+                "server",
+                f"{self.host} reported a network error inside its own service; what arrived is kept; ask again",
+                retryable=True,
+            )
+        elif complete or finish_reason:
+            yield Done(finish_reason, usage)
+        else:
+            yield _dropped(self.host)
+
+    def _whole_completion(self, response: httpx.Response, splitter: ReasoningSplitter) -> Iterator[Event]:
+        raw = response.read()
+        try:
+            payload = json.loads(raw)
+            choice = payload["choices"][0] if "choices" in payload else None
+        except (ValueError, TypeError, KeyError, IndexError):
+            payload, choice = None, None
+        if isinstance(payload, dict) and payload.get("error"):
+            yield self._stream_error(payload["error"])
+            return
+        if not isinstance(choice, dict):
+            yield Failed(
+                "server",
+                f"{self.host} answered with {response.headers.get('content-type') or 'no content type'} instead "
+                f"of an event stream ({_clip(raw.decode('utf-8', 'replace'))}); check --base-url",
+            )
+            return
+        message = choice.get("message") or {}
+        reasoning = message.get("reasoning_content") or message.get("reasoning") or ""
+        yield from splitter.feed(message.get("content") or "", reasoning)
+        yield from splitter.finish()
+        yield Done(choice.get("finish_reason"), payload.get("usage") or {})
+
+    # -- failures --------------------------------------------------------------------------------------------
+
+    def _connect_failure(self, error: Exception) -> Failed:
+        if isinstance(error, httpx.ConnectTimeout):
+            return Failed(
+                "network",
+                f"connecting to {self.base_url} timed out after {self._connect_timeout:g} s; check the address "
+                "and that the server is reachable from here",
+                retryable=True,
+            )
+        if isinstance(error, httpx.TransportError):
+            return Failed(
+                "network",
+                f"could not connect to {self.base_url}: is the server running? ({_reason(error)})",
+                retryable=True,
+            )
+        return Failed("network", f"the request to {self.base_url} failed: {_reason(error)}", retryable=True)
+
+    def _stream_error(self, error: object) -> Failed:
+        code, message = _code_and_message(error)
+        text = f"{self.host} ended the answer with an error: {message or 'no message given'}"
+        if code:
+            text += f" (code {code})"
+        if code == "1301":
+            return Failed("model", text + "; the provider's content filter refused this question")
+        return Failed("server", text + "; what arrived is kept; ask again", retryable=True)
+
+    def _http_failure(self, response: httpx.Response, model: str) -> Failed:
+        status = response.status_code
+        try:
+            raw = response.read()
+        except httpx.HTTPError:
+            raw = b""
+        code, server_message = _error_body(raw)
+        said = f" (server said: {server_message})" if server_message else ""
+        host = self.host
+        if status in (401, 403):
+            if not self._api_key:
+                return Failed(
+                    "auth",
+                    f"{host} needs an API key (HTTP {status}){said}; set GLMV_API_KEY or save a key in the app's "
+                    "settings",
+                )
+            return Failed(
+                "auth",
+                f"the key was rejected by {host} (HTTP {status}){said}; check the key for this host — keys are "
+                "region-specific (z.ai vs bigmodel.cn)",
+            )
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        wait = f"wait {retry_after:g} s" if retry_after is not None else "wait a moment"
+        if status == 429 or code in ("1113", "1302"):
+            if code == "1113":
+                return Failed(
+                    "rate_limit",
+                    f"the account behind this key has no balance left at {host} (code 1113){said}; top up the "
+                    "account, then ask again",
+                )
+            if code == "1302":
+                return Failed(
+                    "rate_limit",
+                    f"too many requests are running at once for this key at {host} (code 1302){said}; let the "
+                    f"others finish, {wait} and ask again",
+                    retryable=True,
+                    retry_after=retry_after,
+                )
+            return Failed(
+                "rate_limit",
+                f"{host} is limiting requests (HTTP 429){said}; {wait} and ask again",
+                retryable=True,
+                retry_after=retry_after,
+            )
+        if code == "1211" or (status == 404 and "model" in server_message.lower()):
+            return Failed(
+                "model",
+                f"the server does not know model {model!r}{said}; check --model (the server's /models lists what "
+                "it serves)",
+            )
+        if status == 404:
+            return Failed(
+                "server",
+                f"{host} has no chat endpoint at {response.request.url} (HTTP 404){said}; check --base-url (for "
+                "self-hosted servers it usually ends in /v1)",
+            )
+        if code == "1301":
+            return Failed("model", f"{host} refused the question (code 1301){said}; the content filter blocked it")
+        if status == 413:
+            return Failed(
+                "input", f"the request is too large for {host} (HTTP 413){said}; attach fewer or smaller files"
+            )
+        if status in (500, 502, 503, 504):
+            what = "is overloaded or starting up" if status == 503 else "had an internal error"
+            return Failed(
+                "server",
+                f"{host} {what} (HTTP {status}){said}; {wait} and ask again",
+                retryable=True,
+                retry_after=retry_after,
+            )
+        return Failed("server", f"{host} rejected the request (HTTP {status}){said}")
+
+    def _discover_model(self) -> str | Failed:
+        """The first model a self-hosted server lists, for presets that do not name one."""
+        try:
+            response = self._http().get(f"{self.base_url}/models", headers=self._headers())
+        except httpx.TransportError as e:
+            return self._connect_failure(e)
+        if response.status_code >= 400:
+            return self._http_failure(response, "(none given)")
+        try:
+            return str(response.json()["data"][0]["id"])
+        except (ValueError, KeyError, IndexError, TypeError):
+            return Failed(
+                "model", f"no model was given and {host_of(self.base_url)} lists none at /models; pass --model"
+            )
+
+
+_BEFORE_RESPONSE = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+"""Failures where no response byte arrived, so sending again cannot duplicate an answer the person saw."""
+
+
+class _Connection(threading.Thread):
+    """Sends the request, then watches ``cancel`` and shuts the socket down when it is set.
+
+    The consumer either takes the response (and calls ``finish`` when done with it) or ``abandon``s the
+    connection, in which case this thread closes the response whenever it arrives.
+    """
+
+    def __init__(self, client: httpx.Client, request: httpx.Request, cancel: threading.Event) -> None:
+        super().__init__(name="glmv-api-connection", daemon=True)
+        self._client = client
+        self._request = request
+        self._cancel = cancel
+        self._done = threading.Event()
+        self._abandoned = False
+        self.ready = threading.Event()
+        self.response: httpx.Response | None = None
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        try:
+            self.response = self._client.send(self._request, stream=True)
+        except Exception as e:
+            self.error = e
+        finally:
+            self.ready.set()
+        if self.response is None:
+            return
+        while not self._done.is_set():
+            if self._cancel.wait(CANCEL_POLL_S):
+                self._interrupt()
+                self._done.wait()
+                break
+        if self._abandoned:
+            self.response.close()
+
+    def finish(self) -> None:
+        """The consumer is done with the response."""
+        self._done.set()
+        if self.response is not None:
+            self.response.close()
+
+    def abandon(self) -> None:
+        """The consumer left before taking the response (cancelled, or the request failed)."""
+        self._abandoned = True
+        self._done.set()
+
+    def _interrupt(self) -> None:
+        assert self.response is not None
+        stream = self.response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header, given as seconds or as an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def _error_body(raw: bytes) -> tuple[str, str]:
+    """(code, message) from the error bodies servers send: ``{"error": {...}}``, vLLM's flat ``{"message"}``,
+    FastAPI's ``{"detail"}``, or plain text."""
+    text = raw.decode("utf-8", "replace").strip()
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return "", _clip(text) if text else ""
+    if isinstance(payload, dict):
+        if "error" in payload:
+            return _code_and_message(payload["error"])
+        code, message = _code_and_message(payload)
+        if message:
+            return code, message
+        if "detail" in payload:
+            return "", _clip(str(payload["detail"]))
+    return "", _clip(text)
+
+
+def _code_and_message(error: object) -> tuple[str, str]:
+    if isinstance(error, dict):
+        code = error.get("code")
+        message = error.get("message") or error.get("msg") or ""
+        return ("" if code is None else str(code)), _clip(str(message))
+    return "", _clip(str(error))
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _reason(error: Exception) -> str:
+    """The innermost OS-level reason (e.g. "Connection refused"), without URLs or headers."""
+    inner: BaseException | None = error
+    while inner is not None:
+        if isinstance(inner, OSError) and inner.strerror:
+            return inner.strerror
+        inner = inner.__cause__ or inner.__context__
+    return str(error) or type(error).__name__
+
+
+def _cancelled() -> Failed:
+    return Failed("cancelled", "stopped; what arrived is kept")
+
+
+def _dropped(host: str) -> Failed:
+    return Failed(
+        "network",
+        f"the connection to {host} dropped before the answer was complete; what arrived is kept; ask again",
+        retryable=True,
+    )
