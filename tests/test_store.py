@@ -222,3 +222,22 @@ def test_bad_status_and_ids_are_refused(store):
         store.save_message("x", status="exploded")
     with pytest.raises(ValueError):
         store.delete("../../etc")
+
+
+def test_edit_question_replaces_text_and_attachments_and_drops_later_answers(store, tmp_path):
+    cid = store.new_conversation()
+    first = _image(tmp_path, "first.png")
+    second = _image(tmp_path, "second.png")
+    q = store.add_message(cid, "user", "old question", [Attachment(first, "image"), Attachment(second, "image")])
+    store.add_message(cid, "assistant", "old answer")
+    store.flush()
+    kept, dropped = store.messages(cid)[0].attachments
+    assert kept.path.name == "first.png"
+    new = _image(tmp_path, "third.png")
+    store.edit_question(q, "new question", [kept.to_attachment(), Attachment(new, "image")]).result(10)
+    (question,) = store.messages(cid)
+    assert question.text == "new question"
+    assert [a.name for a in question.attachments] == ["first.png", "third.png"]
+    assert question.attachments[0].path == kept.path and kept.path.exists()
+    assert not dropped.path.exists() and not dropped.path.parent.exists()
+    assert question.attachments[1].path.read_bytes() == PNG

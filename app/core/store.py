@@ -12,6 +12,7 @@ An answer is saved while it streams; if the app dies, the partial answer is in t
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import logging
 import queue
@@ -360,7 +361,7 @@ class Store:
         planned = []
         for position, attachment in enumerate(attachments):
             attachment_id = uuid.uuid4().hex[:12]
-            stored = self._conversation_files(conversation_id) / f"{attachment_id}_{_safe_name(attachment.name)}"
+            stored = self._conversation_files(conversation_id) / attachment_id / _safe_name(attachment.name)
             info = (attachment_info or {}).get(str(attachment.path), {})
             planned.append((attachment_id, position, attachment, stored, info))
         names = [p[2].name for p in planned]
@@ -464,7 +465,74 @@ class Store:
             conn.execute(f"DELETE FROM messages WHERE id IN ({doomed})", row)
             conn.commit()
             for path in files:
-                path.unlink(missing_ok=True)
+                _remove_file(path)
+
+        return self._writer.submit(job)
+
+    def edit_question(
+        self,
+        message_id: str,
+        text: str,
+        attachments: Iterable[Attachment],
+        attachment_info: dict[str, dict[str, Any]] | None = None,
+    ) -> concurrent.futures.Future[None]:
+        """Edit-and-resend in one transaction: the question gets its new text and attachments, the messages
+        after it go. Attachments already stored with the question are kept (by path), new files are copied in,
+        dropped ones are deleted."""
+        attachments = list(attachments)
+
+        def job(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT conversation_id, position FROM messages WHERE id = ?", (message_id,)).fetchone()
+            if row is None:
+                return
+            conversation_id = row[0]
+            doomed = "SELECT id FROM messages WHERE conversation_id = ? AND position > ?"
+            stale = [
+                self.folder / r[0]
+                for r in conn.execute(f"SELECT stored_path FROM attachments WHERE message_id IN ({doomed})", row)
+            ]
+            conn.execute(f"DELETE FROM messages WHERE id IN ({doomed})", row)
+            existing = {
+                (self.folder / r[1]).resolve(): r[0]
+                for r in conn.execute("SELECT id, stored_path FROM attachments WHERE message_id = ?", (message_id,))
+            }
+            kept: set[str] = set()
+            for position, attachment in enumerate(attachments):
+                known = existing.get(Path(attachment.path).resolve())
+                if known is not None:
+                    kept.add(known)
+                    conn.execute("UPDATE attachments SET position = ? WHERE id = ?", (position, known))
+                    continue
+                attachment_id = uuid.uuid4().hex[:12]
+                stored = self._conversation_files(conversation_id) / attachment_id / _safe_name(attachment.name)
+                stored.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(attachment.path, stored)
+                info = (attachment_info or {}).get(str(attachment.path), {})
+                conn.execute(
+                    "INSERT INTO attachments (id, message_id, position, name, stored_path, kind, pages, pages_total, "
+                    "tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        attachment_id,
+                        message_id,
+                        position,
+                        attachment.name,
+                        stored.relative_to(self.folder).as_posix(),
+                        attachment.kind or info.get("kind", ""),
+                        attachment.pages,
+                        info.get("pages_total"),
+                        info.get("tokens"),
+                    ),
+                )
+            for path, attachment_id in existing.items():
+                if attachment_id not in kept:
+                    conn.execute("DELETE FROM attachments WHERE id = ?", (attachment_id,))
+                    stale.append(path)
+            now = time.time()
+            conn.execute("UPDATE messages SET text = ?, updated = ? WHERE id = ?", (text, now, message_id))
+            conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
+            conn.commit()
+            for path in stale:
+                _remove_file(path)
 
         return self._writer.submit(job)
 
@@ -551,6 +619,13 @@ class StreamSaver:
 
     def finish(self, text: str, thinking: str, status: str, **info: Any) -> concurrent.futures.Future[None]:
         return self.store.save_message(self.message_id, text=text, thinking=thinking, status=status, **info)
+
+
+def _remove_file(path: Path) -> None:
+    """An attachment file and its own folder (each stored attachment has one, to keep its original name)."""
+    path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()
 
 
 def _safe_name(name: str, keep_suffix: bool = True) -> str:
