@@ -65,7 +65,8 @@ def vision_bytes(config: dict, max_pixels: int, dtype_size: int = 2) -> int:
     MLP layer (the largest intermediate) with a few hidden-size buffers beside it."""
     vision = config.get("vision_config") or {}
     patch = int(vision.get("patch_size", 14))
-    patches = max_pixels // (patch * patch)
+    # The pixel budget counts the two temporal frames a still image is doubled into; a patch covers both.
+    patches = max_pixels // (patch * patch * int(vision.get("temporal_patch_size", 2)))
     hidden = int(vision.get("hidden_size", 1536))
     intermediate = int(vision.get("intermediate_size", 13696))
     return patches * (2 * intermediate + 6 * hidden) * dtype_size
