@@ -1,0 +1,506 @@
+"""`glmv`: the window, `glmv ask` (one question, streamed) and `glmv inspect` (what attachments cost).
+
+`ask` is the same pipeline as the window with a terminal for a view: the answer goes to stdout and the thinking
+to stderr, so `glmv ask ... > answer.md` keeps just the answer; `--json` gives scripts one event per line.
+Exit codes are part of the contract: 0 done, 1 backend or model failure, 2 bad usage or unusable input,
+130 interrupted. Start-up stays fast: torch, PySide6 and pymupdf are imported only by the command that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from app.core.backends.base import GenerationOptions
+from app.core.backends.dialects import PRESETS, UnknownPreset, get_preset
+from app.core.conversation import Attachment, Conversation
+from app.core.events import Answer, Boxes, Done, Event, Failed, Thinking
+
+DEFAULT_PRESET = "openai"
+DEFAULT_LOCAL_MODEL = "zai-org/GLM-4.6V-Flash"
+PAGED_KINDS = ("pdf", "slides")
+IMAGE_KINDS = ("image", "pdf", "slides")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Bad usage or unusable input: printed as ``glmv: MESSAGE`` and exit 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="glmv",
+        description="Desktop assistant for GLM-V vision-language models. Without a command, opens the window.",
+    )
+    parser.add_argument("--preset", dest="gui_preset", choices=list(PRESETS), help="server preset for the window")
+    parser.add_argument("--base-url", dest="gui_base_url", metavar="URL", help="server address for the window")
+    parser.add_argument("--model", dest="gui_model", metavar="NAME", help="model for the window")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ask = commands.add_parser("ask", help="ask one question and stream the answer")
+    ask.add_argument("prompt", metavar="PROMPT", help="the question ('-' reads it from stdin)")
+    ask.add_argument("--preset", choices=list(PRESETS), default=None, help=f"server preset (default {DEFAULT_PRESET})")
+    ask.add_argument("--base-url", metavar="URL", help="server address, overriding the preset's")
+    ask.add_argument(
+        "--model", metavar="NAME", help=f"model name; with --backend local a HF id or folder ({DEFAULT_LOCAL_MODEL})"
+    )
+    ask.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key")
+    ask.add_argument("--backend", choices=("api", "local"), default="api", help="remote API (default) or in-process")
+    ask.add_argument("--attach", action="append", default=[], metavar="PATH", help="attach a file (repeatable)")
+    _add_document_options(ask)
+    thinking = ask.add_mutually_exclusive_group()
+    thinking.add_argument("--thinking", dest="thinking", action="store_true", default=True, help="think first")
+    thinking.add_argument("--no-thinking", dest="thinking", action="store_false", help="answer without thinking")
+    ask.add_argument("--max-tokens", type=_positive_int, metavar="N", help="longest answer in tokens")
+    ask.add_argument("--temperature", type=_temperature, metavar="T", help="sampling temperature")
+    ask.add_argument(
+        "--timeout", type=_positive_float, default=120.0, metavar="S", help="give up after S seconds of silence"
+    )
+    ask.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
+
+    inspect = commands.add_parser("inspect", help="show what attachments become and what they cost")
+    inspect.add_argument("paths", nargs="+", metavar="PATH")
+    inspect.add_argument(
+        "--preset", choices=list(PRESETS), default=None, help="apply this server's limits (default openai)"
+    )
+    _add_document_options(inspect)
+    inspect.add_argument("--json", action="store_true", help="one JSON object per file, then a total")
+    return parser
+
+
+def _add_document_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pages", metavar="SPEC", help='pages or slides to use, e.g. "1-5, 9"')
+    parser.add_argument("--password", metavar="PW", help="password for encrypted PDFs")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
+
+
+def _temperature(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 2:
+        raise argparse.ArgumentTypeError("must be between 0 and 2")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+    try:
+        if args.command == "ask":
+            return _ask(args)
+        if args.command == "inspect":
+            return _inspect(args)
+        return _window(args)
+    except UsageError as e:
+        print(f"glmv: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+# -- the window -----------------------------------------------------------------------------------------------
+
+
+def _window(args: argparse.Namespace) -> int:
+    overrides = {
+        key: value
+        for key, value in (("preset", args.gui_preset), ("base_url", args.gui_base_url), ("model", args.gui_model))
+        if value
+    }
+    try:
+        from app.ui.main import run
+    except ModuleNotFoundError as e:
+        if e.name == "app.ui.main":
+            raise UsageError("the desktop window is not part of this build; use `glmv ask` or `glmv inspect`") from None
+        if e.name and e.name.split(".")[0] in ("PySide6", "shiboken6"):
+            raise UsageError("the desktop window needs PySide6: pip install PySide6-Essentials") from None
+        raise
+    return run(overrides)
+
+
+# -- attachments ----------------------------------------------------------------------------------------------
+
+
+def _attachments(paths: list[str], pages: str | None, password: str | None) -> list[tuple[Attachment, str]]:
+    """(attachment, detected kind) for the given paths, with --pages/--password on the documents they apply to.
+
+    Missing files are bad usage (exit 2) here rather than a failure from deep in the backend.
+    """
+    from app.core.media.kinds import detect_kind
+
+    attachments = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if not path.exists():
+            raise UsageError(f"{raw}: no such file")
+        if path.is_dir():
+            raise UsageError(f"{raw}: is a folder; attach the files inside it instead")
+        try:
+            kind, _ = detect_kind(path)
+        except OSError as e:
+            raise UsageError(f"{raw}: cannot be read ({e.strerror or e})") from None
+        if kind in PAGED_KINDS:
+            attachments.append((Attachment(path, pages=pages, password=password), kind))
+        else:
+            attachments.append((Attachment(path), kind))
+    return attachments
+
+
+# -- ask ------------------------------------------------------------------------------------------------------
+
+
+def _ask(args: argparse.Namespace) -> int:
+    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    if not prompt.strip() and not args.attach:
+        raise UsageError("the question is empty")
+    attachments = _attachments(args.attach, args.pages, args.password)
+    backend = _local_backend(args) if args.backend == "local" else _api_backend(args)
+    conversation = Conversation().ask(prompt, [attachment for attachment, _ in attachments])
+    options = GenerationOptions(thinking=args.thinking, max_tokens=args.max_tokens, temperature=args.temperature)
+    had_images = any(kind in IMAGE_KINDS for _, kind in attachments)
+    view = JsonView(sys.stdout, had_images) if args.json else PlainView(sys.stdout, sys.stderr)
+
+    cancel = threading.Event()
+    restore = _cancel_on_sigint(cancel)
+    last: Event | None = None
+    try:
+        for event in backend.stream(conversation, options, cancel):
+            last = event
+            view.show(event)
+    except KeyboardInterrupt:
+        # A second Ctrl-C, or one the stream could not turn into a clean cancel.
+        cancel.set()
+        last = Failed("cancelled", "interrupted; what was printed stays")
+        view.show(last)
+    except BrokenPipeError:
+        cancel.set()
+        _silence_stdout()
+        return EXIT_FAILED
+    finally:
+        restore()
+        close = getattr(backend, "close", None)
+        if close is not None:
+            close()
+    if isinstance(last, Done):
+        return EXIT_OK
+    if isinstance(last, Failed):
+        if last.kind == "cancelled":
+            return EXIT_INTERRUPTED
+        return EXIT_USAGE if last.kind == "input" else EXIT_FAILED
+    view.show(Failed("server", "the stream ended without a result"))
+    return EXIT_FAILED
+
+
+def _api_backend(args: argparse.Namespace):
+    from app.core.backends.api import ApiBackend
+    from app.core.secrets import DEFAULT_ENV, SERVICE, account_name, find_api_key, keyring_available
+
+    name = args.preset or DEFAULT_PRESET
+    try:
+        preset = get_preset(name)
+    except UnknownPreset as e:
+        raise UsageError(str(e)) from None
+    if args.api_key_env and not os.environ.get(args.api_key_env, "").strip():
+        print(f"glmv: warning: {args.api_key_env} is not set; looking for the key elsewhere", file=sys.stderr)
+    found = find_api_key(name, args.base_url, args.api_key_env)
+    if found is None and preset.needs_key:
+        where = f"{args.api_key_env} or {DEFAULT_ENV}" if args.api_key_env else DEFAULT_ENV
+        keyring = (
+            f", or save a key in the app's settings (OS keyring service {SERVICE!r}, user "
+            f"{account_name(name, args.base_url)!r})"
+            if keyring_available()
+            else " (no OS keyring is available in this session to hold one)"
+        )
+        raise UsageError(f"no API key for {preset.label}: set the environment variable {where}{keyring}")
+    return ApiBackend(
+        name,
+        base_url=args.base_url,
+        model=args.model,
+        api_key=found.value if found else None,
+        read_timeout=args.timeout,
+    )
+
+
+def _local_backend(args: argparse.Namespace):
+    if args.preset or args.base_url or args.api_key_env:
+        raise UsageError("--preset, --base-url and --api-key-env apply to --backend api only")
+    try:
+        from app.core.backends.local import LocalBackend
+    except ModuleNotFoundError as e:
+        if e.name == "app.core.backends.local":
+            raise UsageError("the local backend is not part of this build; use --backend api") from None
+        raise UsageError(
+            f"the local backend needs the 'local' extra ({e.name} is missing): pip install 'glmv-desktop[local]'"
+        ) from None
+    return LocalBackend(args.model or DEFAULT_LOCAL_MODEL)
+
+
+def _cancel_on_sigint(cancel: threading.Event) -> Callable[[], None]:
+    """The first Ctrl-C cancels the stream cleanly (what arrived is printed, the connection closed); a second
+    one interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, frame) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    return lambda: signal.signal(signal.SIGINT, previous)
+
+
+def _silence_stdout() -> None:
+    """After the reader of stdout went away, keep Python from complaining about it on exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+class PlainView:
+    """Answer on stdout, thinking on stderr (dimmed on a terminal), problems on stderr."""
+
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        self.out, self.err = out, err
+        self._dim = err.isatty() and not os.environ.get("NO_COLOR")
+        self._thinking_open = False
+        self._answer_tail = "\n"
+
+    def show(self, event: Event) -> None:
+        if isinstance(event, Thinking):
+            self._write(self.err, f"\x1b[2m{event.text}\x1b[0m" if self._dim else event.text)
+            if event.text:
+                self._thinking_open = not event.text.endswith("\n")
+        elif isinstance(event, Answer):
+            self._close_thinking()
+            if event.text:
+                self._write(self.out, event.text)
+                self._answer_tail = event.text[-1]
+        elif isinstance(event, Done):
+            self._close_thinking()
+            self._end_answer()
+            note = _finish_note(event.finish_reason)
+            if note:
+                self._write(self.err, f"glmv: {note}\n")
+        elif isinstance(event, Failed):
+            self._close_thinking()
+            self._end_answer()
+            self._write(self.err, f"glmv: {'cancelled' if event.kind == 'cancelled' else 'error'}: {event.message}\n")
+
+    def _close_thinking(self) -> None:
+        if self._thinking_open:
+            self._write(self.err, "\n")
+            self._thinking_open = False
+
+    def _end_answer(self) -> None:
+        if self._answer_tail != "\n":
+            self._write(self.out, "\n")
+            self._answer_tail = "\n"
+
+    @staticmethod
+    def _write(stream: TextIO, text: str) -> None:
+        stream.write(text)
+        stream.flush()
+
+
+class JsonView:
+    """One JSON object per line on stdout, flushed as it happens."""
+
+    def __init__(self, out: TextIO, had_images: bool) -> None:
+        self.out = out
+        self._default_image = 0 if had_images else None
+
+    def show(self, event: Event) -> None:
+        if isinstance(event, Thinking):
+            self._emit({"type": "thinking", "text": event.text})
+        elif isinstance(event, Answer):
+            self._emit({"type": "answer", "text": event.text})
+        elif isinstance(event, Boxes):
+            boxes = [{"box": box.as_list(), "label": box.label} for box in event.boxes]
+            image = event.image_ref if event.image_ref is not None else self._default_image
+            self._emit({"type": "boxes", "boxes": boxes, "image": image})
+        elif isinstance(event, Done):
+            self._emit({"type": "done", "finish_reason": event.finish_reason, "usage": event.usage})
+        elif isinstance(event, Failed):
+            record: dict = {"type": "error", "kind": event.kind, "message": event.message}
+            if event.retry_after is not None:
+                record["retry_after"] = event.retry_after
+            self._emit(record)
+
+    def _emit(self, record: dict) -> None:
+        self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+
+def _finish_note(finish_reason: str | None) -> str | None:
+    return {
+        "length": "the answer was cut off at the token limit; raise --max-tokens for a longer one",
+        "sensitive": "the provider's content filter stopped the answer",
+        "model_context_window_exceeded": "the question filled the model's context; attach less or fewer pages",
+    }.get(finish_reason or "")
+
+
+# -- inspect --------------------------------------------------------------------------------------------------
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from app.core.media import ImagePart, MediaError, TextPart, VideoPart, prepare
+    from app.core.media.parts import estimate_text_tokens
+
+    name = args.preset or DEFAULT_PRESET
+    target = get_preset(name).dialect.media_target
+    total = errors = 0
+    for raw in args.paths:
+        try:
+            ((attachment, _),) = _attachments([raw], args.pages, args.password)
+            report = prepare(attachment, target)
+        except (UsageError, MediaError) as e:
+            errors += 1
+            message = str(e)
+            if args.json:
+                _print_json({"type": "error", "path": raw, "kind": "input", "message": message})
+            else:
+                print(f"glmv: {message}", file=sys.stderr)
+            continue
+        total += report.tokens
+        parts = []
+        for part in report.parts:
+            if isinstance(part, ImagePart):
+                parts.append(
+                    {
+                        "type": "image",
+                        "source": [part.source_width, part.source_height],
+                        "sent": [part.width, part.height],
+                        "mime": part.mime,
+                        "bytes": len(part.data),
+                        "tokens": part.tokens,
+                        "label": part.label,
+                    }
+                )
+            elif isinstance(part, VideoPart):
+                parts.append(
+                    {
+                        "type": "video",
+                        "duration": part.duration,
+                        "fps": part.fps,
+                        "bytes": part.size_bytes,
+                        "tokens": part.tokens,
+                    }
+                )
+            elif isinstance(part, TextPart):
+                parts.append({"type": "text", "chars": len(part.text), "tokens": estimate_text_tokens(part.text)})
+        record = {
+            "type": "attachment",
+            "path": raw,
+            "kind": report.kind,
+            "renderer": report.renderer,
+            "pages_total": report.pages_total,
+            "pages_used": report.pages_used,
+            "tokens": report.tokens,
+            "parts": parts,
+            "warnings": list(report.warnings),
+        }
+        if args.json:
+            _print_json(record)
+        else:
+            _print_report(record)
+    context = target.context_tokens
+    if args.json:
+        _print_json(
+            {
+                "type": "total",
+                "files": len(args.paths) - errors,
+                "errors": errors,
+                "tokens": total,
+                "context_tokens": context,
+                "fits": total <= context,
+            }
+        )
+    else:
+        share = f"{100 * total / context:.0f}%" if context else "?"
+        print(f"total: ~{total} tokens of a {context}-token context ({share})")
+        if total > context:
+            print("  over the context: choose fewer pages with --pages, or fewer files", file=sys.stdout)
+    return EXIT_USAGE if errors else EXIT_OK
+
+
+def _print_json(record: dict) -> None:
+    print(json.dumps(record, ensure_ascii=False), flush=True)
+
+
+def _print_report(record: dict) -> None:
+    head = f"{record['path']}: {record['kind']}"
+    if record["renderer"]:
+        head += f" via {record['renderer']}"
+    if record["pages_used"] is not None:
+        head += f", pages {format_pages(record['pages_used'])}"
+        if record["pages_total"] is not None:
+            head += f" of {record['pages_total']}"
+    print(f"{head}, ~{record['tokens']} tokens")
+    for part in record["parts"]:
+        if part["type"] == "image":
+            (sw, sh), (w, h) = part["source"], part["sent"]
+            label = f" [{part['label']}]" if part["label"] else ""
+            kind = part["mime"].split("/")[-1].upper()
+            print(f"  image{label}: {sw}×{sh} → {w}×{h}, {kind} {_size(part['bytes'])}, {part['tokens']} tokens")
+        elif part["type"] == "video":
+            print(
+                f"  video: {part['duration']:.1f} s at {part['fps']:g} fps, {_size(part['bytes'])}, "
+                f"{part['tokens']} tokens"
+            )
+        else:
+            print(f"  text: {part['chars']} characters, ~{part['tokens']} tokens")
+    for warning in record["warnings"]:
+        print(f"  warning: {warning}")
+
+
+def format_pages(pages: list[int]) -> str:
+    """[1, 2, 3, 5] -> "1-3, 5"."""
+    ranges: list[str] = []
+    start = prev = None
+    for page in [*sorted(pages), None]:
+        if start is not None and (page is None or page != prev + 1):
+            ranges.append(str(start) if start == prev else f"{start}-{prev}")
+            start = None
+        if page is not None and start is None:
+            start = page
+        prev = page
+    return ", ".join(ranges)
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / 1024 / 1024:.1f} MB"
+    return f"{n / 1024:.0f} KB"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
