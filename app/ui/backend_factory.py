@@ -1,0 +1,103 @@
+"""The backend the settings ask for, and the words that describe it in the status bar.
+
+The local backend (torch, transformers) is imported only when chosen: start-up with an API backend never pays
+for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core.backends.base import Backend
+from app.core.media import MediaTarget
+from app.core.settings import KeyVault, Settings
+
+
+class BackendUnavailable(Exception):
+    """The chosen backend cannot be made; the message says why and what to do."""
+
+
+def make_backend(settings: Settings, vault: KeyVault) -> Backend:
+    if settings.backend == "local":
+        try:
+            from app.core.backends.local import LocalBackend
+        except ImportError as e:
+            raise BackendUnavailable(
+                f"The local backend cannot start ({e}). Install the local extras "
+                "(pip install 'glmv-desktop[local]') or pick an API backend in Settings."
+            ) from e
+        model = settings.local_folder or settings.local_model
+        quantization = None if settings.quantization == "none" else settings.quantization
+        return LocalBackend(model, quantization=quantization)
+    from app.core.backends.api import ApiBackend
+    from app.core.backends.dialects import UnknownPreset
+
+    base_url = settings.base_url or None
+    try:
+        return ApiBackend(
+            settings.preset,
+            base_url=base_url,
+            model=settings.model or None,
+            api_key=vault.get(settings.preset, base_url),
+        )
+    except UnknownPreset as e:
+        raise BackendUnavailable(f"{e}. Pick a server in Settings.") from e
+
+
+def describe(backend: Any) -> str:
+    """'API · Z.ai (international cloud) · glm-4.6v' or 'Local · zai-org/GLM-4.6V-Flash'."""
+    if backend is None:
+        return "No backend"
+    preset = getattr(backend, "preset", None)
+    if preset is not None:
+        model = backend.model or "model from the server's list"
+        host = getattr(backend, "base_url", "")
+        return f"API · {preset.label} · {model}" + (f" · {host}" if preset.name not in ("zai", "bigmodel") else "")
+    model = getattr(backend, "model", "") or getattr(backend, "name", "")
+    return f"Local · {model}"
+
+
+def media_target(backend: Any) -> MediaTarget:
+    target = getattr(backend, "media_target", None)
+    return target if isinstance(target, MediaTarget) else MediaTarget()
+
+
+def needs_key_but_has_none(settings: Settings, vault: KeyVault) -> str | None:
+    """A sentence for the empty window when the chosen cloud needs a key that is not there."""
+    if settings.backend != "api":
+        return None
+    from app.core.backends.dialects import PRESETS
+
+    preset = PRESETS.get(settings.preset)
+    if preset is None or not preset.needs_key or vault.get(settings.preset, settings.base_url or None):
+        return None
+    return f"No API key for {preset.label} yet: open Settings (Ctrl+,) and paste your key."
+
+
+def check_connection(base_url: str, api_key: str | None, timeout: float = 10.0) -> str:
+    """Asks the server for its models (GET /models). Returns a sentence on success; raises
+    ``BackendUnavailable`` with what went wrong and what to do."""
+    import httpx
+
+    url = base_url.rstrip("/") + "/models"
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        response = httpx.get(url, headers=headers, timeout=timeout)
+    except httpx.TransportError as e:
+        raise BackendUnavailable(f"Cannot reach {base_url}: {e}. Check the address and your network.") from e
+    if response.status_code in (401, 403):
+        raise BackendUnavailable(f"The server refused the API key (HTTP {response.status_code}). Check the key.")
+    if response.status_code == 404:
+        raise BackendUnavailable(
+            f"{url} was not found (HTTP 404). The server answered, but the base URL may be missing /v1."
+        )
+    if response.status_code >= 400:
+        raise BackendUnavailable(f"The server answered HTTP {response.status_code}: {response.text[:200]}")
+    try:
+        models = [str(m["id"]) for m in response.json().get("data", [])]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        models = []
+    if not models:
+        return "Connected. The server did not list its models."
+    shown = ", ".join(models[:4]) + (f" and {len(models) - 4} more" if len(models) > 4 else "")
+    return f"Connected: {shown}."

@@ -1,0 +1,166 @@
+"""The history sidebar: new chat, search over titles and contents, the conversations newest first.
+
+Rename happens in place (double-click or F2); delete and export are in the context menu.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.store import ConversationSummary, Store
+from app.ui import theme
+
+ID_ROLE = Qt.ItemDataRole.UserRole
+
+
+class HistorySidebar(QWidget):
+    opened = Signal(str)
+    new_chat = Signal()
+    delete_requested = Signal(str)
+    export_requested = Signal(str)
+    renamed = Signal(str, str)
+
+    def __init__(self, store: Store, colors: theme.Colors) -> None:
+        super().__init__()
+        self.store = store
+        self.setObjectName("sidebar")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.new_button = QPushButton(" New chat")
+        self.new_button.setObjectName("newChat")
+        self.new_button.setAccessibleName("new chat")
+        self.new_button.setIcon(theme.icon("new", colors.text, 16))
+        self.new_button.setToolTip("New chat (Ctrl+N)")
+        self.new_button.clicked.connect(self.new_chat)
+        self.search = QLineEdit()
+        self.search.setObjectName("search")
+        self.search.setAccessibleName("search history")
+        self.search.setPlaceholderText("Search conversations")
+        self.search.setClearButtonEnabled(True)
+        self.list = QListWidget()
+        self.list.setObjectName("history")
+        self.list.setAccessibleName("history")
+        self.list.setUniformItemSizes(True)
+        self.list.setEditTriggers(
+            QAbstractItemView.EditTrigger.EditKeyPressed | QAbstractItemView.EditTrigger.DoubleClicked
+        )
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
+        self.list.itemClicked.connect(lambda item: self.opened.emit(item.data(ID_ROLE)))
+        self.list.itemActivated.connect(lambda item: self.opened.emit(item.data(ID_ROLE)))
+        self.list.itemChanged.connect(self._item_changed)
+        delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.list)
+        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.activated.connect(self._delete_current)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(200)
+        self._debounce.timeout.connect(self.reload)
+        self.search.textChanged.connect(lambda _: self._debounce.start())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 10, 10, 10)
+        layout.setSpacing(8)
+        layout.addWidget(self.new_button)
+        layout.addWidget(self.search)
+        layout.addWidget(self.list, 1)
+        self._loading = False
+
+    def reload(self, select: str | None = None) -> None:
+        query = self.search.text()
+        found = self.store.search(query) if query.strip() else self.store.conversations()
+        current = select or self.current_id()
+        self._loading = True
+        self.list.setUpdatesEnabled(False)
+        try:
+            self.list.clear()
+            for summary in found:
+                self.list.addItem(self._item(summary))
+                if summary.id == current:
+                    self.list.setCurrentRow(self.list.count() - 1)
+        finally:
+            self.list.setUpdatesEnabled(True)
+            self._loading = False
+
+    def _item(self, summary: ConversationSummary) -> QListWidgetItem:
+        item = QListWidgetItem(summary.title or "New chat")
+        item.setData(ID_ROLE, summary.id)
+        item.setToolTip(summary.title)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+        return item
+
+    def upsert(self, conversation_id: str, title: str) -> None:
+        """Puts a conversation at the top (it was just used) without reading the whole list again."""
+        self._loading = True
+        try:
+            for row in range(self.list.count()):
+                if self.list.item(row).data(ID_ROLE) == conversation_id:
+                    item = self.list.takeItem(row)
+                    break
+            else:
+                item = self._item(ConversationSummary(conversation_id, title, 0, 0))
+            item.setText(title or "New chat")
+            self.list.insertItem(0, item)
+            self.list.setCurrentItem(item)
+        finally:
+            self._loading = False
+
+    def remove(self, conversation_id: str) -> None:
+        for row in range(self.list.count()):
+            if self.list.item(row).data(ID_ROLE) == conversation_id:
+                self.list.takeItem(row)
+                return
+
+    def select(self, conversation_id: str | None) -> None:
+        self._loading = True
+        try:
+            if conversation_id is None:
+                self.list.clearSelection()
+                self.list.setCurrentItem(None)
+                return
+            for row in range(self.list.count()):
+                if self.list.item(row).data(ID_ROLE) == conversation_id:
+                    self.list.setCurrentRow(row)
+                    return
+        finally:
+            self._loading = False
+
+    def current_id(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(ID_ROLE) if item is not None else None
+
+    def ids(self) -> list[str]:
+        return [self.list.item(row).data(ID_ROLE) for row in range(self.list.count())]
+
+    def _item_changed(self, item: QListWidgetItem) -> None:
+        if self._loading:
+            return
+        title = item.text().strip()
+        if title:
+            self.renamed.emit(item.data(ID_ROLE), title)
+
+    def _delete_current(self) -> None:
+        conversation_id = self.current_id()
+        if conversation_id:
+            self.delete_requested.emit(conversation_id)
+
+    def _menu(self, pos: QPoint) -> None:
+        item = self.list.itemAt(pos)
+        if item is None:
+            return
+        conversation_id = item.data(ID_ROLE)
+        menu = QMenu(self)
+        menu.addAction("Rename", lambda: self.list.editItem(item))
+        menu.addAction("Export to Markdown…", lambda: self.export_requested.emit(conversation_id))
+        menu.addSeparator()
+        menu.addAction("Delete", lambda: self.delete_requested.emit(conversation_id))
+        menu.exec(self.list.viewport().mapToGlobal(pos))

@@ -1,0 +1,72 @@
+"""Start the desktop window: ``run(overrides)`` for `glmv`, ``build_main_window`` for tests and benchmarks.
+
+Only what the first window needs is imported here; the local backend (torch, transformers) is imported when
+the settings choose it, never at start-up with an API backend.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.core import settings as settings_io
+from app.core.settings import KeyVault, Settings
+from app.core.store import Store
+
+
+def build_main_window(
+    settings: Settings,
+    backend: Any = None,
+    *,
+    store: Store,
+    vault: KeyVault | None = None,
+    settings_path: Path | None = None,
+    backend_error: str | None = None,
+):
+    """The main window for these settings and this backend, not shown and without entering the event loop.
+    A QApplication must exist. When ``backend`` is None the one the settings describe is made."""
+    from app.ui.backend_factory import BackendUnavailable, make_backend
+    from app.ui.main_window import MainWindow
+
+    vault = vault or KeyVault()
+    if backend is None and backend_error is None:
+        try:
+            backend = make_backend(settings, vault)
+        except BackendUnavailable as e:
+            backend_error = str(e)
+    return MainWindow(settings, backend, store, vault, settings_path=settings_path, backend_error=backend_error)
+
+
+def run(overrides: dict | None = None) -> int:
+    """`glmv`: load the settings (with this run's overrides), open the history, show the window."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("GLM-V")
+    app.setApplicationDisplayName("GLM-V")
+    app.setOrganizationName("glmv-desktop")
+    app.setDesktopFileName("glmv-desktop")
+    settings = settings_io.load().with_overrides(overrides or {})
+    window_box: list = []
+
+    def store_error(message: str) -> None:
+        if window_box:
+            window_box[0].store_error.emit(message)
+
+    try:
+        store = Store(on_error=store_error)
+    except (OSError, RuntimeError) as e:
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.critical(None, "GLM-V", f"The history cannot be opened: {e}")
+        return 1
+    window = build_main_window(settings, store=store)
+    window_box.append(window)
+    for warning in settings.warnings:
+        window.statusBar().showMessage(warning, 15000)
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        store.close()

@@ -1,0 +1,633 @@
+"""The main window: history on the left, the conversation in the middle, the thinking pane on the right.
+
+The window only arranges and reacts. Generation runs in a ``StreamThread``; a 30 Hz timer drains what arrived
+and appends it to the answer and thinking panes; the finished answer's Markdown (rendered on the worker) is
+laid out once. Every question and answer goes to the store as it happens, so closing, crashing or switching
+conversations never loses anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core import settings as settings_io
+from app.core.conversation import Attachment, Conversation, Message
+from app.core.markdown_render import render
+from app.core.settings import KeyVault, Settings
+from app.core.store import Store, make_title
+from app.ui import theme
+from app.ui.backend_factory import BackendUnavailable, describe, make_backend, media_target, needs_key_but_has_none
+from app.ui.composer import Composer
+from app.ui.history import HistorySidebar
+from app.ui.panes import ThinkingPane
+from app.ui.stream_runner import StreamResult, StreamRun
+from app.ui.transcript import AnswerCard, Banner, Transcript, UserCard
+from app.ui.workers import StreamThread, Tasks
+
+log = logging.getLogger(__name__)
+FRAME_MS = 33  # about 30 updates a second
+
+
+@dataclass
+class Turn:
+    """One message as the window holds it: its card, and what the next request needs."""
+
+    message_id: str
+    role: str
+    text: str = ""
+    attachments: list[Path] = field(default_factory=list)
+    thinking: str = ""
+    status: str = "done"
+    card: Any = None
+
+    def to_message(self) -> Message:
+        return Message(
+            role=self.role,  # type: ignore[arg-type]
+            text=self.text,
+            attachments=[Attachment(p) for p in self.attachments],
+        )
+
+
+class MainWindow(QMainWindow):
+    store_error = Signal(str)
+
+    def __init__(
+        self,
+        settings: Settings,
+        backend: Any,
+        store: Store,
+        vault: KeyVault,
+        *,
+        settings_path: Path | None = None,
+        backend_error: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.backend = backend
+        self.backend_error = backend_error
+        self.store = store
+        self.vault = vault
+        self.settings_path = settings_path
+        self.tasks = Tasks(self)
+        self.dark = theme.system_is_dark(settings.theme)
+        self.colors = theme.colors(self.dark)
+        self.conversation_id: str | None = None
+        self.turns: list[Turn] = []
+        self.editing: str | None = None
+        self.selected: str | None = None
+        self.run: StreamRun | None = None
+        self.thread: StreamThread | None = None
+        self.streaming_card: AnswerCard | None = None
+        self.stream_conversation: str | None = None
+        self.threads: list[StreamThread] = []
+
+        self.setWindowTitle("GLM-V")
+        self.setWindowIcon(theme.icon("app", "#000000", 64))
+        self.setAcceptDrops(True)
+        self.resize(1280, 820)
+
+        self.sidebar = HistorySidebar(store, self.colors)
+        self.settings_button = QPushButton(" Settings")
+        self.settings_button.setObjectName("settingsButton")
+        self.settings_button.setToolTip("Settings (Ctrl+,)")
+        self.settings_button.clicked.connect(self.open_settings)
+        self.sidebar.layout().addWidget(self.settings_button)
+
+        self.transcript = Transcript()
+        self.composer = Composer(self.tasks, lambda: media_target(self.backend), self.colors, store.folder / "pasted")
+        self.thinking = ThinkingPane(settings.thinking_collapsed)
+        self.status = QLabel("")
+        self.status.setObjectName("backendStatus")
+        self.statusBar().addPermanentWidget(self.status)
+
+        middle = QWidget()
+        middle.setObjectName("central")
+        column = QVBoxLayout(middle)
+        column.setContentsMargins(0, 0, 0, 12)
+        column.setSpacing(8)
+        column.addWidget(self.transcript, 1)
+        composer_row = QHBoxLayout()
+        composer_row.setContentsMargins(20, 0, 20, 0)
+        composer_row.addWidget(self.composer)
+        column.addLayout(composer_row)
+
+        self.panes = QSplitter(Qt.Orientation.Horizontal)
+        self.panes.addWidget(middle)
+        self.panes.addWidget(self.thinking)
+        self.panes.setStretchFactor(0, 3)
+        self.panes.setStretchFactor(1, 2)
+        self.panes.setChildrenCollapsible(False)
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.setObjectName("central")
+        self.split.addWidget(self.sidebar)
+        self.split.addWidget(self.panes)
+        self.split.setStretchFactor(1, 1)
+        self.split.setSizes([250, 1030])
+        self.panes.setSizes([640, 390])
+        self.setCentralWidget(self.split)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(FRAME_MS)
+        self.timer.timeout.connect(self._tick)
+
+        self.composer.input.submit.connect(self.send)
+        self.composer.input.files_dropped.connect(self.add_files)
+        self.composer.send.clicked.connect(self.send)
+        self.composer.stop.clicked.connect(self.stop)
+        self.composer.attach.clicked.connect(self.pick_files)
+        self.composer.cancel_edit.clicked.connect(self.cancel_edit)
+        self.composer.set_streaming(False)
+        self.sidebar.opened.connect(self.open_conversation)
+        self.sidebar.new_chat.connect(self.new_chat)
+        self.sidebar.delete_requested.connect(lambda cid: self.delete_conversation(cid, confirm=True))
+        self.sidebar.renamed.connect(self.rename_conversation)
+        self.sidebar.export_requested.connect(self.export_conversation)
+        self.thinking.toggled.connect(lambda _: None)
+        self.store_error.connect(lambda message: self.statusBar().showMessage(message, 15000))
+        for keys, slot in (
+            ("Ctrl+N", self.new_chat),
+            ("Ctrl+,", self.open_settings),
+            ("Ctrl+O", self.pick_files),
+            ("Escape", self.stop),
+            ("Ctrl+F", self.sidebar.search.setFocus),
+        ):
+            QShortcut(QKeySequence(keys), self, activated=slot)
+        QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _: self.apply_theme())
+
+        self.apply_theme()
+        self._update_status()
+        self.sidebar.reload()
+        last = store.last_opened()
+        if last:
+            self.open_conversation(last)
+        self._announce_backend_problem()
+        self.composer.input.setFocus()
+
+    # ------------------------------------------------------------------------------------------------ look
+
+    def apply_theme(self) -> None:
+        self.dark = theme.system_is_dark(self.settings.theme)
+        self.colors = theme.colors(self.dark)
+        self.setStyleSheet(theme.style_sheet(self.colors))
+        self.composer.apply_colors(self.colors)
+        self.thinking.refresh_icons(self.colors.muted)
+        self.settings_button.setIcon(theme.icon("settings", self.colors.text, 16))
+
+    def _update_status(self) -> None:
+        self.status.setText(describe(self.backend) if self.backend is not None else "No backend: open Settings")
+
+    def _announce_backend_problem(self) -> None:
+        if self.backend is None:
+            self.show_banner("model", self.backend_error or "No backend is set up.", retryable=False)
+            return
+        missing = needs_key_but_has_none(self.settings, self.vault)
+        if missing:
+            self.show_banner("auth", missing, retryable=False)
+
+    # ------------------------------------------------------------------------------------------------ state
+
+    def is_streaming(self) -> bool:
+        return self.thread is not None
+
+    def answer_cards(self) -> list[AnswerCard]:
+        return [t.card for t in self.turns if t.role == "assistant" and t.card is not None]
+
+    def banners(self) -> list[Banner]:
+        return [w for w in self.transcript.cards() if isinstance(w, Banner)]
+
+    def _turn_index(self, message_id: str) -> int:
+        return next(i for i, t in enumerate(self.turns) if t.message_id == message_id)
+
+    def _mark_current(self) -> None:
+        cards = self.answer_cards()
+        for card in cards:
+            card.set_current(card is cards[-1])
+
+    # ------------------------------------------------------------------------------------------------ sending
+
+    def send(self) -> None:
+        if self.is_streaming():
+            self.statusBar().showMessage("An answer is still coming: stop it first (Esc).", 5000)
+            return
+        text = self.composer.input.toPlainText().strip()
+        chips = self.composer.strip.chips()
+        broken = [c for c in chips if c.error]
+        if broken:
+            self.statusBar().showMessage(f"{broken[0].error} Remove it to send.", 10000)
+            return
+        if not text and not chips:
+            return
+        if self.backend is None:
+            self.show_banner("model", self.backend_error or "No backend is set up: open Settings.", retryable=False)
+            return
+        attachments = self.composer.strip.attachments()
+        info = self.composer.strip.info()
+        self.clear_banners()
+        new_conversation = self.conversation_id is None
+        if new_conversation:
+            self.conversation_id = self.store.new_conversation()
+            self.store.set_last_opened(self.conversation_id)
+        assert self.conversation_id is not None
+        if self.editing is not None:
+            question_id = self.editing
+            index = self._turn_index(question_id)
+            self.store.edit_question(question_id, text, attachments, info)
+            for turn in self.turns[index:]:
+                self.transcript.remove(turn.card)
+            del self.turns[index:]
+            self.cancel_edit()
+        else:
+            question_id = self.store.add_message(self.conversation_id, "user", text, attachments, attachment_info=info)
+        self._add_question(question_id, text, [a.path for a in attachments])
+        if new_conversation or len(self.turns) == 1:
+            self.sidebar.upsert(self.conversation_id, make_title(text, [a.name for a in attachments]))
+        else:
+            self.sidebar.upsert(self.conversation_id, self._current_title())
+        self.composer.input.clear()
+        self.composer.strip.clear()
+        self._start_answer()
+
+    def _current_title(self) -> str:
+        item = self.sidebar.list.currentItem()
+        return item.text() if item is not None else ""
+
+    def _add_question(self, message_id: str, text: str, attachments: list[Path]) -> None:
+        card = UserCard(message_id, text, attachments, self.colors)
+        card.edit_requested.connect(self.edit_question)
+        card.setMaximumWidth(max(360, int(self.transcript.viewport().width() * 0.8)))
+        self.turns.append(Turn(message_id, "user", text, list(attachments), card=card))
+        self.transcript.add(card, user=True)
+
+    def _add_answer_card(self, message_id: str, model: str | None) -> AnswerCard:
+        card = AnswerCard(message_id, self.colors, model)
+        card.selected.connect(self.select_answer)
+        card.regenerate_requested.connect(self.regenerate)
+        card.copied.connect(lambda message: self.statusBar().showMessage(message, 2000))
+        self.transcript.add(card)
+        return card
+
+    def _request(self) -> Conversation:
+        messages = [
+            t.to_message() for t in self.turns if not (t.role == "assistant" and (t.status == "failed" or not t.text))
+        ]
+        return Conversation(messages=messages, system_prompt=self.settings.system_prompt or None)
+
+    def _start_answer(self) -> None:
+        assert self.conversation_id is not None and self.backend is not None
+        conversation = self._request()
+        model = getattr(self.backend, "model", None) or None
+        message_id = self.store.add_message(
+            self.conversation_id,
+            "assistant",
+            status="streaming",
+            backend=getattr(self.backend, "name", None),
+            model=model,
+        )
+        card = self._add_answer_card(message_id, model)
+        self.turns.append(Turn(message_id, "assistant", status="streaming", card=card))
+        self._mark_current()
+        self.streaming_card = card
+        self.stream_conversation = self.conversation_id
+        self.select_answer(message_id)
+        self.thinking.clear()
+        self.run = StreamRun(
+            self.backend,
+            conversation,
+            self.settings.generation_options(),
+            self.store.stream_saver(message_id),
+            dark=self.dark,
+        )
+        self.thread = StreamThread(self.run, self)
+        self.thread.ended.connect(self._stream_ended)
+        self.threads.append(self.thread)
+        self.composer.set_streaming(True)
+        self.thread.start()
+        self.timer.start()
+
+    def _tick(self) -> None:
+        run, card = self.run, self.streaming_card
+        if run is None:
+            return
+        thinking, answer = run.drain()
+        if card is None:
+            return
+        if thinking:
+            card.thinking += thinking
+            if self.selected == card.message_id:
+                self.thinking.append_text(thinking)
+        if answer:
+            card.view.append_text(answer)
+        if self.selected == card.message_id:
+            seconds = run.thinking_seconds()
+            if seconds is not None:
+                self.thinking.set_time(seconds, thinking=run.thinking_ended is None)
+
+    def _stream_ended(self, result: StreamResult) -> None:
+        self._tick()
+        self.timer.stop()
+        card = self.streaming_card
+        thread = self.thread
+        self.run = None
+        self.thread = None
+        self.streaming_card = None
+        if thread is not None:
+            thread.wait(2000)
+            if thread in self.threads:
+                self.threads.remove(thread)
+            thread.deleteLater()
+        self.composer.set_streaming(False)
+        if card is None or self.stream_conversation != self.conversation_id:
+            return
+        turn = self.turns[self._turn_index(card.message_id)]
+        turn.text, turn.thinking, turn.status = result.text, result.thinking, result.status
+        card.status = result.status
+        card.thinking = result.thinking
+        card.thinking_seconds = result.thinking_seconds
+        card.view.show_rendered(result.text, result.rendered)
+        card.update_meta()
+        if self.selected == card.message_id:
+            self.thinking.show_thinking(result.thinking, result.thinking_seconds, self._no_thinking_note(result))
+        end = result.end
+        if result.status == "failed":
+            if not result.text:
+                self.store.delete_after(self.turns[self._turn_index(card.message_id) - 1].message_id)
+                self.transcript.remove(card)
+                self.turns.remove(turn)
+                self._mark_current()
+            self.show_banner(getattr(end, "kind", "model"), getattr(end, "message", "The answer failed."))
+        elif result.status == "stopped":
+            self.statusBar().showMessage("Stopped. The partial answer is kept.", 4000)
+
+    @staticmethod
+    def _no_thinking_note(result: StreamResult) -> str:
+        return "no thinking for this answer" if not result.thinking else ""
+
+    def stop(self) -> None:
+        if self.run is not None:
+            self.run.cancel.set()
+            self.composer.stop.setEnabled(False)
+
+    # ------------------------------------------------------------------------------------------------ banners
+
+    def show_banner(self, kind: str, message: str, *, retryable: bool = True) -> Banner:
+        banner = Banner(kind, message, self.colors, retryable=retryable and self._can_retry())
+        banner.retry.connect(self.retry)
+        banner.settings.connect(self.open_settings)
+        self.transcript.add(banner)
+        return banner
+
+    def clear_banners(self) -> None:
+        for banner in self.banners():
+            self.transcript.remove(banner)
+
+    def _can_retry(self) -> bool:
+        return any(t.role == "user" for t in self.turns)
+
+    def retry(self) -> None:
+        """Ask the last question again: its answer (failed or partial) is replaced."""
+        if self.is_streaming() or not self.turns or self.backend is None:
+            return
+        self.clear_banners()
+        last_question = next(t for t in reversed(self.turns) if t.role == "user")
+        self._drop_after(last_question.message_id)
+        self._start_answer()
+
+    def _drop_after(self, message_id: str) -> None:
+        index = self._turn_index(message_id)
+        self.store.delete_after(message_id)
+        for turn in self.turns[index + 1 :]:
+            self.transcript.remove(turn.card)
+        del self.turns[index + 1 :]
+
+    # ------------------------------------------------------------------------------------------------ actions
+
+    def regenerate(self, answer_id: str | None = None) -> None:
+        if self.is_streaming():
+            return
+        answers = [t for t in self.turns if t.role == "assistant"]
+        if answer_id is None and answers:
+            answer_id = answers[-1].message_id
+        if answer_id is None:
+            return
+        index = self._turn_index(answer_id)
+        question = next((t for t in reversed(self.turns[:index]) if t.role == "user"), None)
+        if question is None:
+            return
+        self.clear_banners()
+        self._drop_after(question.message_id)
+        self._start_answer()
+
+    def edit_question(self, message_id: str) -> None:
+        if self.is_streaming():
+            self.statusBar().showMessage("Stop the answer before editing a question.", 5000)
+            return
+        turn = self.turns[self._turn_index(message_id)]
+        self.editing = message_id
+        self.composer.input.setPlainText(turn.text)
+        self.composer.strip.clear()
+        for path in turn.attachments:
+            self.composer.strip.add(path)
+        self.composer.set_editing(True)
+        self.composer.input.setFocus()
+        cursor = self.composer.input.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        self.composer.input.setTextCursor(cursor)
+
+    def cancel_edit(self) -> None:
+        if self.editing is None:
+            return
+        self.editing = None
+        self.composer.set_editing(False)
+
+    def select_answer(self, message_id: str) -> None:
+        self.selected = message_id
+        for card in self.answer_cards():
+            card.set_selected(card.message_id == message_id)
+        card = next((c for c in self.answer_cards() if c.message_id == message_id), None)
+        if card is None:
+            return
+        if card is self.streaming_card and self.run is not None:
+            self.thinking.show_thinking(card.thinking, None)
+            seconds = self.run.thinking_seconds()
+            self.thinking.set_time(seconds, thinking=self.run.thinking_ended is None)
+        else:
+            self.thinking.show_thinking(
+                card.thinking, card.thinking_seconds, "" if card.thinking else "no thinking for this answer"
+            )
+
+    def add_files(self, paths: list) -> None:
+        for path in map(Path, paths):
+            if path.is_dir():
+                self.statusBar().showMessage(f"{path.name} is a folder: attach the files inside it instead.", 6000)
+                continue
+            self.composer.strip.add(path)
+
+    def pick_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(
+            self,
+            "Attach files",
+            "",
+            "Supported files (*.png *.jpg *.jpeg *.webp *.gif *.bmp *.pdf *.pptx *.ppt *.odp *.mp4 *.mov *.mkv "
+            "*.webm *.txt *.md *.csv *.json *.py);;All files (*)",
+        )
+        self.add_files(files)
+
+    # ------------------------------------------------------------------------------------------------ history
+
+    def new_chat(self) -> None:
+        self.cancel_edit()
+        self._detach_stream()
+        self.conversation_id = None
+        self.turns = []
+        self.selected = None
+        self.transcript.clear()
+        self.thinking.clear()
+        self.sidebar.select(None)
+        self.store.set_last_opened(None)
+        self.composer.input.setFocus()
+
+    def _detach_stream(self) -> None:
+        """The stream keeps going and saving in the background; this view just stops showing it."""
+        self.streaming_card = None
+
+    def open_conversation(self, conversation_id: str) -> None:
+        if conversation_id == self.conversation_id and self.turns:
+            return
+        self.cancel_edit()
+        self._detach_stream()
+        messages = self.store.messages(conversation_id)
+        self.conversation_id = conversation_id
+        self.turns = []
+        self.selected = None
+        self.transcript.clear()
+        self.thinking.clear()
+        for message in messages:
+            if message.role == "user":
+                self._add_question(message.id, message.text, [a.path for a in message.attachments])
+            elif message.role == "assistant":
+                card = self._add_answer_card(message.id, message.model)
+                card.thinking = message.thinking
+                card.thinking_seconds = message.thinking_seconds
+                card.status = message.status
+                card.view.show_rendered(message.text, render(message.text, dark=self.dark) if message.text else None)
+                card.update_meta()
+                self.turns.append(
+                    Turn(message.id, "assistant", message.text, [], message.thinking, message.status, card)
+                )
+        self._mark_current()
+        answers = self.answer_cards()
+        if answers:
+            self.select_answer(answers[-1].message_id)
+        last = messages[-1] if messages else None
+        if last is not None and last.role == "assistant" and last.status == "failed" and last.error_message:
+            self.show_banner(last.error_kind or "model", last.error_message)
+        self.sidebar.select(conversation_id)
+        self.store.set_last_opened(conversation_id)
+
+    def delete_conversation(self, conversation_id: str, *, confirm: bool = False) -> None:
+        if confirm:
+            summary = self.store.conversation(conversation_id)
+            title = summary.title if summary else "this conversation"
+            answer = QMessageBox.question(
+                self, "Delete conversation", f"Delete “{title}” and its attachments? This cannot be undone."
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        if self.stream_conversation == conversation_id and self.run is not None:
+            self.run.cancel.set()
+        self.store.delete(conversation_id)
+        self.sidebar.remove(conversation_id)
+        if conversation_id == self.conversation_id:
+            self.new_chat()
+
+    def rename_conversation(self, conversation_id: str, title: str) -> None:
+        self.store.rename(conversation_id, title)
+
+    def export_conversation(self, conversation_id: str) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export to folder")
+        if not folder:
+            return
+        self.tasks.run(
+            lambda: self.store.export_markdown(conversation_id, Path(folder)),
+            lambda path: self.statusBar().showMessage(f"Exported to {path}", 8000),
+            lambda e: self.statusBar().showMessage(f"Export failed: {e}", 10000),
+            name="export",
+        )
+
+    # ------------------------------------------------------------------------------------------------ settings
+
+    def open_settings(self) -> None:
+        from app.ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.settings, self.vault, self.tasks, self)
+        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
+            return
+        self.apply_settings(dialog.result_settings())
+        if dialog.key_saved_to and dialog.key_saved_to != "the system keyring":
+            self.statusBar().showMessage(f"The API key is saved in {dialog.key_saved_to} (no keyring here).", 10000)
+
+    def apply_settings(self, settings: Settings) -> None:
+        self.settings = dataclasses.replace(settings)
+        settings_io.save(self.settings, self.settings_path)
+        self.thinking.set_collapsed(self.settings.thinking_collapsed)
+        if self.is_streaming():
+            self.statusBar().showMessage("The new backend answers from the next question on.", 5000)
+        try:
+            self.backend = make_backend(self.settings, self.vault)
+            self.backend_error = None
+        except BackendUnavailable as e:
+            self.backend = None
+            self.backend_error = str(e)
+        self._update_status()
+        self.clear_banners()
+        self._announce_backend_problem()
+        self.apply_theme()
+
+    # ------------------------------------------------------------------------------------------------ window
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        data = event.mimeData()
+        if (data.hasUrls() and any(u.isLocalFile() for u in data.urls())) or data.hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        data = event.mimeData()
+        if data.hasUrls():
+            self.add_files([Path(u.toLocalFile()) for u in data.urls() if u.isLocalFile()])
+            event.acceptProposedAction()
+        elif data.hasImage():
+            self.composer.input.insertFromMimeData(data)
+            event.acceptProposedAction()
+
+    def wait_for_workers(self, timeout: float = 10.0) -> bool:
+        """Every stream and background job finished (tests, and closing)."""
+        ok = self.tasks.wait(timeout)
+        for thread in list(self.threads):
+            ok = thread.wait(int(timeout * 1000)) and ok
+        return ok
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.run is not None:
+            self.run.cancel.set()
+        self.timer.stop()
+        self.wait_for_workers(5.0)
+        self.store.flush(10.0)
+        super().closeEvent(event)

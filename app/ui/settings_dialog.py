@@ -1,0 +1,230 @@
+"""The settings dialog: which backend answers, its key, and how it generates.
+
+The key goes to the key vault (OS keyring, or the announced file fallback), never into the settings file; the
+dialog says where it is kept. Test connection asks the server for its models on a worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.settings import LIMITS, QUANTIZATIONS, KeyVault, Settings
+from app.ui.backend_factory import BackendUnavailable, check_connection
+from app.ui.workers import Tasks
+
+
+def _presets() -> dict:
+    from app.core.backends.dialects import PRESETS
+
+    return PRESETS
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, vault: KeyVault, tasks: Tasks, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setObjectName("settingsDialog")
+        self.settings = settings
+        self.vault = vault
+        self.tasks = tasks
+        self.key_saved_to: str | None = None
+
+        self.backend = QComboBox()
+        self.backend.addItem("API server (cloud or self-hosted)", "api")
+        self.backend.addItem("Local model on this computer", "local")
+        self.backend.setCurrentIndex(0 if settings.backend == "api" else 1)
+
+        # API page
+        self.preset = QComboBox()
+        for preset in _presets().values():
+            self.preset.addItem(preset.label, preset.name)
+        index = self.preset.findData(settings.preset)
+        self.preset.setCurrentIndex(max(index, 0))
+        self.base_url = QLineEdit(settings.base_url)
+        self.model = QLineEdit(settings.model)
+        self.key = QLineEdit()
+        self.key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key.setObjectName("apiKey")
+        self.key_where = QLabel()
+        self.key_where.setWordWrap(True)
+        self.key_where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.test = QPushButton("Test connection")
+        self.test.setObjectName("testConnection")
+        self.test_result = QLabel("")
+        self.test_result.setWordWrap(True)
+        self.test_result.setObjectName("testResult")
+        self.test.clicked.connect(self._test)
+        self.preset.currentIndexChanged.connect(self._preset_changed)
+        api = QWidget()
+        api_form = QFormLayout(api)
+        api_form.addRow("Server", self.preset)
+        api_form.addRow("Base URL", self.base_url)
+        api_form.addRow("Model", self.model)
+        api_form.addRow("API key", self.key)
+        api_form.addRow("", self.key_where)
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test)
+        test_row.addWidget(self.test_result, 1)
+        api_form.addRow(test_row)
+
+        # Local page
+        self.local_model = QLineEdit(settings.local_model)
+        self.local_folder = QLineEdit(settings.local_folder)
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self._browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.local_folder, 1)
+        folder_row.addWidget(browse)
+        self.quantization = QComboBox()
+        for q in QUANTIZATIONS:
+            self.quantization.addItem({"none": "None (bf16)", "8bit": "8-bit", "4bit": "4-bit"}[q], q)
+        self.quantization.setCurrentIndex(max(self.quantization.findData(settings.quantization), 0))
+        local = QWidget()
+        local_form = QFormLayout(local)
+        local_form.addRow("Model id", self.local_model)
+        local_form.addRow("Or a folder", folder_row)
+        local_form.addRow("Quantization", self.quantization)
+        note = QLabel("The model loads once on first use and stays in memory. It needs a GPU with enough memory.")
+        note.setWordWrap(True)
+        local_form.addRow(note)
+
+        self.pages = QStackedWidget()
+        self.pages.addWidget(api)
+        self.pages.addWidget(local)
+        self.backend.currentIndexChanged.connect(self.pages.setCurrentIndex)
+        self.pages.setCurrentIndex(self.backend.currentIndex())
+
+        # Generation
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(*LIMITS["temperature"])
+        self.temperature.setSingleStep(0.05)
+        self.temperature.setValue(settings.temperature)
+        self.top_p = QDoubleSpinBox()
+        self.top_p.setRange(*LIMITS["top_p"])
+        self.top_p.setSingleStep(0.05)
+        self.top_p.setValue(settings.top_p)
+        self.max_tokens = QSpinBox()
+        self.max_tokens.setRange(*(int(v) for v in LIMITS["max_tokens"]))
+        self.max_tokens.setSingleStep(1024)
+        self.max_tokens.setValue(settings.max_tokens)
+        self.thinking = QCheckBox("Let the model think before answering")
+        self.thinking.setChecked(settings.thinking)
+        self.history_turns = QSpinBox()
+        self.history_turns.setRange(*(int(v) for v in LIMITS["history_turns"]))
+        self.history_turns.setValue(settings.history_turns)
+        self.system_prompt = QPlainTextEdit(settings.system_prompt)
+        self.system_prompt.setPlaceholderText("Optional instructions sent before every conversation")
+        self.system_prompt.setFixedHeight(70)
+        self.collapsed = QCheckBox("Start with the thinking pane collapsed")
+        self.collapsed.setChecked(settings.thinking_collapsed)
+        generation = QGroupBox("Generation")
+        gen_form = QFormLayout(generation)
+        gen_form.addRow("Temperature", self.temperature)
+        gen_form.addRow("Top p", self.top_p)
+        gen_form.addRow("Max tokens", self.max_tokens)
+        gen_form.addRow("", self.thinking)
+        gen_form.addRow("Past turns sent", self.history_turns)
+        gen_form.addRow("System prompt", self.system_prompt)
+        gen_form.addRow("", self.collapsed)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        top = QFormLayout()
+        top.addRow("Backend", self.backend)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.pages)
+        layout.addWidget(generation)
+        layout.addWidget(buttons)
+        self._preset_changed(initial=True)
+        self.resize(560, self.sizeHint().height())
+
+    def _preset(self):
+        return _presets()[self.preset.currentData()]
+
+    def _preset_changed(self, *_: object, initial: bool = False) -> None:
+        preset = self._preset()
+        self.base_url.setPlaceholderText(preset.base_url)
+        self.model.setPlaceholderText(preset.default_model or "first model the server lists")
+        if not initial:
+            self.base_url.clear()
+            self.model.clear()
+        self.key.clear()
+        base_url = self.base_url.text().strip() or None
+        has_key = bool(self.vault.get(preset.name, base_url))
+        self.key.setPlaceholderText(
+            "a key is saved (type to replace it)" if has_key else ("required" if preset.needs_key else "optional")
+        )
+        self.key_where.setText(self.vault.where(preset.name, base_url))
+        self.test_result.clear()
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder with the model files")
+        if folder:
+            self.local_folder.setText(folder)
+
+    def _test(self) -> None:
+        preset = self._preset()
+        base_url = self.base_url.text().strip() or preset.base_url
+        key = self.key.text().strip() or self.vault.get(preset.name, self.base_url.text().strip() or None)
+        self.test.setEnabled(False)
+        self.test_result.setText("Connecting…")
+
+        def done(message: object) -> None:
+            self.test.setEnabled(True)
+            self.test_result.setText(str(message))
+
+        def failed(error: BaseException) -> None:
+            self.test.setEnabled(True)
+            text = str(error) if isinstance(error, BackendUnavailable) else f"Failed: {error}"
+            self.test_result.setText(text)
+
+        self.tasks.run(lambda: check_connection(base_url, key), done, failed, name="test-connection")
+
+    def result_settings(self) -> Settings:
+        """The settings as chosen; the key is saved to the vault here (never into the settings)."""
+        preset = self._preset()
+        base_url = self.base_url.text().strip()
+        key = self.key.text().strip()
+        if key:
+            self.key_saved_to = self.vault.set(preset.name, key, base_url or None)
+        return dataclasses.replace(
+            self.settings,
+            backend=self.backend.currentData(),
+            preset=preset.name,
+            base_url=base_url,
+            model=self.model.text().strip(),
+            local_model=self.local_model.text().strip() or self.settings.local_model,
+            local_folder=self.local_folder.text().strip(),
+            quantization=self.quantization.currentData(),
+            temperature=round(self.temperature.value(), 3),
+            top_p=round(self.top_p.value(), 3),
+            max_tokens=self.max_tokens.value(),
+            thinking=self.thinking.isChecked(),
+            history_turns=self.history_turns.value(),
+            system_prompt=self.system_prompt.toPlainText().strip(),
+            thinking_collapsed=self.collapsed.isChecked(),
+            warnings=[],
+        )

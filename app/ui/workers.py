@@ -1,0 +1,99 @@
+"""Work off the Qt thread, results back as signals.
+
+``StreamThread`` runs a ``StreamRun`` (plain Python) and signals when it ends. ``Tasks`` runs any function
+on a thread and delivers its result or error to a callback on the Qt thread, like Anki's
+``run_in_background``: the caller says what runs, what happens on success and on failure, and never touches
+widgets off the Qt thread. Both are tracked so tests (and closing the window) can wait for them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from app.ui.stream_runner import StreamResult, StreamRun
+
+log = logging.getLogger(__name__)
+
+
+class StreamThread(QThread):
+    ended = Signal(object)  # StreamResult
+
+    def __init__(self, run: StreamRun, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.run_ = run
+
+    def run(self) -> None:
+        result: StreamResult = self.run_.run()
+        self.ended.emit(result)
+
+
+class _Relay(QObject):
+    done = Signal(object, object, object)  # callback, value, error
+
+
+class Tasks(QObject):
+    """Background jobs with callbacks on the Qt thread."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._relay = _Relay(self)
+        self._relay.done.connect(self._deliver)
+        self._threads: set[threading.Thread] = set()
+        self._lock = threading.Lock()
+
+    def run(
+        self,
+        fn: Callable[[], Any],
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        name: str = "task",
+    ) -> None:
+        def target() -> None:
+            try:
+                value = fn()
+            except Exception as e:
+                log.debug("background %s failed: %s", name, e)
+                self._emit(on_error, None, e)
+            else:
+                self._emit(on_done, value, None)
+            finally:
+                with self._lock:
+                    self._threads.discard(threading.current_thread())
+
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        with self._lock:
+            self._threads.add(thread)
+        thread.start()
+
+    def _emit(self, callback: Callable | None, value: Any, error: BaseException | None) -> None:
+        # RuntimeError: the window is gone and nobody is waiting for this result.
+        with contextlib.suppress(RuntimeError):
+            self._relay.done.emit(callback, value, error)
+
+    def _deliver(self, callback: Callable | None, value: Any, error: BaseException | None) -> None:
+        if callback is not None:
+            callback(error if error is not None else value)
+
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(self._threads)
+
+    def wait(self, timeout: float = 10.0) -> bool:
+        """Wait for every job (the callbacks still need the event loop to run)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                threads = list(self._threads)
+            if not threads:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            threads[0].join(remaining)
