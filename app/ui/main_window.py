@@ -367,12 +367,16 @@ class MainWindow(QMainWindow):
             self.thinking.show_thinking(result.thinking, result.thinking_seconds, self._no_thinking_note(result))
         end = result.end
         if result.status == "failed":
+            self.show_banner(getattr(end, "kind", "model"), getattr(end, "message", "The answer failed."))
             if not result.text:
-                self.store.delete_after(self.turns[self._turn_index(card.message_id) - 1].message_id)
+                question_id = self.turns[self._turn_index(card.message_id) - 1].message_id
+                self.store.delete_after(question_id)
                 self.transcript.remove(card)
                 self.turns.remove(turn)
                 self._mark_current()
-            self.show_banner(getattr(end, "kind", "model"), getattr(end, "message", "The answer failed."))
+                if not self.composer.input.toPlainText().strip() and not self.composer.strip.chips():
+                    # Nothing arrived: the question goes back into the composer, ready to send again.
+                    self.edit_question(question_id)
         elif result.status == "stopped":
             self.statusBar().showMessage("Stopped. The partial answer is kept.", 4000)
 
