@@ -125,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         print(f"glmv: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("glmv: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 # -- the window -----------------------------------------------------------------------------------------------

@@ -109,6 +109,21 @@ def test_reasoning_is_read_once_when_a_server_sends_both_fields(openai_server):
     assert texts(run(vllm(openai_server)), Thinking) == "same"
 
 
+def test_odd_chunk_shapes_are_skipped_not_fatal(openai_server):
+    chunks = dialect_chunks("vllm", "r", "ok")
+    odd = [
+        "data: [1, 2]\n\n",
+        {"choices": ["x"]},
+        {"choices": [{"delta": "x"}]},
+        {"choices": [{"delta": {"content": None}}]},
+    ]
+    odd.append({"choices": [{"delta": {"content": ["part"], "reasoning": 5}}], "usage": "n/a"})
+    openai_server.enqueue(Stream([chunks[0], *odd, *chunks[1:]]))
+    events = run(vllm(openai_server))
+    assert (texts(events, Thinking), texts(events, Answer)) == ("r", "ok")
+    assert events[-1] == Done("stop", USAGE)
+
+
 def test_a_server_that_ignores_stream_true_still_answers(openai_server):
     completion = {
         "choices": [{"message": {"content": "whole", "reasoning_content": "thought"}, "finish_reason": "stop"}],

@@ -285,17 +285,17 @@ class ApiBackend:
                     yield self._stream_error(error)
                     return
                 choices = chunk.get("choices")
-                if choices:
+                if choices and isinstance(choices, list) and isinstance(choices[0], dict):
                     choice = choices[0]
                     delta = choice.get("delta")
-                    if delta:
-                        content = delta.get("content") or ""
-                        reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
+                    if delta and isinstance(delta, dict):
+                        content = _text(delta.get("content"))
+                        reasoning = _text(delta.get("reasoning_content")) or _text(delta.get("reasoning"))
                         if content or reasoning:
                             yield from splitter.feed(content, reasoning)
                     if choice.get("finish_reason"):
-                        finish_reason = choice["finish_reason"]
-                if chunk.get("usage"):
+                        finish_reason = str(choice["finish_reason"])
+                if chunk.get("usage") and isinstance(chunk["usage"], dict):
                     usage = chunk["usage"]
                 if cancel.is_set():
                     break
@@ -570,6 +570,11 @@ def _code_and_message(error: object) -> tuple[str, str]:
         message = error.get("message") or error.get("msg") or ""
         return ("" if code is None else str(code)), _clip(str(message))
     return "", _clip(str(error))
+
+
+def _text(value: object) -> str:
+    """A delta field as text; servers send null for absent fields, and a malformed one is not worth a crash."""
+    return value if isinstance(value, str) else ""
 
 
 def _clip(text: str, limit: int = 300) -> str:
