@@ -140,6 +140,14 @@ class Engine:
 
     # Loading
 
+    @classmethod
+    def from_loaded(cls, loaded: loader.Loaded, settings: Settings | None = None) -> Engine:
+        """An engine around a model built elsewhere (the benchmark's random GLM-4.6V-Flash-shaped model)."""
+        engine = cls(settings or Settings(model=str(loaded.checkpoint.path)))
+        engine.loaded = loaded
+        engine._prepare_speed(None)
+        return engine
+
     @property
     def is_loaded(self) -> bool:
         return self.loaded is not None
