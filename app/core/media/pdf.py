@@ -87,8 +87,13 @@ def render_pdf(
     text_layer: bool = False,
     unit: str = "Page",
     name: str | None = None,
+    token_range: tuple[int, int] | None = None,
 ) -> None:
-    """Fill ``report`` with the selected pages of the PDF at ``path``; ``unit`` labels them ("Page", "Slide")."""
+    """Fill ``report`` with the selected pages of the PDF at ``path``; ``unit`` labels them ("Page", "Slide").
+
+    ``token_range`` (least, most image tokens a page) replaces the bounds from MIN_DPI/MAX_DPI, for pages such as
+    slides that stay legible with fewer pixels.
+    """
     import pymupdf
 
     name = name or path.name
@@ -105,7 +110,7 @@ def render_pdf(
         if text_layer:
             _render_text_layer(doc, selected, target, report, unit, name)
         else:
-            _render_images(doc, selected, target, report, unit, name)
+            _render_images(doc, selected, target, report, unit, name, token_range)
         if "non-embedded font" in pymupdf.TOOLS.mupdf_warnings():
             report.warnings.append("some fonts are not embedded in the PDF; similar ones were used instead")
     finally:
@@ -118,16 +123,21 @@ def _page_tokens(page_w: float, page_h: float, dpi: float) -> int:
 
 
 def _render_images(
-    doc: pymupdf.Document, selected: list[int], target: MediaTarget, report: MediaReport, unit: str, name: str
+    doc: pymupdf.Document,
+    selected: list[int],
+    target: MediaTarget,
+    report: MediaReport,
+    unit: str,
+    name: str,
+    token_range: tuple[int, int] | None = None,
 ) -> None:
     budget = image_budget(target)
     first = doc[selected[0] - 1].rect
-    plan = plan_pages(
-        selected,
-        budget,
-        min_tokens=_page_tokens(first.width, first.height, MIN_DPI),
-        max_tokens=_page_tokens(first.width, first.height, MAX_DPI),
+    least, most = token_range or (
+        _page_tokens(first.width, first.height, MIN_DPI),
+        _page_tokens(first.width, first.height, MAX_DPI),
     )
+    plan = plan_pages(selected, budget, min_tokens=least, max_tokens=most)
     sent: list[int] = []
     for number in plan.pages:
         part = _page_image(doc, number, plan.tokens_per_page, target, report, unit)

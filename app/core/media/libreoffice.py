@@ -1,0 +1,146 @@
+"""Headless LibreOffice conversions (slides and word-processor files to PDF).
+
+Each call gets its own profile directory (``-env:UserInstallation``): two conversions sharing one profile fail
+silently, and a person's running LibreOffice would otherwise swallow the request. The process runs in its own
+process group so that a time limit, a cancel or Ctrl+C kills soffice and the helpers it spawns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+DEFAULT_TIMEOUT = 120.0
+
+INSTALL_HINT = (
+    "install LibreOffice (Debian/Ubuntu: sudo apt install libreoffice-impress libreoffice-writer; "
+    "Fedora: sudo dnf install libreoffice; macOS: brew install --cask libreoffice; "
+    "Windows: https://www.libreoffice.org/download)"
+)
+
+_CANDIDATES = (
+    "/Applications/LibreOffice.app/Contents/MacOS/soffice",
+    r"C:\Program Files\LibreOffice\program\soffice.exe",
+    r"C:\Program Files (x86)\LibreOffice\program\soffice.exe",
+)
+
+
+class ConversionError(Exception):
+    """LibreOffice is missing, failed, or ran out of time; the message says which."""
+
+
+class ConversionCancelled(ConversionError):
+    pass
+
+
+def find_soffice() -> str | None:
+    """The LibreOffice executable, or None. ``GLMV_SOFFICE`` overrides the search (an empty value disables it)."""
+    override = os.environ.get("GLMV_SOFFICE")
+    if override is not None:
+        return override or None
+    for name in ("soffice", "libreoffice"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return next((c for c in _CANDIDATES if Path(c).exists()), None)
+
+
+@contextlib.contextmanager
+def converted_pdf(
+    path: Path,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    cancel: threading.Event | None = None,
+    soffice: str | None = None,
+) -> Iterator[Path]:
+    """The PDF LibreOffice makes of ``path``, valid inside the ``with`` block (its folder is removed after)."""
+    exe = soffice or find_soffice()
+    if exe is None:
+        raise ConversionError(f"LibreOffice is not installed; {INSTALL_HINT}")
+    with tempfile.TemporaryDirectory(prefix="glmv-lo-") as tmp:
+        work = Path(tmp)
+        # A plain ASCII copy name: LibreOffice names its output after the input and trips on some characters.
+        source = work / f"input{path.suffix.lower()}"
+        try:
+            shutil.copyfile(path, source)
+        except FileNotFoundError as e:
+            raise ConversionError(f"{path.name}: the file is gone (moved or deleted after it was attached)") from e
+        out = work / "out"
+        command = [
+            exe,
+            f"-env:UserInstallation={(work / 'profile').as_uri()}",
+            "--headless",
+            "--invisible",
+            "--nologo",
+            "--norestore",
+            "--nodefault",
+            "--nolockcheck",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(out),
+            str(source),
+        ]
+        _run(command, work / "log.txt", timeout=timeout, cancel=cancel, name=path.name)
+        result = out / "input.pdf"
+        if not result.exists() or result.stat().st_size == 0:
+            log = (work / "log.txt").read_text(errors="replace").strip().splitlines()
+            detail = f" ({log[-1]})" if log else ""
+            raise ConversionError(
+                f"{path.name}: LibreOffice could not convert it{detail}; the file may be damaged or "
+                "password-protected. Open it in LibreOffice or PowerPoint and export it as PDF, then attach the PDF"
+            )
+        yield result
+
+
+def _run(command: list[str], log: Path, *, timeout: float, cancel: threading.Event | None, name: str) -> None:
+    posix = sys.platform != "win32"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=posix,
+            env={**os.environ, "SAL_USE_VCLPLUGIN": "svp"},
+        )
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    proc.wait(timeout=0.1)
+                    return
+                except subprocess.TimeoutExpired:
+                    pass
+                if cancel is not None and cancel.is_set():
+                    raise ConversionCancelled(f"{name}: conversion cancelled")
+                if time.monotonic() > deadline:
+                    raise ConversionError(
+                        f"{name}: LibreOffice did not finish within {timeout:.0f} s; the file may be very large or "
+                        "damaged. Export it as PDF yourself and attach the PDF"
+                    )
+        finally:
+            if proc.poll() is None:
+                _kill(proc, posix)
+
+
+def _kill(proc: subprocess.Popen[bytes], posix: bool) -> None:
+    """Kill soffice and everything it started (it runs in a process group of its own on POSIX)."""
+    try:
+        if posix:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except (ProcessLookupError, PermissionError):
+        pass
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
