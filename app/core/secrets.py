@@ -81,11 +81,13 @@ def set_api_key(account: str, value: str) -> None:
 def delete_api_key(account: str) -> bool:
     """Forget the saved key; False when there was none."""
     backend = _require_backend()
+    from keyring.errors import PasswordDeleteError
+
     try:
         backend.delete_password(SERVICE, account)
+    except PasswordDeleteError:
+        return False
     except Exception as e:
-        if type(e).__name__ == "PasswordDeleteError":
-            return False
         raise KeyringUnavailable(
             f"the OS keyring refused to delete the key ({type(e).__name__}); unlock the keyring and try again"
         ) from None
@@ -117,6 +119,6 @@ def _require_backend():
     if backend is None:
         raise KeyringUnavailable(
             "no OS keyring is available in this session (no Secret Service, Keychain or Credential Locker was "
-            f"found), so the key cannot be saved there; set the {DEFAULT_ENV} environment variable instead"
+            f"found), so no key can be kept there; set the {DEFAULT_ENV} environment variable instead"
         )
     return backend
