@@ -160,7 +160,6 @@ class MainWindow(QMainWindow):
         self.sidebar.delete_requested.connect(lambda cid: self.delete_conversation(cid, confirm=True))
         self.sidebar.renamed.connect(self.rename_conversation)
         self.sidebar.export_requested.connect(self.export_conversation)
-        self.thinking.toggled.connect(lambda _: None)
         self.store_error.connect(lambda message: self.statusBar().showMessage(message, 15000))
         for keys, slot in (
             ("Ctrl+N", self.new_chat),
