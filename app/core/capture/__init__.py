@@ -1,0 +1,1 @@
+"""Screenshots and recordings without Qt: screen geometry, capture handlers, the video recorder."""

@@ -1,0 +1,244 @@
+"""Screenshots behind one protocol, with handlers ordered by preference (normcap's pattern).
+
+mss reads the frame buffer directly on X11, Windows and macOS in a few milliseconds. On Wayland a client may
+not read other windows' pixels at all; the xdg-desktop-portal Screenshot call asks the compositor for them
+(over D-Bus, through ``jeepney``). ``pick`` takes the first handler that can work here and, when none can, the
+error says for each why not and what to install.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from app.core.capture.geometry import Rect
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+class CaptureError(Exception):
+    """A capture that could not be taken; the message is for the person and says what to do."""
+
+
+@dataclass
+class Shot:
+    """Pixels of ``rect`` (native virtual-desktop pixels) as an H x W x 4 BGRA array, mss's own layout, which Qt
+    (Format_RGB32), OpenCV (first three channels) and Pillow ("BGRX" raw mode) all read without a copy."""
+
+    pixels: np.ndarray
+    rect: Rect
+
+    def crop(self, rect: Rect) -> Shot:
+        """The part of this shot covering ``rect`` (same pixel space as ``self.rect``), clipped to it."""
+        part = rect.intersection(self.rect)
+        x, y = part.x - self.rect.x, part.y - self.rect.y
+        return Shot(self.pixels[y : y + part.height, x : x + part.width], part)
+
+    def save_png(self, path: Path, compress_level: int = 1) -> Path:
+        """Written with light compression: screenshots are large and the hotkey-to-image time counts more than
+        bytes on disk."""
+        import numpy as np
+        from PIL import Image
+
+        pixels = np.ascontiguousarray(self.pixels)
+        h, w = pixels.shape[:2]
+        image = Image.frombuffer("RGB", (w, h), pixels, "raw", "BGRX", 0, 1)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        image.save(tmp, format="PNG", compress_level=compress_level)
+        os.replace(tmp, path)
+        return path
+
+
+class Screenshotter(Protocol):
+    name: str
+    install_hint: str
+
+    def problem(self) -> str | None:
+        """None when this handler can work in this session, else why it cannot."""
+        ...
+
+    def grab(self, rect: Rect, desktop: Rect) -> Shot:
+        """The pixels of ``rect``; ``desktop`` is the whole virtual desktop in the same native pixels."""
+        ...
+
+
+def is_wayland() -> bool:
+    return sys.platform.startswith("linux") and (
+        bool(os.environ.get("WAYLAND_DISPLAY")) or os.environ.get("XDG_SESSION_TYPE") == "wayland"
+    )
+
+
+class MssScreenshotter:
+    """The frame buffer through mss. A fresh ``mss.mss()`` per grab: its X11 connection must not cross threads,
+    and opening one costs about a millisecond."""
+
+    name = "mss"
+    install_hint = "pip install mss"
+
+    def problem(self) -> str | None:
+        try:
+            import mss  # noqa: F401
+        except ImportError:
+            return "the mss package is not installed"
+        if is_wayland():
+            return "Wayland does not let applications read the screen directly (mss would see only black)"
+        if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+            return "no X display (DISPLAY is not set)"
+        return None
+
+    def grab(self, rect: Rect, desktop: Rect) -> Shot:
+        import mss
+        import numpy as np
+
+        if rect.empty:
+            raise CaptureError("The area to capture is empty; select a larger region.")
+        area = {"left": rect.x, "top": rect.y, "width": rect.width, "height": rect.height}
+        try:
+            with mss.mss() as sct:
+                raw = sct.grab(area)
+        except mss.exception.ScreenShotError as e:
+            raise CaptureError(f"The screen could not be read ({e}). Check that the display is reachable.") from e
+        pixels = np.frombuffer(raw.bgra, dtype=np.uint8).reshape(raw.height, raw.width, 4)
+        return Shot(pixels, Rect(rect.x, rect.y, raw.width, raw.height))
+
+
+class PortalScreenshotter:
+    """org.freedesktop.portal.Screenshot over the session bus (GNOME, KDE, wlroots with xdg-desktop-portal-wlr).
+
+    The portal answers with a PNG of the whole desktop; it may be in logical rather than native pixels
+    (some compositors), so the crop is scaled by the ratio between the image and ``desktop``."""
+
+    name = "xdg-desktop-portal"
+    install_hint = (
+        "install xdg-desktop-portal and the one for your desktop (xdg-desktop-portal-gnome, -kde or -wlr), "
+        "and pip install jeepney"
+    )
+    BUS_NAME = "org.freedesktop.portal.Desktop"
+    OBJECT_PATH = "/org/freedesktop/portal/desktop"
+    INTERFACE = "org.freedesktop.portal.Screenshot"
+
+    def __init__(self, timeout_s: float = 60.0, bus_address: str | None = None) -> None:
+        self.timeout_s = timeout_s
+        self.bus_address = bus_address
+
+    def _connect(self):  # -> jeepney DBusConnection
+        from jeepney.io.blocking import open_dbus_connection
+
+        return open_dbus_connection(bus=self.bus_address or "SESSION")
+
+    def problem(self) -> str | None:
+        try:
+            import jeepney  # noqa: F401
+        except ImportError:
+            return "the jeepney package is not installed"
+        if not (self.bus_address or os.environ.get("DBUS_SESSION_BUS_ADDRESS")):
+            return "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)"
+        try:
+            from jeepney import DBusAddress, new_method_call
+
+            with self._connect() as conn:
+                dbus = DBusAddress("/org/freedesktop/DBus", bus_name="org.freedesktop.DBus")
+                reply = conn.send_and_get_reply(new_method_call(dbus, "ListActivatableNames"), timeout=2)
+                owned = conn.send_and_get_reply(new_method_call(dbus, "ListNames"), timeout=2)
+        except Exception as e:
+            return f"the D-Bus session bus is not reachable ({e})"
+        if self.BUS_NAME not in set(reply.body[0]) | set(owned.body[0]):
+            return "no xdg-desktop-portal service on the session bus"
+        return None
+
+    def grab(self, rect: Rect, desktop: Rect) -> Shot:
+        full = load_png_as_shot(self.request_screenshot(), desktop)
+        return scaled_crop(full, rect, desktop)
+
+    def request_screenshot(self) -> Path:
+        """One Screenshot call; the answer comes later as a Response signal on a request object whose path we
+        can predict from our unique bus name and a token, so we subscribe before calling (no race)."""
+        import secrets
+        from urllib.parse import unquote, urlparse
+
+        from jeepney import DBusAddress, MatchRule, message_bus, new_method_call
+        from jeepney.io.blocking import Proxy
+
+        token = "glmv" + secrets.token_hex(8)
+        with self._connect() as conn:
+            sender = conn.unique_name.lstrip(":").replace(".", "_")
+            request_path = f"/org/freedesktop/portal/desktop/request/{sender}/{token}"
+            rule = MatchRule(
+                type="signal", interface="org.freedesktop.portal.Request", member="Response", path=request_path
+            )
+            Proxy(message_bus, conn).AddMatch(rule)
+            portal = DBusAddress(self.OBJECT_PATH, bus_name=self.BUS_NAME, interface=self.INTERFACE)
+            options = {"handle_token": ("s", token), "interactive": ("b", False), "modal": ("b", False)}
+            with conn.filter(rule) as responses:
+                try:
+                    conn.send_and_get_reply(new_method_call(portal, "Screenshot", "sa{sv}", ("", options)), timeout=10)
+                    signal = conn.recv_until_filtered(responses, timeout=self.timeout_s)
+                except TimeoutError as e:
+                    raise CaptureError("The desktop did not answer the screenshot request in time.") from e
+        code, results = signal.body
+        if code == 1:
+            raise CaptureError("The screenshot was cancelled in the desktop's dialog.")
+        if code != 0:
+            raise CaptureError(
+                "The desktop refused the screenshot. Allow screenshots for this app in the desktop's privacy "
+                "settings, or bind `glmv capture --region` to a desktop shortcut."
+            )
+        uri = results.get("uri", ("s", ""))[1]
+        path = Path(unquote(urlparse(uri).path))
+        if not path.is_file():
+            raise CaptureError(f"The desktop answered with a screenshot that cannot be read: {uri!r}.")
+        return path
+
+
+def load_png_as_shot(path: Path, desktop: Rect) -> Shot:
+    """A screenshot file as a Shot placed over ``desktop`` (its size may differ; see ``scaled_crop``)."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            rgba = np.asarray(image.convert("RGBA"))
+    except (OSError, UnidentifiedImageError) as e:
+        raise CaptureError(f"The screenshot file {path} could not be read ({e}).") from e
+    bgra = np.ascontiguousarray(rgba[..., [2, 1, 0, 3]])
+    return Shot(bgra, Rect(desktop.x, desktop.y, bgra.shape[1], bgra.shape[0]))
+
+
+def scaled_crop(full: Shot, rect: Rect, desktop: Rect) -> Shot:
+    """Crop ``rect`` (native desktop pixels) out of an image covering ``desktop`` at whatever size it came."""
+    import numpy as np
+
+    h, w = full.pixels.shape[:2]
+    if (w, h) == (desktop.width, desktop.height):
+        return full.crop(rect)
+    fx, fy = w / desktop.width, h / desktop.height
+    x0, y0 = round((rect.x - desktop.x) * fx), round((rect.y - desktop.y) * fy)
+    x1, y1 = round((rect.right - desktop.x) * fx), round((rect.bottom - desktop.y) * fy)
+    part = full.pixels[max(0, y0) : y1, max(0, x0) : x1]
+    import cv2
+
+    resized = cv2.resize(np.ascontiguousarray(part), (rect.width, rect.height), interpolation=cv2.INTER_LINEAR)
+    return Shot(resized, rect)
+
+
+def default_handlers() -> list[Screenshotter]:
+    if is_wayland():
+        return [PortalScreenshotter(), MssScreenshotter()]
+    return [MssScreenshotter(), PortalScreenshotter()]
+
+
+def pick(handlers: Sequence[Screenshotter] | None = None) -> Screenshotter:
+    """The first handler that can work here; otherwise a CaptureError listing each one's reason and remedy."""
+    reasons = []
+    for handler in handlers if handlers is not None else default_handlers():
+        problem = handler.problem()
+        if problem is None:
+            return handler
+        reasons.append(f"- {handler.name}: {problem} (to use it: {handler.install_hint})")
+    raise CaptureError("No way to take screenshots works in this session:\n" + "\n".join(reasons))

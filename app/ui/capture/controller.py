@@ -1,0 +1,385 @@
+"""Screenshots and recordings from the Qt side: which screen, hiding our own windows, the region overlays, the
+recording bar; the pixels are read and written on worker threads so the Qt thread never waits.
+
+Every result is a file path: ``captured`` for a PNG or an MP4 (the main window attaches it and focuses the
+question box), ``failed`` with a message that says what to do, ``notice`` for things worth telling.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QRect, QTimer, Signal, Slot
+from PySide6.QtGui import QCursor, QGuiApplication
+from PySide6.QtWidgets import QApplication, QWidget
+
+from app.core.capture import screens as handlers_module
+from app.core.capture.geometry import Rect, Screen, SelectionF, selection_to_device, virtual_bounds
+from app.core.capture.recorder import Recorder, RecordingReport, RecordingSession
+from app.core.capture.screens import CaptureError, MssScreenshotter, Screenshotter, Shot
+from app.core.capture.windows import active_window_rect
+from app.ui.capture.overlay import CAPTURE_UI_PROPERTY, RegionSelector
+from app.ui.capture.qtscreens import all_screens, qimage_of, qrect_of, with_capture_size
+from app.ui.capture.recording_ui import RecorderBar, RegionBorder, exclude_from_capture, place_outside
+
+log = logging.getLogger(__name__)
+
+MAX_HIDE_DELAY_MS = 100
+DEFAULT_HIDE_DELAY_MS = 50
+
+
+def default_folder() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("glmv-desktop", appauthor=False)) / "captures"
+
+
+def own_windows() -> list[QWidget]:
+    """The app's visible top-level windows, not counting the capture's own overlays and bars."""
+    return [
+        w
+        for w in QApplication.topLevelWidgets()
+        if w.isWindow() and w.isVisible() and not w.property(CAPTURE_UI_PROPERTY)
+    ]
+
+
+def _stamp() -> str:
+    now = time.time()
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int(now * 1000) % 1000:03d}"
+
+
+class CaptureController(QObject):
+    captured = Signal(str)
+    failed = Signal(str)
+    notice = Signal(str)
+    recording_changed = Signal(bool)
+    _relay = Signal(object, object)
+
+    def __init__(
+        self,
+        folder: Path | None = None,
+        handlers: list[Screenshotter] | None = None,
+        windows: Callable[[], list[QWidget]] = own_windows,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.folder = Path(folder) if folder is not None else default_folder()
+        self.handlers = handlers
+        self.windows = windows
+        self.fps = 10
+        self.max_seconds = 60.0
+        self.hide_delay_ms = DEFAULT_HIDE_DELAY_MS
+        self.record_region = True
+        self.all_screens = False
+        self.encoder = "auto"
+        self.selector: RegionSelector | None = None
+        self.session: RecordingSession | None = None
+        self.last_report: RecordingReport | None = None
+        self._screenshotter: Screenshotter | None = None
+        self._busy = False
+        self._hidden: list[QWidget] = []
+        self._bar: RecorderBar | None = None
+        self._border: RegionBorder | None = None
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(250)
+        self._ticker.timeout.connect(self._tick)
+        self._relay.connect(self._deliver)
+
+    # ----- public slots -----
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    @property
+    def recording(self) -> bool:
+        return self.session is not None
+
+    @Slot()
+    def full_screen(self) -> None:
+        """The screen under the cursor, or every screen when ``all_screens`` is set."""
+        if not self._begin():
+            return
+        screens = [info for _, info in all_screens()]
+        if not self.all_screens:
+            under = QGuiApplication.screenAt(QCursor.pos()) or QGuiApplication.primaryScreen()
+            screens = [info for q, info in all_screens() if q is under] or screens[:1]
+        rect = virtual_bounds(s.native for s in screens)
+        self._after_hiding([qrect_of(s.geometry) for s in screens], lambda: self._grab_and_save(rect, "screenshot"))
+
+    @Slot()
+    def region(self) -> None:
+        if self._begin():
+            self._select(self._save_selection)
+
+    @Slot()
+    def active_window(self) -> None:
+        if not self._begin():
+            return
+        try:
+            rect = active_window_rect().intersection(self._desktop())
+        except CaptureError as e:
+            self._fail(str(e))
+            return
+        if rect.empty:
+            self._fail("The active window is off screen; move it onto a screen and try again.")
+            return
+        ours = QApplication.activeWindow() is not None
+        targets = [] if ours else [self._logical(rect)]
+        self._after_hiding(targets, lambda: self._grab_and_save(rect, "window"))
+
+    @Slot()
+    def toggle_recording(self) -> None:
+        if self.session is not None:
+            self.stop_recording()
+        elif self.record_region:
+            self.record_selection()
+        else:
+            self.record_screen()
+
+    @Slot()
+    def record_screen(self) -> None:
+        if self.session is not None or not self._begin():
+            return
+        under = QGuiApplication.screenAt(QCursor.pos()) or QGuiApplication.primaryScreen()
+        info = next(info for q, info in all_screens() if q is under)
+        self._start_recording(info.native, info)
+
+    @Slot()
+    def record_selection(self) -> None:
+        if self.session is None and self._begin():
+            self._select(lambda info, selection, shot: self._start_recording(self._virtual(info, selection), info))
+
+    @Slot()
+    def stop_recording(self) -> None:
+        if self.session is not None:
+            self.session.stop()
+
+    @Slot()
+    def cancel_recording(self) -> None:
+        if self.session is not None:
+            self.session.cancel()
+
+    # ----- plumbing -----
+
+    def prepare(self) -> None:
+        """Import the capture libraries on a worker now, so the first hotkey does not pay ~300 ms for them."""
+
+        def load() -> None:
+            import mss  # noqa: F401
+            import numpy  # noqa: F401
+            from PIL import Image, PngImagePlugin  # noqa: F401
+
+        threading.Thread(target=load, name="capture-prepare", daemon=True).start()
+
+    def screenshotter(self) -> Screenshotter:
+        if self._screenshotter is None:
+            self._screenshotter = handlers_module.pick(self.handlers)
+        return self._screenshotter
+
+    def _begin(self) -> bool:
+        if self._busy:
+            self.notice.emit("A capture is already in progress.")
+            return False
+        try:
+            self.screenshotter()
+        except CaptureError as e:
+            self.failed.emit(str(e))
+            return False
+        self._busy = True
+        return True
+
+    def _fail(self, message: str) -> None:
+        self._restore()
+        self._busy = False
+        self.failed.emit(message)
+
+    @Slot(object, object)
+    def _deliver(self, fn: Callable[[Any], None], value: Any) -> None:
+        fn(value)
+
+    def _in_background(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        def target() -> None:
+            try:
+                value = work()
+            except CaptureError as e:
+                self._relay.emit(self._fail, str(e))
+            except Exception as e:
+                log.exception("capture failed")
+                self._relay.emit(self._fail, f"The capture failed unexpectedly: {e}")
+            else:
+                self._relay.emit(done, value)
+
+        threading.Thread(target=target, name="capture", daemon=True).start()
+
+    def _desktop(self) -> Rect:
+        return virtual_bounds(info.native for _, info in all_screens())
+
+    def _logical(self, rect: Rect) -> QRect:
+        from app.core.capture.geometry import device_to_logical, logical_bounds, screen_for_selection
+
+        infos = [info for _, info in all_screens()]
+        as_if_logical = SelectionF(rect.x, rect.y, rect.width, rect.height)
+        screen = screen_for_selection(infos, as_if_logical) or infos[0]
+        return qrect_of(logical_bounds(device_to_logical(rect, screen)))
+
+    def _after_hiding(self, targets: list[QRect], then: Callable[[], None]) -> None:
+        """Hide our windows that cover the targets, give the compositor at most 100 ms to remove them, then go;
+        windows elsewhere stay put, and when none hides there is no wait at all."""
+        self._hidden = [w for w in self.windows() if any(w.frameGeometry().intersects(t) for t in targets)]
+        for w in self._hidden:
+            w.hide()
+        if self._hidden:
+            QApplication.processEvents()
+            QTimer.singleShot(min(self.hide_delay_ms, MAX_HIDE_DELAY_MS), then)
+        else:
+            then()
+
+    def _restore(self) -> None:
+        for w in self._hidden:
+            w.show()
+        self._hidden = []
+
+    def _grab_and_save(self, rect: Rect, prefix: str) -> None:
+        shooter, desktop = self.screenshotter(), self._desktop()
+        path = self.folder / f"{prefix}-{_stamp()}.png"
+        self._in_background(lambda: shooter.grab(rect, desktop).save_png(path), self._saved)
+
+    def _saved(self, path: Path) -> None:
+        self._restore()
+        self._busy = False
+        self.captured.emit(str(path))
+
+    def _select(self, on_selected: Callable[[Screen, SelectionF, Shot], None]) -> None:
+        """Freeze every screen, then let the person select on the frozen images."""
+        screens = all_screens()
+        shooter, desktop = self.screenshotter(), self._desktop()
+
+        def grab_all() -> list[Shot]:
+            return [shooter.grab(info.native, desktop) for _, info in screens]
+
+        def show(shots: list[Shot]) -> None:
+            entries = []
+            frozen: dict[str, Shot] = {}
+            for (q, info), shot in zip(screens, shots, strict=True):
+                sized = with_capture_size(info, shot)
+                frozen[sized.name] = shot
+                entries.append((q, sized, qimage_of(shot, shot.pixels.shape[1] / info.geometry.width)))
+            self.selector = RegionSelector(entries, self)
+            self.selector.selected.connect(lambda info, sel: self._selected(on_selected, info, sel, frozen[info.name]))
+            self.selector.cancelled.connect(self._selection_cancelled)
+            self.selector.show()
+
+        self._after_hiding(
+            [qrect_of(info.geometry) for _, info in screens], lambda: self._in_background(grab_all, show)
+        )
+
+    def _selected(self, on_selected: Callable, info: Screen, selection: SelectionF, shot: Shot) -> None:
+        self.selector = None
+        on_selected(info, selection, shot)
+
+    def _selection_cancelled(self) -> None:
+        self.selector = None
+        self._restore()
+        self._busy = False
+
+    def _save_selection(self, info: Screen, selection: SelectionF, shot: Shot) -> None:
+        device = selection_to_device(selection, info)
+        if device.empty:
+            self._fail("The selected region is empty; drag across the area to capture.")
+            return
+        part = Shot(shot.pixels[device.y : device.bottom, device.x : device.right], self._virtual(info, selection))
+        path = self.folder / f"region-{_stamp()}.png"
+        self._in_background(lambda: part.save_png(path), self._saved)
+
+    @staticmethod
+    def _virtual(info: Screen, selection: SelectionF) -> Rect:
+        return selection_to_device(selection, info).translated(info.native.x, info.native.y)
+
+    # ----- recording -----
+
+    def _start_recording(self, rect: Rect, info: Screen) -> None:
+        self._restore()
+        shooter = self.screenshotter()
+        if not isinstance(shooter, MssScreenshotter):
+            self._fail(
+                f"Recording needs direct screen access, which {shooter.name} does not give (on Wayland the "
+                "ScreenCast portal would be needed, which this version does not use). Record from an X11 session."
+            )
+            return
+        desktop = self._desktop()
+        path = self.folder / f"recording-{_stamp()}.mp4"
+        try:
+            recorder = Recorder(
+                path, (rect.width, rect.height), fps=self.fps, max_seconds=self.max_seconds, encoder=self.encoder
+            )
+        except CaptureError as e:
+            self._fail(str(e))
+            return
+        session = RecordingSession(
+            lambda: shooter.grab(rect, desktop).pixels, recorder, lambda r: self._relay.emit(self._recording_ended, r)
+        )
+        self.session = session
+        self._show_recording_ui(rect, info)
+        session.start()
+        self._ticker.start()
+        self.recording_changed.emit(True)
+
+    def _show_recording_ui(self, rect: Rect, info: Screen) -> None:
+        from app.core.capture.geometry import device_to_logical, logical_bounds
+
+        region = qrect_of(logical_bounds(device_to_logical(rect, info)))
+        screens = [qrect_of(i.geometry) for _, i in all_screens()]
+        self._border = RegionBorder(region)
+        self._border.show(screens)
+        bar = RecorderBar()
+        bar.stop_requested.connect(self.stop_recording)
+        bar.cancel_requested.connect(self.cancel_recording)
+        bar.set_time(0, self.max_seconds)
+        bar.adjustSize()
+        place = place_outside((bar.width(), bar.height()), region, screens)
+        if place is None and exclude_from_capture(bar):
+            place = QRect(region.right() - bar.width() - 20, region.bottom() - bar.height() - 40, 0, 0)
+        if place is None:
+            bar.deleteLater()
+            self.notice.emit(
+                "The recording fills the screen, so its controls stay hidden to keep them out of the video. "
+                "Stop it with the recording hotkey, the tray icon or `glmv capture --record`."
+            )
+            return
+        bar.move(place.topLeft())
+        bar.show()
+        self._bar = bar
+
+    def _tick(self) -> None:
+        if self._bar is not None and self.session is not None:
+            self._bar.set_time(self.session.elapsed_s, self.max_seconds)
+
+    def _recording_ended(self, result: RecordingReport | BaseException | None) -> None:
+        self._ticker.stop()
+        if self._bar is not None:
+            self._bar.close()
+            self._bar.deleteLater()
+            self._bar = None
+        if self._border is not None:
+            self._border.close()
+            self._border = None
+        if self.session is not None:
+            self.session.join(5)
+        self.session = None
+        self._busy = False
+        self.recording_changed.emit(False)
+        if isinstance(result, RecordingReport):
+            self.last_report = result
+            if result.full:
+                self.notice.emit(f"The recording reached its maximum length ({self.max_seconds:g} s) and stopped.")
+            self.captured.emit(str(result.path))
+        elif isinstance(result, BaseException):
+            self.failed.emit(str(result) if isinstance(result, CaptureError) else f"The recording failed: {result}")
+        else:
+            self.notice.emit("Recording cancelled; nothing was saved.")

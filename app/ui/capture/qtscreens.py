@@ -1,0 +1,55 @@
+"""The bridge between QScreen/QImage and the plain geometry and pixel types of app.core.capture."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+from PySide6.QtCore import QRect
+from PySide6.QtGui import QGuiApplication, QImage, QScreen
+
+from app.core.capture.geometry import Rect, Screen, SelectionF
+from app.core.capture.screens import Shot
+
+
+def rect_of(q: QRect) -> Rect:
+    return Rect(q.x(), q.y(), q.width(), q.height())
+
+
+def qrect_of(r: Rect) -> QRect:
+    return QRect(r.x, r.y, r.width, r.height)
+
+
+def screen_info(screen: QScreen) -> Screen:
+    """On macOS Qt's logical coordinates are points, the same space mss grabs in (the image comes back at
+    the Retina size, which the mapping reads from the capture itself); elsewhere Qt 6 keeps native origins."""
+    geometry = rect_of(screen.geometry())
+    if sys.platform == "darwin":
+        return Screen(screen.name(), geometry, screen.devicePixelRatio(), geometry)
+    return Screen.from_qt(screen.name(), geometry, screen.devicePixelRatio())
+
+
+def with_capture_size(info: Screen, shot: Shot) -> Screen:
+    """The same screen with its native size taken from an actual capture of it, so selections map by the
+    real pixel ratio whatever the platform reported."""
+    h, w = shot.pixels.shape[:2]
+    return Screen(info.name, info.geometry, info.scale, Rect(info.native.x, info.native.y, w, h))
+
+
+def all_screens() -> list[tuple[QScreen, Screen]]:
+    return [(s, screen_info(s)) for s in QGuiApplication.screens()]
+
+
+def qimage_of(shot: Shot, device_pixel_ratio: float = 1.0) -> QImage:
+    """A deep copy (QImage would otherwise point into the numpy buffer)."""
+    pixels = np.ascontiguousarray(shot.pixels)
+    h, w = pixels.shape[:2]
+    image = QImage(pixels.data, w, h, pixels.strides[0], QImage.Format.Format_RGB32).copy()
+    image.setDevicePixelRatio(device_pixel_ratio)
+    return image
+
+
+def logical_rect(selection: SelectionF) -> QRect:
+    from app.core.capture.geometry import logical_bounds
+
+    return qrect_of(logical_bounds(selection))
