@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import zipfile
 from pathlib import Path
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".avif", ".heic", ".heif"}
-VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"}
+VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mts", ".m2ts"}
 SLIDE_EXTENSIONS = {".pptx", ".ppt", ".odp", ".key"}
 TEXT_EXTENSIONS = {
     ".txt",
@@ -82,11 +83,23 @@ def sniff(head: bytes) -> str | None:
         return "image"
     if head[4:8] == b"ftyp" or head.startswith(b"\x1a\x45\xdf\xa3"):
         return "video"
+    if _is_transport_stream(head):
+        return "video"
     if head.startswith(b"PK\x03\x04"):
         return "zip"
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         return "ole"
     return None
+
+
+def _is_transport_stream(head: bytes) -> bool:
+    """MPEG-TS (.ts) has a 0x47 sync byte every 188 bytes; camcorder M2TS (.mts, .m2ts) every 192, after a
+    4-byte timestamp. Twenty-odd sync bytes in a row do not happen by chance in text."""
+    for packet, offset in ((188, 0), (192, 4)):
+        starts = range(offset, len(head), packet)
+        if len(starts) >= 4 and all(head[i] == 0x47 for i in starts):
+            return True
+    return False
 
 
 def expected_kind(path: Path) -> str | None:
@@ -123,14 +136,24 @@ def _zip_kind(path: Path) -> str | None:
     return None
 
 
+_TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+# Bytes that never occur in text (everything under 0x20 but tab, newlines, form feed and escape; DEL).
+_BINARY_BYTES = bytes([*range(0x01, 0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20), 0x7F])
+
+
 def _looks_like_text(head: bytes) -> bool:
+    """UTF-8, text with a byte-order mark (UTF-16/32), or legacy 8-bit text (cp1252, Latin-1)."""
+    if head.startswith(_TEXT_BOMS):
+        return True
     if not head or b"\x00" in head:
         return False
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as e:
         # A multi-byte character cut at the end of the sample is still text.
-        return e.start >= len(head) - 3
+        if e.start >= len(head) - 3 and e.reason == "unexpected end of data":
+            return True
+        return len(head.translate(None, _BINARY_BYTES)) >= 0.99 * len(head)
     return True
 
 
@@ -140,6 +163,8 @@ def detect_kind(path: Path) -> tuple[str, str | None]:
     The content decides; when it disagrees with the file's extension the warning says so. An empty file is
     "empty".
     """
+    if path.exists() and not path.is_file():  # a pipe or device would block the read or never end
+        raise OSError(errno.EINVAL, "not a regular file")
     with open(path, "rb") as f:
         head = f.read(4096)
     if not head:
@@ -154,7 +179,9 @@ def detect_kind(path: Path) -> tuple[str, str | None]:
         if _looks_like_text(head):
             sniffed = "text"
         else:
-            return (expected or "unknown"), None if expected is None else "content does not match the extension"
+            if expected is None:
+                return "unknown", None
+            return expected, f"the content does not look like {expected} ({path.suffix})"
     if expected is not None and expected != sniffed:
         return sniffed, f"the name says {expected} ({path.suffix}) but the content is {sniffed}"
     return sniffed, None
