@@ -238,7 +238,7 @@ class Transcript(QScrollArea):
         self.empty.setObjectName("emptyState")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
-        self.column.addWidget(self.empty)
+        self.column.addWidget(self.empty, 100)
         self.column.addStretch(1)
         self.setWidget(self.inner)
         self._follow = True
