@@ -262,6 +262,24 @@ def test_tiny_image_is_enlarged_to_the_minimum(tmp_path):
     assert any("enlarged from 1x1 to 84x84" in w for w in report.warnings)
 
 
+def test_a_thin_strip_is_enlarged_to_one_patch_a_side(tmp_path):
+    path = tmp_path / "strip.png"
+    Image.new("RGB", (300, 20), "white").save(path)
+    report, part = prepared(path)
+    assert (part.width, part.height) == (420, 28)
+    assert report.warnings == [
+        "enlarged from 300x20 to 420x28: the model reads images of at least 28 pixels a side and 6272 pixels in all"
+    ]
+
+
+def test_a_screenshot_only_rounded_to_the_patch_grid_gets_no_warning(tmp_path):
+    path = tmp_path / "screen.png"
+    quadrants(1920, 1080).save(path)
+    report, part = prepared(path, MediaTarget(max_image_bytes=5 * 1024 * 1024))
+    assert (part.width, part.height, part.tokens, part.mime) == (1932, 1092, 2691, "image/png")
+    assert report.warnings == []
+
+
 def test_extreme_aspect_ratio_is_a_clear_error(tmp_path):
     path = tmp_path / "ruler.png"
     Image.new("RGB", (6000, 20), "white").save(path)
@@ -303,16 +321,25 @@ def test_over_the_byte_limit_the_image_is_re_encoded_as_jpeg(tmp_path):
 def test_huge_noisy_image_is_downscaled_until_it_fits(tmp_path):
     path = tmp_path / "noise.png"
     noise(3000, 2000).save(path, compress_level=1)
-    limit = 5 * 1024 * 1024
+    limit = 1024 * 1024
     report, part = prepared(path, MediaTarget(max_image_bytes=limit))
     assert len(part.data) <= limit
     assert part.mime == "image/jpeg"
     assert part.width % 28 == 0 and part.height % 28 == 0
-    assert part.width * part.height < 3024 * 1988
-    sent = decode(part.data)
-    assert sent.size == (part.width, part.height)
+    assert part.width * part.height < 2688 * 1792  # smaller than the pixel budget alone allows
+    assert part.width / part.height == pytest.approx(1.5, rel=0.05)
+    assert decode(part.data).size == (part.width, part.height)
     assert part.tokens == image_tokens(part.width, part.height, TARGET)
-    assert any("to stay under 5 MB" in w for w in report.warnings)
+    assert (part.source_width, part.source_height) == (3000, 2000)
+    assert any(f"downscaled to {part.width}x{part.height} and re-encoded as JPEG" in w for w in report.warnings)
+    assert any("to stay under 1 MB" in w for w in report.warnings)
+
+
+def test_png_size_estimate_is_close_enough_to_decide(tmp_path):
+    text_like = quadrants(1932, 1092)
+    for img in (noise(1400, 1000), text_like):
+        actual = len(images._png(img))
+        assert 0.8 * actual <= images._png_estimate(img) <= 1.3 * actual
 
 
 def test_longest_side_limit_of_the_server(tmp_path):
