@@ -249,6 +249,70 @@ def test_grayscale_and_bilevel_become_rgb(tmp_path):
     assert load_image(bilevel).getpixel((1, 1)) == (255, 255, 255)
 
 
+def linear_light_profile() -> bytes:
+    """An ICC v2 display profile with sRGB primaries and a gamma-1.0 curve: mid-grey 128 in it is sRGB 188."""
+
+    def s15(x: float) -> bytes:
+        return struct.pack(">i", round(x * 65536))
+
+    def xyz(x: float, y: float, z: float) -> bytes:
+        return b"XYZ " + bytes(4) + s15(x) + s15(y) + s15(z)
+
+    curve = b"curv" + bytes(4) + struct.pack(">IH", 1, 0x0100)
+    text = b"Linear light\x00"
+    desc = b"desc" + bytes(4) + struct.pack(">I", len(text)) + text + bytes(8 + 3 + 67)
+    tags = [
+        (b"desc", desc),
+        (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
+        (b"rXYZ", xyz(0.4361, 0.2225, 0.0139)),
+        (b"gXYZ", xyz(0.3851, 0.7169, 0.0971)),
+        (b"bXYZ", xyz(0.1431, 0.0606, 0.7141)),
+        (b"rTRC", curve),
+        (b"gTRC", curve),
+        (b"bTRC", curve),
+    ]
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = struct.pack(">I", len(tags)), b""
+    for sig, data in tags:
+        data += bytes(-len(data) % 4)
+        table += sig + struct.pack(">II", offset + len(body), len(data))
+        body += data
+    header = (
+        struct.pack(">I", offset + len(body))
+        + bytes(4)
+        + struct.pack(">I", 0x02100000)
+        + b"mntrRGB XYZ "
+        + bytes(12)
+        + b"acsp"
+        + bytes(28)
+        + s15(0.9642)
+        + s15(1.0)
+        + s15(0.8249)
+        + bytes(48)
+    )
+    return header + table + body
+
+
+def test_colour_profiles_are_converted_to_srgb(tmp_path):
+    tagged, plain, broken = tmp_path / "wide.png", tmp_path / "plain.png", tmp_path / "broken.jpg"
+    Image.new("RGB", (56, 56), (128, 128, 128)).save(tagged, icc_profile=linear_light_profile())
+    Image.new("RGB", (56, 56), (128, 128, 128)).save(plain)
+    Image.new("RGB", (56, 56), (128, 128, 128)).save(broken, quality=100, icc_profile=b"not a profile" * 10)
+    assert load_image(tagged).getpixel((5, 5)) == (188, 188, 188)
+    assert load_image(plain).getpixel((5, 5)) == (128, 128, 128)
+    assert np.abs(np.asarray(load_image(broken).getpixel((5, 5))) - 128).max() <= 2
+    _, part = prepared(tagged)
+    sent = decode(part.data)
+    assert "icc_profile" not in sent.info
+    assert sent.getpixel((5, 5)) == (188, 188, 188)
+
+
+def test_colour_profile_with_transparency(tmp_path):
+    path = tmp_path / "overlay.png"
+    Image.new("RGBA", (56, 56), (128, 128, 128, 255)).save(path, icc_profile=linear_light_profile())
+    assert load_image(path).getpixel((5, 5)) == (188, 188, 188)
+
+
 # --- sizes and bytes -------------------------------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from app.core.conversation import Attachment
 from app.core.media import MediaError
@@ -45,6 +45,7 @@ _FORMATS_BY_EXTENSION = {
     ".gif": {"GIF"},
 }
 _ORIENTATION = 0x0112
+_SRGB = ImageCms.createProfile("sRGB")
 
 
 def smart_resize(
@@ -195,8 +196,31 @@ def _unreadable_message(path: Path) -> str:
     )
 
 
+def _to_srgb(img: Image.Image) -> Image.Image:
+    """Colours converted from the embedded ICC profile to sRGB, which is what a model was trained on.
+
+    Phone photos and macOS screenshots are tagged Display P3, print files carry CMYK profiles; dropping the
+    profile when re-encoding would shift their colours. A profile lcms cannot use is ignored.
+    """
+    icc = img.info.get("icc_profile")
+    if not icc or img.mode not in ("RGB", "RGBA", "CMYK"):
+        return img
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "sRGB" in ImageCms.getProfileDescription(profile):
+            return img
+        converted = ImageCms.profileToProfile(img, profile, _SRGB, outputMode="RGBA" if img.mode == "RGBA" else "RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return img
+    if converted is None:  # only with inPlace=True, which is not asked for
+        return img
+    converted.info.pop("icc_profile", None)
+    return converted
+
+
 def _to_rgb(img: Image.Image) -> Image.Image:
-    """8-bit RGB: transparency composited onto white, 16-bit and float samples scaled rather than clipped."""
+    """8-bit sRGB: transparency composited onto white, 16-bit and float samples scaled rather than clipped."""
+    img = _to_srgb(img)
     if img.mode == "RGB":
         return img
     if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
