@@ -173,3 +173,75 @@ def test_no_working_handler_explains_why_and_what_to_install():
         pick([Broken()])
     assert "nothing: it is not there" in str(info.value)
     assert "apt-get install something" in str(info.value)
+
+
+# ----- the overlay and the recording bar: what the mouse did, mapped by the functions above -----
+
+
+def _overlay(qtbot, scale: float = 2.0):
+    from PySide6.QtGui import QColor, QGuiApplication, QImage
+
+    from app.ui.capture.overlay import RegionOverlay
+
+    info = Screen("test", Rect(0, 0, 400, 300), scale, Rect(0, 0, round(400 * scale), round(300 * scale)))
+    image = QImage(info.native.width, info.native.height, QImage.Format.Format_RGB32)
+    image.fill(QColor(10, 20, 30))
+    image.setDevicePixelRatio(scale)
+    overlay = RegionOverlay(QGuiApplication.primaryScreen(), info, image)
+    qtbot.addWidget(overlay)
+    overlay.show()
+    qtbot.waitExposed(overlay)
+    return overlay, info
+
+
+def test_overlay_drag_selects_and_maps_to_device_pixels(qtbot):
+    from PySide6.QtCore import QPoint, Qt
+
+    overlay, info = _overlay(qtbot)
+    with qtbot.waitSignal(overlay.accepted) as got:
+        qtbot.mousePress(overlay, Qt.MouseButton.LeftButton, pos=QPoint(250, 200))
+        qtbot.mouseMove(overlay, QPoint(150, 120))
+        qtbot.mouseMove(overlay, QPoint(50, 40))
+        qtbot.mouseRelease(overlay, Qt.MouseButton.LeftButton, pos=QPoint(50, 40))
+    selection = got.args[0]
+    assert selection == SelectionF(50, 40, 200, 160), "a drag up and left selects the same rectangle"
+    assert selection_to_device(selection, info) == Rect(100, 80, 400, 320)
+
+
+def test_overlay_click_without_drag_selects_nothing_and_enter_takes_the_screen(qtbot):
+    from PySide6.QtCore import QPoint, Qt
+
+    overlay, info = _overlay(qtbot, 1.5)
+    with qtbot.assertNotEmitted(overlay.accepted):
+        qtbot.mouseClick(overlay, Qt.MouseButton.LeftButton, pos=QPoint(100, 100))
+    with qtbot.waitSignal(overlay.accepted) as got:
+        qtbot.keyClick(overlay, Qt.Key.Key_Return)
+    assert selection_to_device(got.args[0], info) == Rect(0, 0, 600, 450)
+
+
+def test_overlay_escape_and_right_click_cancel(qtbot):
+    from PySide6.QtCore import QPoint, Qt
+
+    overlay, _ = _overlay(qtbot)
+    with qtbot.waitSignal(overlay.cancelled):
+        qtbot.keyClick(overlay, Qt.Key.Key_Escape)
+    with qtbot.waitSignal(overlay.cancelled):
+        qtbot.mouseClick(overlay, Qt.MouseButton.RightButton, pos=QPoint(10, 10))
+
+
+def test_recording_bar_is_placed_outside_the_region():
+    from PySide6.QtCore import QRect
+
+    from app.ui.capture.recording_ui import BORDER, place_outside
+
+    screens = [QRect(0, 0, 1920, 1080)]
+    region = QRect(400, 300, 600, 400)
+    bar = place_outside((220, 36), region, screens)
+    assert bar is not None and screens[0].contains(bar)
+    assert not bar.intersects(region.adjusted(-BORDER, -BORDER, BORDER, BORDER))
+    low = place_outside((220, 36), QRect(0, 100, 1920, 980), screens)
+    assert low is not None and low.bottom() < 100
+    assert place_outside((220, 36), QRect(0, 0, 1920, 1080), screens) is None
+    second = [QRect(0, 0, 1920, 1080), QRect(-1280, 0, 1280, 1024)]
+    other = place_outside((220, 36), QRect(0, 0, 1920, 1080), second)
+    assert other is not None and second[1].contains(other)
