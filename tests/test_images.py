@@ -313,6 +313,20 @@ def test_colour_profile_with_transparency(tmp_path):
     assert load_image(path).getpixel((5, 5)) == (188, 188, 188)
 
 
+def test_cielab_tiff_becomes_proper_srgb(tmp_path):
+    path = tmp_path / "scan.tif"
+    Image.new("LAB", (56, 56), (128, 128, 128)).save(path)  # L 50, a 0, b 0: neutral mid-grey
+    assert np.abs(np.asarray(load_image(path).getpixel((5, 5))) - 119).max() <= 2
+
+
+def test_float_tiff_is_scaled(tmp_path):
+    path = tmp_path / "depth.tif"
+    Image.fromarray(np.linspace(0, 2, 56 * 56, dtype=np.float32).reshape(56, 56)).save(path)
+    img = load_image(path)
+    assert img.getpixel((0, 0)) == (0, 0, 0)
+    assert img.getpixel((55, 55)) == (255, 255, 255)
+
+
 # --- sizes and bytes -------------------------------------------------------------------------------------------
 
 

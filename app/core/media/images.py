@@ -46,6 +46,7 @@ _FORMATS_BY_EXTENSION = {
 }
 _ORIENTATION = 0x0112
 _SRGB = ImageCms.createProfile("sRGB")
+_LAB = ImageCms.createProfile("LAB")
 
 
 def smart_resize(
@@ -203,12 +204,15 @@ def _to_srgb(img: Image.Image) -> Image.Image:
     profile when re-encoding would shift their colours. A profile lcms cannot use is ignored.
     """
     icc = img.info.get("icc_profile")
-    if not icc or img.mode not in ("RGB", "RGBA", "CMYK"):
+    if img.mode != "LAB" and (not icc or img.mode not in ("RGB", "RGBA", "CMYK")):
         return img
     try:
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        if "sRGB" in ImageCms.getProfileDescription(profile):
-            return img
+        if img.mode == "LAB":  # Pillow's own LAB -> RGB conversion copies the channels as they are
+            profile = _LAB
+        else:
+            profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            if "sRGB" in ImageCms.getProfileDescription(profile):
+                return img
         converted = ImageCms.profileToProfile(img, profile, _SRGB, outputMode="RGBA" if img.mode == "RGBA" else "RGB")
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         return img
