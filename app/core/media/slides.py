@@ -66,8 +66,13 @@ def _is_zip(path: Path) -> bool:
 def _through_libreoffice(
     path: Path, attachment: Attachment, target: MediaTarget, report: MediaReport, cancel: threading.Event | None
 ) -> None:
-    if path.suffix.lower() == ".pptx" and not _is_zip(path):
-        raise MediaError(_not_a_deck(path))
+    deck = None
+    if path.suffix.lower() == ".pptx":
+        if not _is_zip(path):
+            raise MediaError(_not_a_deck(path))
+        deck = _slides_of(path)
+        if deck is not None and not deck:
+            raise MediaError(f"{path.name}: the presentation has no slides")
     try:
         with converted_pdf(path, cancel=cancel) as pdf:
             render_pdf(
@@ -83,15 +88,19 @@ def _through_libreoffice(
         raise MediaError(str(e)) from e
     except ConversionError as e:
         raise MediaError(str(e)) from e
-    if path.suffix.lower() == ".pptx":
+    if deck:
         # LibreOffice's PDF has no speaker notes; python-pptx reads them cheaply.
-        try:
-            from pptx import Presentation
+        _append_notes(report, deck)
 
-            slides = list(Presentation(str(path)).slides)
-        except Exception:
-            return
-        _append_notes(report, slides)
+
+def _slides_of(path: Path) -> list | None:
+    """The deck's slides through python-pptx, or None when it cannot read the file (LibreOffice may still)."""
+    from pptx import Presentation
+
+    try:
+        return list(Presentation(str(path)).slides)
+    except Exception:  # python-pptx and lxml raise many kinds on damaged files; LibreOffice gets its chance
+        return None
 
 
 def _not_a_deck(path: Path) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from app.core.conversation import Attachment
 from app.core.media import MediaError
 from app.core.media.budget import text_char_cap
+from app.core.media.kinds import expected_kind
 from app.core.media.parts import MediaReport, MediaTarget, TextPart
 
 _BOMS = (
@@ -73,15 +74,25 @@ def prepare(attachment: Attachment, target: MediaTarget, report: MediaReport) ->
             # Four bytes per character is the most any encoding here needs; reading more would only be cut.
             data = f.read(cap * 4 + 4)
     except FileNotFoundError as e:
-        raise MediaError(f"{path}: the file is gone (moved or deleted after it was attached); attach it again") from e
+        raise MediaError(
+            f"{path.name}: the file is gone (moved or deleted after it was attached); attach it again"
+        ) from e
     except OSError as e:
-        raise MediaError(f"{path}: cannot be read ({e.strerror or e})") from e
+        raise MediaError(f"{path.name}: cannot be read ({e.strerror or e})") from e
     if not data:
-        raise MediaError(f"{path}: the file is empty (0 bytes)")
+        raise MediaError(f"{path.name}: the file is empty (0 bytes)")
     try:
         text, encoding = decode(data, truncated=size > len(data))
     except ValueError as e:
-        raise MediaError(f"{path}: {e}; it is not a text file. Attach text, or a PDF, image, slides or video") from e
+        expected = expected_kind(path)
+        if expected not in (None, "text"):
+            raise MediaError(
+                f"{path.name}: the name says {path.suffix} ({expected}) but the content is neither that nor text "
+                f"({e}); the file is damaged or mis-named. Re-export it and attach it again"
+            ) from e
+        raise MediaError(
+            f"{path.name}: {e}; it is not a text file. Attach text, or a PDF, image, slides or video"
+        ) from e
     report.renderer = f"text ({encoding})"
     total_chars = len(text) if size <= len(data) else None
     if len(text) > cap or total_chars is None:
