@@ -383,6 +383,18 @@ def test_large_photo_is_downscaled_to_the_pixel_budget(tmp_path):
     assert decode(part.data).size == (part.width, part.height)
 
 
+def test_large_rotated_photo_keeps_its_upright_source_size(tmp_path):
+    path = tmp_path / "portrait.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    quadrants(8000, 6000).save(path, "JPEG", quality=80, exif=exif)
+    _, part = prepared(path)
+    assert (part.source_width, part.source_height) == (6000, 8000)
+    assert (part.height, part.width) == smart_resize(8000, 6000)
+    sent = np.asarray(decode(part.data)).astype(int)
+    assert np.abs(sent[part.height // 4, part.width // 4] - (0, 0, 255)).max() < 40  # blue came to the top-left
+
+
 def test_over_the_byte_limit_the_image_is_re_encoded_as_jpeg(tmp_path):
     path = tmp_path / "texture.png"
     smooth = np.linspace(0, 255, 1400 * 1400 * 3).reshape(1400, 1400, 3).astype(np.uint8)

@@ -163,7 +163,7 @@ def _open(path: Path, target: MediaTarget | None = None) -> tuple[Image.Image, t
         if expected is not None and img.format not in expected:
             notes.append(f"the name says {path.suffix} but the content is {img.format}")
         frames = getattr(img, "n_frames", 1)
-        if frames > 1:
+        if frames > 1 and img.format != "MPO":  # a camera's MPO adds previews or a depth map, not content
             what = "page" if img.format == "TIFF" else "frame"
             notes.append(f"only the first {what} of {frames} is sent")
         try:
