@@ -44,7 +44,9 @@ class MediaError(Exception):
 def prepare(attachment: Attachment, target: MediaTarget) -> MediaReport:
     path = Path(attachment.path)
     if not path.exists():
-        raise MediaError(f"{path}: no such file")
+        raise MediaError(
+            f"{path}: no such file; it may have been moved or deleted since it was attached: attach it again"
+        )
     if path.is_dir():
         raise MediaError(f"{path}: is a folder; attach the files inside it instead")
     try:
