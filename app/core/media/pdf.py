@@ -207,7 +207,7 @@ def _render_text_layer(
     stopped_at: int | None = None
     for number in selected:
         try:
-            text = _clean_text(doc[number - 1].get_text("text", sort=True))
+            text = _clean_text(doc[number - 1].get_text("text"))
         except (RuntimeError, ValueError) as e:
             report.warnings.append(f"{unit.lower()} {number}: its text could not be read ({e}); skipped")
             continue

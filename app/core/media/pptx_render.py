@@ -112,7 +112,7 @@ class SlideRenderer:
                     fill = self._style_fill(ref, background=True)
             if fill is not None:
                 w, h = self.canvas.size
-                paint(self.canvas, Image.new("L", (w, h), 255), (0, 0, w, h), fill)
+                paint(self.canvas, None, (0, 0, w, h), fill)
             return
 
     # --- tree walking --------------------------------------------------------------------------------------
@@ -664,7 +664,11 @@ def _wrap(
         text_segs = [s for s in current if s.text]
         while text_segs and not text_segs[-1].text.strip():
             text_segs.pop()
-        lines.append(_Line(text_segs, used, size * 1.2, size * 0.95, align, margin + (indent if not lines else 0)))
+        if text_segs:  # a wrapped line's trailing space does not count when centring or right-aligning it
+            last = text_segs[-1]
+            text_segs[-1] = _Seg(last.text.rstrip(" "), last.font, last.color, last.size)
+        width = sum(s.font.getlength(s.text) for s in text_segs if s.font is not None)
+        lines.append(_Line(text_segs, width, size * 1.2, size * 0.95, align, margin + (indent if not lines else 0)))
         current, used = [], 0.0
 
     for seg in segments:

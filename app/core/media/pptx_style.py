@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 NS = {
     "a": "http://schemas.openxmlformats.org/drawingml/2006/main",
@@ -274,16 +274,27 @@ def crop_fraction(img: Image.Image, left: float, top: float, right: float, botto
     return img.crop(box)
 
 
-def paint(canvas: Image.Image, mask: Image.Image, box: tuple[int, int, int, int], fill: Fill, cell: int = 8) -> None:
-    """Paint ``fill`` onto ``canvas`` through ``mask`` (L, the size of ``box``) at ``box``'s corner; ``cell`` is
-    a pattern's repeat in pixels (8 screen pixels in Office, so it scales with the drawing)."""
+def paint(
+    canvas: Image.Image, mask: Image.Image | None, box: tuple[int, int, int, int], fill: Fill, cell: int = 8
+) -> None:
+    """Paint ``fill`` onto the opaque ``canvas`` through ``mask`` (L, the size of ``box``; None for all of it) at
+    ``box``'s corner; ``cell`` is a pattern's repeat in pixels (8 screen pixels in Office, so it scales).
+
+    Pasting through a mask is alpha compositing on an opaque canvas, and several times faster than
+    ``alpha_composite`` on a full slide.
+    """
     x0, y0, x1, y1 = box
     w, h = x1 - x0, y1 - y0
     if w < 1 or h < 1:
         return
     if fill.kind == "solid" and fill.color is not None:
-        layer = Image.new("RGBA", (w, h), fill.color)
-    elif fill.kind == "gradient":
+        color = fill.color
+        if color[3] < 255:
+            base = mask if mask is not None else Image.new("L", (w, h), 255)
+            mask = base.point(lambda v: v * color[3] // 255)
+        _paste(canvas, (*color[:3], 255), box, mask)
+        return
+    if fill.kind == "gradient":
         layer = _gradient(w, h, fill.stops, fill.angle)
     elif fill.kind == "pattern":
         fg, bg = fill.color or (0, 0, 0, 255), fill.background or (255, 255, 255, 255)
@@ -295,23 +306,25 @@ def paint(canvas: Image.Image, mask: Image.Image, box: tuple[int, int, int, int]
     else:
         return
     alpha = layer.getchannel("A")
-    combined = Image.fromarray((np.asarray(alpha, np.uint16) * np.asarray(mask, np.uint16) // 255).astype(np.uint8))
-    layer.putalpha(combined)
-    canvas.alpha_composite(layer, (x0, y0)) if _inside(canvas, box) else _composite_clipped(canvas, layer, box)
+    _paste(canvas, layer, box, ImageChops.multiply(alpha, mask) if mask is not None else alpha)
 
 
-def _inside(canvas: Image.Image, box: tuple[int, int, int, int]) -> bool:
-    return box[0] >= 0 and box[1] >= 0 and box[2] <= canvas.width and box[3] <= canvas.height
-
-
-def _composite_clipped(canvas: Image.Image, layer: Image.Image, box: tuple[int, int, int, int]) -> None:
-    x0, y0 = box[0], box[1]
+def _paste(canvas: Image.Image, what, box: tuple[int, int, int, int], mask: Image.Image | None) -> None:
+    """``canvas.paste`` clipped to the canvas (shapes may reach past the slide's edge)."""
+    x0, y0, x1, y1 = box
     cx0, cy0 = max(0, x0), max(0, y0)
-    cx1, cy1 = min(canvas.width, box[2]), min(canvas.height, box[3])
+    cx1, cy1 = min(canvas.width, x1), min(canvas.height, y1)
     if cx1 <= cx0 or cy1 <= cy0:
         return
-    part = layer.crop((cx0 - x0, cy0 - y0, cx1 - x0, cy1 - y0))
-    canvas.alpha_composite(part, (cx0, cy0))
+    inner = (cx0 - x0, cy0 - y0, cx1 - x0, cy1 - y0)
+    if mask is not None and inner != (0, 0, x1 - x0, y1 - y0):
+        mask = mask.crop(inner)
+    if isinstance(what, Image.Image):
+        if inner != (0, 0, x1 - x0, y1 - y0):
+            what = what.crop(inner)
+        canvas.paste(what, (cx0, cy0), mask)
+    else:
+        canvas.paste(what, (cx0, cy0, cx1, cy1), mask)
 
 
 def _gradient(w: int, h: int, stops: list[tuple[float, RGBA]], angle: float) -> Image.Image:
