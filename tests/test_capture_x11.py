@@ -76,6 +76,21 @@ def test_full_capture_equals_the_screen_and_hides_our_window(display, tmp_path):
     assert result["window_visible_during"] is False
 
 
+def test_capture_command_from_a_second_process_captures_the_screen(display, tmp_path):
+    result = run_scenario(display, tmp_path, "command")
+    assert result["sent"] == "True", result
+    assert result["failed"] is None
+    assert np.array_equal(load_rgb(result["path"]), pattern())
+
+
+def test_active_window_capture_is_that_window(display, tmp_path):
+    result = run_scenario(display, tmp_path, "window")
+    assert result["failed"] is None
+    shot = load_rgb(result["path"])
+    assert shot.shape == (400, 500, 3)
+    assert (shot == [255, 0, 255]).all()
+
+
 @pytest.mark.parametrize("scale", ["1", "1.5", "2"])
 def test_region_selection_with_xdotool_is_exactly_that_crop(display, tmp_path, scale):
     x0, y0, x1, y1 = 300, 201, 1101, 649
@@ -245,6 +260,51 @@ def _scenario_full(out: Path) -> dict:
         "mss": str(out / "mss.png"),
         "window_visible_during": during,
         "window_visible_after": own.isVisible(),
+    }
+
+
+def _scenario_command(out: Path) -> dict:
+    import uuid
+
+    from app.ui.instance import InstanceServer, route_commands
+
+    app, controller, result = _app(out)
+    server = InstanceServer("glmv-test-" + uuid.uuid4().hex[:8])
+    assert server.listen()
+    route_commands(server, {"capture-full": controller.full_screen})
+    code = f"from app.ui.instance import send_command; print(send_command('capture-full', 5000, {server.name!r}))"
+    sender = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    _wait(app, lambda: result["captured"] or result["failed"])
+    sent = sender.communicate(timeout=20)[0].strip()
+    return {
+        "sent": sent,
+        "path": result["captured"][0] if result["captured"] else None,
+        "failed": result["failed"][0] if result["failed"] else None,
+    }
+
+
+def _scenario_window(out: Path) -> dict:
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QWidget
+
+    app, controller, result = _app(out)
+    own = QWidget()
+    own.setWindowFlags(Qt.WindowType.FramelessWindowHint)
+    own.setAutoFillBackground(True)
+    palette = own.palette()
+    palette.setColor(QPalette.ColorRole.Window, QColor(255, 0, 255))
+    own.setPalette(palette)
+    own.setGeometry(300, 200, 500, 400)
+    own.show()
+    own.activateWindow()
+    _wait(app, lambda: own.windowHandle().isExposed() and app.activeWindow() is own)
+    _wait(app, lambda: False, 0.3)
+    controller.active_window()
+    _wait(app, lambda: result["captured"] or result["failed"])
+    return {
+        "path": result["captured"][0] if result["captured"] else None,
+        "failed": result["failed"][0] if result["failed"] else None,
     }
 
 

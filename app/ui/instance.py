@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import logging
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
@@ -121,3 +122,16 @@ class InstanceServer(QObject):
         socket.readyRead.disconnect(self._ready_read)
         socket.disconnectFromServer()
         socket.deleteLater()
+
+
+def route_commands(server: InstanceServer, handlers: dict[str, Callable[[], object]]) -> None:
+    """Run ``handlers[command]()`` for each command that arrives; commands without a handler are logged."""
+
+    def run(command: str) -> None:
+        handler = handlers.get(command)
+        if handler is None:
+            log.info("no handler for command %r", command)
+        else:
+            handler()
+
+    server.command_received.connect(run)

@@ -261,7 +261,10 @@ class CaptureController(QObject):
         shooter, desktop = self.screenshotter(), self._desktop()
 
         def grab_all() -> list[Shot]:
-            return [shooter.grab(info.native, desktop) for _, info in screens]
+            if isinstance(shooter, MssScreenshotter):
+                return [shooter.grab(info.native, desktop) for _, info in screens]
+            whole = shooter.grab(desktop, desktop)  # one portal request (and at most one dialog), not one per screen
+            return [whole.crop(info.native) for _, info in screens]
 
         def show(shots: list[Shot]) -> None:
             entries = []
