@@ -9,6 +9,7 @@ it cannot use.
 from __future__ import annotations
 
 import importlib
+import threading
 from pathlib import Path
 
 from app.core.conversation import Attachment
@@ -17,6 +18,7 @@ from app.core.media.parts import ImagePart, MediaReport, MediaTarget, Part, Text
 
 __all__ = [
     "ImagePart",
+    "MediaCancelled",
     "MediaError",
     "MediaReport",
     "MediaTarget",
@@ -41,7 +43,19 @@ class MediaError(Exception):
     """An attachment that cannot become model input. The message says what is wrong and what to do."""
 
 
-def prepare(attachment: Attachment, target: MediaTarget) -> MediaReport:
+class MediaCancelled(MediaError):
+    """The person cancelled while the attachment was being converted or rendered."""
+
+
+def check_cancel(cancel: threading.Event | None, name: str) -> None:
+    """Called between pages, frames and conversion steps so a cancel takes effect within one of them."""
+    if cancel is not None and cancel.is_set():
+        raise MediaCancelled(f"{name}: preparing the attachment was cancelled")
+
+
+def prepare(attachment: Attachment, target: MediaTarget, *, cancel: threading.Event | None = None) -> MediaReport:
+    """What ``attachment`` becomes for ``target``. Setting ``cancel`` stops long work (LibreOffice conversion,
+    page rendering, frame sampling) and raises ``MediaCancelled``."""
     path = Path(attachment.path)
     if not path.exists():
         raise MediaError(
@@ -69,5 +83,5 @@ def prepare(attachment: Attachment, target: MediaTarget) -> MediaReport:
     report = MediaReport(path=str(path), kind=kind)
     if warning:
         report.warnings.append(warning)
-    module.prepare(attachment, target, report)
+    module.prepare(attachment, target, report, cancel=cancel)
     return report

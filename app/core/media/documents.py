@@ -10,8 +10,8 @@ import threading
 from pathlib import Path
 
 from app.core.conversation import Attachment
-from app.core.media import MediaError
-from app.core.media.libreoffice import ConversionError, converted_pdf, find_soffice
+from app.core.media import MediaCancelled, MediaError
+from app.core.media.libreoffice import ConversionCancelled, ConversionError, converted_pdf, find_soffice
 from app.core.media.parts import MediaReport, MediaTarget
 from app.core.media.pdf import render_pdf
 
@@ -39,7 +39,10 @@ def prepare(
                 pages_spec=attachment.pages,
                 text_layer=attachment.text_layer,
                 name=path.name,
+                cancel=cancel,
             )
+    except ConversionCancelled as e:
+        raise MediaCancelled(str(e)) from e
     except ConversionError as e:
         raise MediaError(str(e)) from e
     report.renderer = "libreoffice"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import math
 import struct
+import threading
 import zlib
 from pathlib import Path
 
@@ -124,7 +125,10 @@ def image_part(img: Image.Image, target: MediaTarget, *, label: str | None = Non
     return _build(img, target, label=label, source=source)[0]
 
 
-def prepare(attachment: Attachment, target: MediaTarget, report: MediaReport) -> None:
+def prepare(
+    attachment: Attachment, target: MediaTarget, report: MediaReport, *, cancel: threading.Event | None = None
+) -> None:
+    """One image is quick to prepare; ``cancel`` is part of the handler signature and not checked here."""
     path = Path(attachment.path)
     img, size, notes = _open(path, target)
     part, more = _build(img, target, source=str(path), source_size=size)

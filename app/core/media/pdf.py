@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image
 
 from app.core.conversation import Attachment
-from app.core.media import MediaError
+from app.core.media import MediaError, check_cancel
 from app.core.media.budget import image_budget, text_char_cap
 from app.core.media.images import fit_size, image_part
 from app.core.media.pages import PagePlan, PageSpecError, format_pages, parse_pages, plan_pages
@@ -33,7 +34,9 @@ MAX_DPI = 150
 MIN_TEXT_CHARS = 80
 
 
-def prepare(attachment: Attachment, target: MediaTarget, report: MediaReport) -> None:
+def prepare(
+    attachment: Attachment, target: MediaTarget, report: MediaReport, *, cancel: threading.Event | None = None
+) -> None:
     render_pdf(
         Path(attachment.path),
         target,
@@ -41,6 +44,7 @@ def prepare(attachment: Attachment, target: MediaTarget, report: MediaReport) ->
         pages_spec=attachment.pages,
         password=attachment.password,
         text_layer=attachment.text_layer,
+        cancel=cancel,
     )
     report.renderer = report.renderer or "pymupdf"
 
@@ -88,6 +92,7 @@ def render_pdf(
     unit: str = "Page",
     name: str | None = None,
     token_range: tuple[int, int] | None = None,
+    cancel: threading.Event | None = None,
 ) -> None:
     """Fill ``report`` with the selected pages of the PDF at ``path``; ``unit`` labels them ("Page", "Slide").
 
@@ -108,9 +113,9 @@ def render_pdf(
         except PageSpecError as e:
             raise MediaError(f"{name}: {e}; choose {unit.lower()}s between 1 and {total}") from e
         if text_layer:
-            _render_text_layer(doc, selected, target, report, unit, name)
+            _render_text_layer(doc, selected, target, report, unit, name, cancel)
         else:
-            _render_images(doc, selected, target, report, unit, name, token_range)
+            _render_images(doc, selected, target, report, unit, name, token_range, cancel)
         if "non-embedded font" in pymupdf.TOOLS.mupdf_warnings():
             report.warnings.append("some fonts are not embedded in the PDF; similar ones were used instead")
     finally:
@@ -130,6 +135,7 @@ def _render_images(
     unit: str,
     name: str,
     token_range: tuple[int, int] | None = None,
+    cancel: threading.Event | None = None,
 ) -> None:
     budget = image_budget(target)
     first = doc[selected[0] - 1].rect
@@ -140,6 +146,7 @@ def _render_images(
     plan = plan_pages(selected, budget, min_tokens=least, max_tokens=most)
     sent: list[int] = []
     for number in plan.pages:
+        check_cancel(cancel, name)
         part = _page_image(doc, number, plan.tokens_per_page, target, report, unit)
         if part is not None:
             report.parts.append(part)
@@ -195,7 +202,13 @@ def _clean_text(text: str) -> str:
 
 
 def _render_text_layer(
-    doc: pymupdf.Document, selected: list[int], target: MediaTarget, report: MediaReport, unit: str, name: str
+    doc: pymupdf.Document,
+    selected: list[int],
+    target: MediaTarget,
+    report: MediaReport,
+    unit: str,
+    name: str,
+    cancel: threading.Event | None = None,
 ) -> None:
     """Pages as their text, which costs a fraction of their images; pages without text (scans, full-page
     figures) still go as images, within the image budget."""
@@ -206,6 +219,7 @@ def _render_text_layer(
     pending: list[str] = []
     stopped_at: int | None = None
     for number in selected:
+        check_cancel(cancel, name)
         try:
             text = _clean_text(doc[number - 1].get_text("text"))
         except (RuntimeError, ValueError) as e:

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 from app.core.conversation import Attachment
-from app.core.media import MediaError
+from app.core.media import MediaCancelled, MediaError, check_cancel
 from app.core.media.budget import image_budget
 from app.core.media.images import fit_size, image_part
 from app.core.media.libreoffice import INSTALL_HINT, ConversionCancelled, ConversionError, converted_pdf, find_soffice
@@ -52,7 +52,7 @@ def prepare(
     if renderer == "libreoffice":
         _through_libreoffice(path, attachment, target, report, cancel)
     else:
-        _through_python_pptx(path, attachment, target, report)
+        _through_python_pptx(path, attachment, target, report, cancel)
     report.renderer = renderer
 
 
@@ -83,9 +83,10 @@ def _through_libreoffice(
                 unit="Slide",
                 name=path.name,
                 token_range=(MIN_SLIDE_TOKENS, MAX_SLIDE_TOKENS),
+                cancel=cancel,
             )
     except ConversionCancelled as e:
-        raise MediaError(str(e)) from e
+        raise MediaCancelled(str(e)) from e
     except ConversionError as e:
         raise MediaError(str(e)) from e
     if deck:
@@ -110,7 +111,9 @@ def _not_a_deck(path: Path) -> str:
     )
 
 
-def _through_python_pptx(path: Path, attachment: Attachment, target: MediaTarget, report: MediaReport) -> None:
+def _through_python_pptx(
+    path: Path, attachment: Attachment, target: MediaTarget, report: MediaReport, cancel: threading.Event | None
+) -> None:
     from pptx import Presentation
     from pptx.exc import PackageNotFoundError
 
@@ -144,6 +147,7 @@ def _through_python_pptx(path: Path, attachment: Attachment, target: MediaTarget
     width, height = fit_size(max(1, round(width_emu * scale)), max(1, round(height_emu * scale)), capped)
     themes: dict = {}
     for number in plan.pages:
+        check_cancel(cancel, path.name)
         renderer = SlideRenderer(prs, slides[number - 1], width, height, themes)
         img = renderer.render()
         report.parts.append(image_part(img, target, label=f"Slide {number}", source=str(path)))

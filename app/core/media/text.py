@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import threading
 from pathlib import Path
 
 from app.core.conversation import Attachment
@@ -65,7 +66,10 @@ def decode(data: bytes, *, truncated: bool = False) -> tuple[str, str]:
     return text, encoding
 
 
-def prepare(attachment: Attachment, target: MediaTarget, report: MediaReport) -> None:
+def prepare(
+    attachment: Attachment, target: MediaTarget, report: MediaReport, *, cancel: threading.Event | None = None
+) -> None:
+    """Reading a capped text file is quick; ``cancel`` is part of the handler signature and not checked here."""
     path = Path(attachment.path)
     cap = text_char_cap(target)
     try:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
 from app.core.conversation import Attachment
-from app.core.media import MediaError
+from app.core.media import MediaError, check_cancel
 from app.core.media.budget import image_budget
 from app.core.media.images import fit_size, image_part, smart_resize
 from app.core.media.parts import MediaReport, MediaTarget, VideoPart
@@ -116,7 +117,9 @@ def video_tokens(info: VideoInfo, target: MediaTarget) -> int:
     return frames // 2 * (h // target.patch_size) * (w // target.patch_size) // (target.merge_size**2)
 
 
-def prepare(attachment: Attachment, target: MediaTarget, report: MediaReport) -> None:
+def prepare(
+    attachment: Attachment, target: MediaTarget, report: MediaReport, *, cancel: threading.Event | None = None
+) -> None:
     path = Path(attachment.path)
     info = probe(path)
     if info.duration <= 0:
@@ -124,7 +127,7 @@ def prepare(attachment: Attachment, target: MediaTarget, report: MediaReport) ->
     if target.accepts_video:
         _as_video(path, info, target, report)
     else:
-        _as_frames(path, info, target, report)
+        _as_frames(path, info, target, report, cancel)
 
 
 def _as_video(path: Path, info: VideoInfo, target: MediaTarget, report: MediaReport) -> None:
@@ -186,7 +189,9 @@ def transcode(path: Path, info: VideoInfo, limit: int | None) -> Path:
     )
 
 
-def _as_frames(path: Path, info: VideoInfo, target: MediaTarget, report: MediaReport) -> None:
+def _as_frames(
+    path: Path, info: VideoInfo, target: MediaTarget, report: MediaReport, cancel: threading.Event | None
+) -> None:
     import cv2
 
     budget = image_budget(target)
@@ -202,6 +207,7 @@ def _as_frames(path: Path, info: VideoInfo, target: MediaTarget, report: MediaRe
     skipped = 0
     try:
         for t in times:
+            check_cancel(cancel, path.name)
             index = min(info.frames - 1, round(t * info.fps))
             if index < position or index - position > 2 * info.fps:
                 cap.set(cv2.CAP_PROP_POS_FRAMES, index)
