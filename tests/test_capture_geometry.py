@@ -16,7 +16,6 @@ from app.core.capture.geometry import (
     device_to_logical,
     native_geometry,
     overlaps_any,
-    screen_at,
     screen_for_selection,
     selection_to_device,
     selection_to_virtual,
@@ -56,7 +55,7 @@ def test_monitor_left_of_the_primary_has_negative_coordinates():
     primary = qt_screen("primary", Rect(0, 0, 2560, 1440), 1.0)
     screens = [primary, left]
     sel = SelectionF(-1000, 10, 50, 40)
-    assert screen_at(screens, -1000, 10) is left
+    assert screen_for_selection(screens, SelectionF(-1000, 10, 1, 1)) is left
     assert selection_to_device(sel, left) == Rect(920, 10, 50, 40)
     assert selection_to_virtual(sel, left) == Rect(-1000, 10, 50, 40)
     assert virtual_bounds(s.native for s in screens) == Rect(-1920, 0, 4480, 1440)
@@ -75,7 +74,9 @@ def test_mixed_scales_side_by_side():
     plain = qt_screen("plain", Rect(2560, 0, 1920, 1080), 1.0)
     screens = [hidpi, plain]
     assert hidpi.geometry == Rect(0, 0, 2048, 1152)
-    assert screen_at(screens, 2300, 10) is None, "Qt 6 leaves a logical gap between the two"
+    assert screen_for_selection(screens, SelectionF(2300, 10, 1, 1)) is None, (
+        "Qt 6 leaves a logical gap between the two"
+    )
     a = SelectionF(2000, 1000, 40, 100)
     assert screen_for_selection(screens, a) is hidpi
     assert selection_to_virtual(a, hidpi) == Rect(2500, 1250, 50, 125)

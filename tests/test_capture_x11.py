@@ -160,6 +160,17 @@ def test_region_recording_keeps_bar_and_border_outside(display, tmp_path):
     assert np.abs(frames[len(frames) // 2].astype(int) - expected).mean() < 12
 
 
+def test_recording_stops_by_toggle_and_cancels_from_the_bar(display, tmp_path):
+    result = run_scenario(display, tmp_path, "record-stop-cancel")
+    assert result["failed"] == []
+    assert len(result["captured"]) == 1 and result["captured"][0].endswith(".mp4")
+    frames, _ = decode(result["captured"][0])
+    assert 8 <= len(frames) <= 20, "about 1.2 s at 10 fps"
+    assert result["notices"] == ["Recording cancelled; nothing was saved."]
+    assert result["files"] == [Path(result["captured"][0]).name]
+    assert result["recording_changes"] == [True, False, True, False]
+
+
 # ----- the processes on the X server -----
 
 
@@ -239,7 +250,7 @@ def _scenario_full(out: Path) -> dict:
     from PySide6.QtWidgets import QWidget
 
     app, controller, result = _app(out)
-    with mss.mss() as sct:
+    with getattr(mss, "MSS", mss.mss)() as sct:
         raw = sct.grab({"left": 0, "top": 0, "width": W, "height": H})
     Image.frombytes("RGB", raw.size, raw.rgb).save(out / "mss.png")
     own = QWidget()
@@ -378,6 +389,26 @@ def _scenario_record_region(out: Path, x0: str, y0: str, x1: str, y1: str) -> di
         "bar": [bar.x(), bar.y(), bar.width(), bar.height()] if bar else None,
         "border": [[g.x(), g.y(), g.width(), g.height()] for g in border],
     }
+
+
+def _scenario_record_stop_cancel(out: Path) -> dict:
+    app, controller, result = _app(out)
+    controller.fps, controller.max_seconds = 10, 30
+    for finish in ("toggle", "bar"):
+        controller.record_selection()
+        assert _wait(app, lambda: _overlays_up(controller)), "overlays did not show"
+        _wait(app, lambda: False, 0.2)
+        _drag(500, 400, 900, 700)
+        assert _wait(app, lambda: controller.recording, 10)
+        _wait(app, lambda: False, 1.2)
+        if finish == "toggle":
+            controller.toggle_recording()
+        else:
+            button = controller._bar.cancel_button
+            center = button.mapToGlobal(button.rect().center())
+            _xdotool("mousemove", str(center.x()), str(center.y()), "click", "1")
+        assert _wait(app, lambda: not controller.recording, 10)
+    return {**result, "files": sorted(p.name for p in (out / "captures").iterdir())}
 
 
 if __name__ == "__main__":

@@ -65,6 +65,11 @@ def test_answer_thinking_and_draft_from_the_main_window(qtbot):
     assert w.input.text() == "kept draft"
     w.set_recording(True)
     assert "Stop" in w.record_button.toolTip()
+    w.set_busy(True)
+    assert not w.send_button.isEnabled()
+    w.activateWindow()
+    w.focus_composer()
+    qtbot.waitUntil(lambda: w.input.hasFocus())
 
 
 def test_pin_toggle_and_position(qtbot):

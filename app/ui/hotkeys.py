@@ -233,8 +233,10 @@ class Hotkeys(QObject):
 
     def start(self, bindings: Mapping[str, str]) -> HotkeyProvider:
         """(Re)start with these bindings; a provider that fails to start is skipped with its reason kept."""
-        for clash in conflicts(bindings):
-            raise HotkeyError(f"{clash[2]} is bound to both “{LABELS[clash[0]]}” and “{LABELS[clash[1]]}”.")
+        clashes = conflicts(bindings)
+        if clashes:
+            first, second, combo = clashes[0]
+            raise HotkeyError(f"{combo} is bound to both “{LABELS[first]}” and “{LABELS[second]}”.")
         self.stop()
         reasons = []
         for provider in self.providers:

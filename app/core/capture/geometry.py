@@ -135,11 +135,6 @@ def virtual_bounds(rects: Iterable[Rect]) -> Rect:
     return Rect(left, top, right - left, bottom - top)
 
 
-def screen_at(screens: Sequence[Screen], x: float, y: float) -> Screen | None:
-    """The screen whose logical geometry holds the point, as Qt's ``screenAt`` would answer."""
-    return next((s for s in screens if s.geometry.contains(x, y)), None)
-
-
 def screen_for_selection(screens: Sequence[Screen], selection: SelectionF) -> Screen | None:
     """The screen holding most of a selection (a drag ending on a neighbour still belongs to where it began)."""
     best, best_area = None, 0.0

@@ -164,16 +164,8 @@ class Recorder:
         self._closed = False
 
     @property
-    def encoder_name(self) -> str:
-        return self._encoder.name
-
-    @property
     def full(self) -> bool:
         return self.next_slot >= self.max_frames
-
-    def slot_time(self, slot: int) -> float | None:
-        """When ``slot`` is due, on the clock of the timestamps given to ``add`` (None before the first)."""
-        return None if self._t0 is None else self._t0 + slot / self.fps
 
     def add(self, pixels: np.ndarray, t: float) -> bool:
         """Place a BGR or BGRA frame taken at time ``t`` (seconds, any monotonic clock). False once full."""

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.core.capture.geometry import Rect
 
@@ -74,8 +74,13 @@ def is_wayland() -> bool:
     )
 
 
+def _open_mss(mss: Any) -> Any:
+    """mss 10.2 renamed the factory ``mss.mss`` to ``mss.MSS`` (the old name warns); 9.x has only the old."""
+    return getattr(mss, "MSS", mss.mss)()
+
+
 class MssScreenshotter:
-    """The frame buffer through mss. A fresh ``mss.mss()`` per grab: its X11 connection must not cross threads,
+    """The frame buffer through mss. A fresh mss instance per grab: its X11 connection must not cross threads,
     and opening one costs about a millisecond."""
 
     name = "mss"
@@ -100,7 +105,7 @@ class MssScreenshotter:
             raise CaptureError("The area to capture is empty; select a larger region.")
         area = {"left": rect.x, "top": rect.y, "width": rect.width, "height": rect.height}
         try:
-            with mss.mss() as sct:
+            with _open_mss(mss) as sct:
                 raw = sct.grab(area)
         except mss.exception.ScreenShotError as e:
             raise CaptureError(f"The screen could not be read ({e}). Check that the display is reachable.") from e
@@ -127,7 +132,7 @@ class PortalScreenshotter:
         self.timeout_s = timeout_s
         self.bus_address = bus_address
 
-    def _connect(self):  # -> jeepney DBusConnection
+    def _connect(self) -> Any:
         from jeepney.io.blocking import open_dbus_connection
 
         return open_dbus_connection(bus=self.bus_address or "SESSION")

@@ -19,12 +19,22 @@ from PySide6.QtGui import QCursor, QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.core.capture import screens as handlers_module
-from app.core.capture.geometry import Rect, Screen, SelectionF, selection_to_device, virtual_bounds
+from app.core.capture.geometry import (
+    Rect,
+    Screen,
+    SelectionF,
+    device_to_logical,
+    logical_bounds,
+    overlaps_any,
+    screen_for_selection,
+    selection_to_device,
+    virtual_bounds,
+)
 from app.core.capture.recorder import Recorder, RecordingReport, RecordingSession
 from app.core.capture.screens import CaptureError, MssScreenshotter, Screenshotter, Shot
 from app.core.capture.windows import active_window_rect
 from app.ui.capture.overlay import CAPTURE_UI_PROPERTY, RegionSelector
-from app.ui.capture.qtscreens import all_screens, qimage_of, qrect_of, with_capture_size
+from app.ui.capture.qtscreens import all_screens, qimage_of, qrect_of, rect_of, with_capture_size
 from app.ui.capture.recording_ui import RecorderBar, RegionBorder, exclude_from_capture, place_outside
 
 log = logging.getLogger(__name__)
@@ -110,7 +120,7 @@ class CaptureController(QObject):
             under = QGuiApplication.screenAt(QCursor.pos()) or QGuiApplication.primaryScreen()
             screens = [info for q, info in all_screens() if q is under] or screens[:1]
         rect = virtual_bounds(s.native for s in screens)
-        self._after_hiding([qrect_of(s.geometry) for s in screens], lambda: self._grab_and_save(rect, "screenshot"))
+        self._after_hiding([s.geometry for s in screens], lambda: self._grab_and_save(rect, "screenshot"))
 
     @Slot()
     def region(self) -> None:
@@ -220,18 +230,16 @@ class CaptureController(QObject):
     def _desktop(self) -> Rect:
         return virtual_bounds(info.native for _, info in all_screens())
 
-    def _logical(self, rect: Rect) -> QRect:
-        from app.core.capture.geometry import device_to_logical, logical_bounds, screen_for_selection
-
+    def _logical(self, rect: Rect) -> Rect:
         infos = [info for _, info in all_screens()]
         as_if_logical = SelectionF(rect.x, rect.y, rect.width, rect.height)
         screen = screen_for_selection(infos, as_if_logical) or infos[0]
-        return qrect_of(logical_bounds(device_to_logical(rect, screen)))
+        return logical_bounds(device_to_logical(rect, screen))
 
-    def _after_hiding(self, targets: list[QRect], then: Callable[[], None]) -> None:
+    def _after_hiding(self, targets: list[Rect], then: Callable[[], None]) -> None:
         """Hide our windows that cover the targets, give the compositor at most 100 ms to remove them, then go;
         windows elsewhere stay put, and when none hides there is no wait at all."""
-        self._hidden = [w for w in self.windows() if any(w.frameGeometry().intersects(t) for t in targets)]
+        self._hidden = [w for w in self.windows() if overlaps_any(rect_of(w.frameGeometry()), targets)]
         for w in self._hidden:
             w.hide()
         if self._hidden:
@@ -334,8 +342,6 @@ class CaptureController(QObject):
         self.recording_changed.emit(True)
 
     def _show_recording_ui(self, rect: Rect, info: Screen) -> None:
-        from app.core.capture.geometry import device_to_logical, logical_bounds
-
         region = qrect_of(logical_bounds(device_to_logical(rect, info)))
         screens = [qrect_of(i.geometry) for _, i in all_screens()]
         self._border = RegionBorder(region)

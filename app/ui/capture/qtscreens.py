@@ -8,7 +8,7 @@ import numpy as np
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QGuiApplication, QImage, QScreen
 
-from app.core.capture.geometry import Rect, Screen, SelectionF
+from app.core.capture.geometry import Rect, Screen
 from app.core.capture.screens import Shot
 
 
@@ -47,9 +47,3 @@ def qimage_of(shot: Shot, device_pixel_ratio: float = 1.0) -> QImage:
     image = QImage(pixels.data, w, h, pixels.strides[0], QImage.Format.Format_RGB32).copy()
     image.setDevicePixelRatio(device_pixel_ratio)
     return image
-
-
-def logical_rect(selection: SelectionF) -> QRect:
-    from app.core.capture.geometry import logical_bounds
-
-    return qrect_of(logical_bounds(selection))
