@@ -26,8 +26,7 @@ def make_backend(settings: Settings, vault: KeyVault) -> Backend:
                 f"The local backend cannot start ({e}). Install the local extras "
                 "(pip install 'glmv-desktop[local]') or pick an API backend in Settings."
             ) from e
-        model = settings.local_folder or settings.local_model
-        quantization = None if settings.quantization == "none" else settings.quantization
+        model, quantization = local_model(settings)
         return LocalBackend(model, quantization=quantization)
     from app.core.backends.api import ApiBackend
     from app.core.backends.dialects import UnknownPreset
@@ -44,8 +43,27 @@ def make_backend(settings: Settings, vault: KeyVault) -> Backend:
         raise BackendUnavailable(f"{e}. Pick a server in Settings.") from e
 
 
+def local_model(settings: Settings) -> tuple[str, str | None]:
+    """The model (folder or Hub id) and quantization the local backend is made with."""
+    quantization = None if settings.quantization == "none" else settings.quantization
+    return settings.local_folder or settings.local_model, quantization
+
+
+def is_local(backend: Any) -> bool:
+    return getattr(backend, "name", None) == "local" and hasattr(backend, "engine")
+
+
+def same_local(backend: Any, settings: Settings) -> bool:
+    """Whether ``backend`` is already the local model these settings ask for: a loaded model (gigabytes on the
+    GPU) is kept across a settings change that does not touch it."""
+    if settings.backend != "local" or not is_local(backend):
+        return False
+    model, quantization = local_model(settings)
+    return backend.model == model and backend.engine.settings.quantization == quantization
+
+
 def describe(backend: Any) -> str:
-    """'API · Z.ai (international cloud) · glm-4.6v' or 'Local · zai-org/GLM-4.6V-Flash'."""
+    """'API · Z.ai (international cloud) · glm-4.6v' or 'Local · GLM-4.6V-Flash · NVIDIA H200 · 19.8 of …'."""
     if backend is None:
         return "No backend"
     preset = getattr(backend, "preset", None)
@@ -53,6 +71,10 @@ def describe(backend: Any) -> str:
         model = backend.model or "model from the server's list"
         host = getattr(backend, "base_url", "")
         return f"API · {preset.label} · {model}" + (f" · {host}" if preset.name not in ("zai", "bigmodel") else "")
+    if is_local(backend):
+        from app.ui.status import local_status
+
+        return local_status(backend)
     model = getattr(backend, "model", "") or getattr(backend, "name", "")
     return f"Local · {model}"
 

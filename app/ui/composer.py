@@ -8,18 +8,21 @@ token estimate before the question is sent.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QSize, Qt, Signal
+from PySide6.QtCore import QMimeData, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QImageReader, QInputMethodEvent, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QScrollArea,
     QSizePolicy,
@@ -29,17 +32,27 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.conversation import Attachment
-from app.core.media import MediaError, MediaTarget, prepare
+from app.core.media import MediaError, MediaReport, MediaTarget, prepare
+from app.core.media.kinds import detect_kind
 from app.core.media.parts import ImagePart
 from app.ui import theme
+from app.ui.budget_bar import BudgetLabel
+from app.ui.page_picker import PageField
 from app.ui.workers import Tasks
 
 CHIP_THUMB = 44
+# Kinds whose pages (or slides) the person can choose, and those that have a text layer to send instead.
+PAGED_KINDS = ("pdf", "slides", "document")
+TEXT_LAYER_KINDS = ("pdf", "document")
 
 
 @dataclass
 class AttachmentInfo:
-    """What the strip learned about a file, on a worker."""
+    """What the strip learned about a file, on a worker.
+
+    ``report`` keeps the parts' sizes and token counts for the message budget, without their pixels. ``locked`` is
+    "missing" or "wrong" when a PDF needs its password.
+    """
 
     kind: str = ""
     pages_total: int | None = None
@@ -48,14 +61,44 @@ class AttachmentInfo:
     warnings: tuple[str, ...] = ()
     thumbnail: QImage | None = None
     error: str | None = None
+    report: MediaReport | None = None
+    locked: str | None = None
 
 
-def inspect_attachment(path: Path, target: MediaTarget) -> AttachmentInfo:
-    """Runs on a worker thread: QImage (unlike QPixmap) may be made off the Qt thread."""
+def _without_pixels(report: MediaReport) -> MediaReport:
+    """The strip holds what the budget needs (tokens, labels, sizes), not the encoded pages: a 100-page PDF would
+    otherwise keep megabytes of images alive per chip."""
+    parts = [dataclasses.replace(p, data=b"") if isinstance(p, ImagePart) else p for p in report.parts]
+    return dataclasses.replace(report, parts=parts, warnings=list(report.warnings))
+
+
+def _password_problem(attachment: Attachment) -> str | None:
+    """Whether a PDF that failed to prepare is locked, asked of MuPDF itself rather than read from a message."""
+    path = Path(attachment.path)
     try:
-        report = prepare(Attachment(path), target)
+        kind, _ = detect_kind(path)
+    except OSError:
+        return None
+    if (attachment.kind or kind) != "pdf":
+        return None
+    import pymupdf
+
+    try:
+        with pymupdf.open(path, filetype="pdf") as doc:
+            if not doc.needs_pass:
+                return None
+            return "wrong" if attachment.password and not doc.authenticate(attachment.password) else "missing"
+    except (RuntimeError, ValueError, OSError):
+        return None
+
+
+def inspect_attachment(attachment: Attachment, target: MediaTarget) -> AttachmentInfo:
+    """Runs on a worker thread: QImage (unlike QPixmap) may be made off the Qt thread."""
+    path = Path(attachment.path)
+    try:
+        report = prepare(attachment, target)
     except MediaError as e:
-        return AttachmentInfo(error=str(e).replace(str(path), path.name))
+        return AttachmentInfo(error=str(e).replace(str(path), path.name), locked=_password_problem(attachment))
     except Exception as e:
         return AttachmentInfo(error=f"{path.name} could not be read ({type(e).__name__}: {e})")
     thumbnail = None
@@ -85,16 +128,28 @@ def inspect_attachment(path: Path, target: MediaTarget) -> AttachmentInfo:
         tokens=report.tokens,
         warnings=tuple(report.warnings),
         thumbnail=thumbnail,
+        report=_without_pixels(report),
     )
 
 
 class AttachmentChip(QFrame):
-    removed = Signal(object)  # the chip
+    """One file: thumbnail, name, pages and tokens, and for documents the page chooser and the text-layer switch.
 
-    def __init__(self, path: Path, colors: theme.Colors) -> None:
+    The chip holds the ``Attachment`` as it will be sent (pages, password, text layer); every change to it is
+    prepared again on a worker and the estimate follows.
+    """
+
+    removed = Signal(object)  # the chip
+    changed = Signal(object)  # the chip: its attachment changed and must be prepared again
+    unlock_requested = Signal(object)  # the chip
+
+    def __init__(self, attachment: Attachment, colors: theme.Colors) -> None:
         super().__init__()
-        self.path = path
+        self.attachment = attachment
+        self.path = Path(attachment.path)
         self.info: AttachmentInfo | None = None
+        self.generation = 0
+        path = self.path
         self.setObjectName("chip")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setAccessibleName(f"attachment {path.name}")
@@ -105,9 +160,33 @@ class AttachmentChip(QFrame):
         self.name = QLabel(path.name)
         self.name.setMaximumWidth(170)
         self.name.setToolTip(str(path))
+        self.warning = QLabel("⚠")
+        self.warning.setObjectName("chipWarning")
+        self.warning.setAccessibleName(f"warnings about {path.name}")
+        self.warning.setVisible(False)
         self.detail = QLabel("reading…")
         self.detail.setObjectName("chipDetail")
-        self.detail.setMaximumWidth(190)
+        self.detail.setMaximumWidth(230)
+        self.pages = PageField()
+        self.pages.setAccessibleName(f"pages of {path.name}")
+        self.pages.chosen.connect(self._pages_chosen)
+        self.text_layer = QToolButton()
+        self.text_layer.setObjectName("textLayer")
+        self.text_layer.setText("Text layer")
+        self.text_layer.setCheckable(True)
+        self.text_layer.setChecked(attachment.text_layer)
+        self.text_layer.setAccessibleName(f"send the text layer of {path.name}")
+        self.text_layer.setToolTip(
+            "Send the PDF's text instead of page images: far fewer tokens, so long documents fit. "
+            "Pages without text (scans, figures) still go as images."
+        )
+        self.text_layer.toggled.connect(self._text_layer_toggled)
+        self.unlock = QToolButton()
+        self.unlock.setObjectName("unlock")
+        self.unlock.setText("Password…")
+        self.unlock.setAccessibleName(f"enter the password of {path.name}")
+        self.unlock.setToolTip("This PDF is password-protected: enter its password")
+        self.unlock.clicked.connect(lambda: self.unlock_requested.emit(self))
         self.remove = QToolButton()
         self.remove.setObjectName("remove")
         self.remove.setAccessibleName(f"remove {path.name}")
@@ -115,13 +194,28 @@ class AttachmentChip(QFrame):
         self.remove.setAutoRaise(True)
         self.remove.setIcon(theme.icon("close", colors.muted, 14))
         self.remove.clicked.connect(lambda: self.removed.emit(self))
+        title = QHBoxLayout()
+        title.setSpacing(4)
+        title.addWidget(self.name)
+        title.addWidget(self.warning)
+        title.addStretch(1)
+        self.controls = QWidget()
+        controls = QHBoxLayout(self.controls)
+        controls.setContentsMargins(0, 1, 0, 0)
+        controls.setSpacing(4)
+        controls.addWidget(self.pages)
+        controls.addWidget(self.text_layer)
+        controls.addWidget(self.unlock)
+        controls.addStretch(1)
+        self.controls.setVisible(False)
         text = QVBoxLayout()
         text.setSpacing(0)
-        text.addWidget(self.name)
+        text.addLayout(title)
         text.addWidget(self.detail)
+        text.addWidget(self.controls)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 4, 2, 4)
-        layout.addWidget(self.thumb)
+        layout.addWidget(self.thumb, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(text)
         layout.addWidget(self.remove, 0, Qt.AlignmentFlag.AlignTop)
         self._elide()
@@ -138,28 +232,71 @@ class AttachmentChip(QFrame):
     def error(self) -> str | None:
         return self.info.error if self.info else None
 
+    @property
+    def has_controls(self) -> bool:
+        return not self.controls.isHidden()
+
+    def reading(self) -> None:
+        """A new preparation is under way: the old figures no longer hold."""
+        self.info = None
+        self.detail.setText("reading…")
+
+    def _pages_chosen(self, spec: str | None) -> None:
+        self.attachment = dataclasses.replace(self.attachment, pages=spec)
+        self.changed.emit(self)
+
+    def _text_layer_toggled(self, on: bool) -> None:
+        if on != self.attachment.text_layer:
+            self.attachment = dataclasses.replace(self.attachment, text_layer=on)
+            self.changed.emit(self)
+
+    def _set_detail_style(self, name: str) -> None:
+        self.detail.setObjectName(name)
+        self.detail.style().unpolish(self.detail)
+        self.detail.style().polish(self.detail)
+
     def set_info(self, info: AttachmentInfo) -> None:
         self.info = info
+        self.pages.setVisible(False)
+        self.text_layer.setVisible(False)
+        self.unlock.setVisible(bool(info.locked))
         if info.error:
-            self.detail.setObjectName("chipError")
-            self.detail.setText("cannot be used")
+            self._set_detail_style("chipError")
+            self.detail.setText(
+                {"missing": "password needed", "wrong": "wrong password"}.get(info.locked or "", "cannot be used")
+            )
             self.detail.setToolTip(info.error)
             self.setToolTip(info.error)
-            self.thumb.setText("!")
-            self.detail.style().unpolish(self.detail)
-            self.detail.style().polish(self.detail)
+            self.warning.setVisible(False)
+            self.controls.setVisible(bool(info.locked))
+            self.thumb.setText("🔒" if info.locked else "!")
             return
+        self._set_detail_style("chipDetail")
+        self.detail.setToolTip("")
         parts = []
+        unit = "slide" if info.kind == "slides" else "page"
         if info.pages_total is not None:
-            pages = f"{info.pages_total} page{'s' if info.pages_total != 1 else ''}"
+            pages = f"{info.pages_total} {unit}{'s' if info.pages_total != 1 else ''}"
             if info.pages_used is not None and info.pages_used < info.pages_total:
                 pages += f" ({info.pages_used} sent)"
             parts.append(pages)
         if info.tokens is not None:
             parts.append(f"~{info.tokens:,} tokens")
+        if self.attachment.text_layer and info.kind in TEXT_LAYER_KINDS:
+            parts.append("text")
         self.detail.setText(" · ".join(parts) or info.kind)
-        if info.warnings:
-            self.setToolTip("\n".join(info.warnings))
+        self.warning.setVisible(bool(info.warnings))
+        tip = "\n\n".join(w[0].upper() + w[1:] for w in info.warnings if w)
+        self.warning.setToolTip(tip)
+        self.setToolTip(tip)
+        paged = info.kind in PAGED_KINDS and bool(info.pages_total)
+        self.controls.setVisible(paged)
+        if paged:
+            assert info.pages_total is not None
+            self.pages.unit = "slides" if info.kind == "slides" else "pages"
+            self.pages.set_total(info.pages_total, self.attachment.pages)
+            self.pages.setVisible(True)
+            self.text_layer.setVisible(info.kind in TEXT_LAYER_KINDS)
         if info.thumbnail is not None:
             pixmap = QPixmap.fromImage(info.thumbnail)
             self.thumb.setPixmap(
@@ -175,7 +312,11 @@ class AttachmentChip(QFrame):
 
 
 class AttachmentsStrip(QScrollArea):
-    """The attachments of the question being written; hidden while empty."""
+    """The attachments of the question being written; hidden while empty.
+
+    An encrypted PDF asks for its password as soon as it is found locked (again, saying so, after a wrong one);
+    cancelling leaves the chip locked, with a button to try later, and touches nothing else.
+    """
 
     changed = Signal()
 
@@ -186,6 +327,8 @@ class AttachmentsStrip(QScrollArea):
         self.tasks = tasks
         self.target = target
         self.colors = colors
+        self.asking = False
+        self._to_ask: list[AttachmentChip] = []
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -202,44 +345,102 @@ class AttachmentsStrip(QScrollArea):
     def chips(self) -> list[AttachmentChip]:
         return [w for i in range(self.row.count()) if isinstance(w := self.row.itemAt(i).widget(), AttachmentChip)]
 
-    def add(self, path: Path) -> AttachmentChip | None:
-        path = Path(path)
-        if any(chip.path == path for chip in self.chips()):
+    def add(self, item: Path | str | Attachment) -> AttachmentChip | None:
+        attachment = item if isinstance(item, Attachment) else Attachment(Path(item))
+        attachment = dataclasses.replace(attachment, path=Path(attachment.path))
+        if any(chip.path == attachment.path for chip in self.chips()):
             return None
-        chip = AttachmentChip(path, self.colors)
+        chip = AttachmentChip(attachment, self.colors)
         chip.removed.connect(self.remove)
+        chip.changed.connect(self.prepare)
+        chip.unlock_requested.connect(lambda c: self.ask_password(c, wrong=False))
         self.row.insertWidget(self.row.count() - 1, chip)
         self.setVisible(True)
+        self.prepare(chip)
+        return chip
+
+    def prepare(self, chip: AttachmentChip) -> None:
+        """Prepare the chip's attachment as it stands; a result that a newer request overtook is dropped."""
+        chip.generation += 1
+        generation = chip.generation
+        attachment = dataclasses.replace(chip.attachment)
         target = self.target()
+        chip.reading()
         self.tasks.run(
-            lambda: inspect_attachment(path, target),
-            lambda info: self._ready(chip, info),
-            lambda e: self._ready(chip, AttachmentInfo(error=f"{path.name} could not be read: {e}")),
+            lambda: inspect_attachment(attachment, target),
+            lambda info: self._ready(chip, generation, info),
+            lambda e: self._ready(chip, generation, AttachmentInfo(error=f"{chip.path.name} could not be read: {e}")),
             name="inspect-attachment",
         )
         self.changed.emit()
-        return chip
 
-    def _ready(self, chip: AttachmentChip, info: AttachmentInfo) -> None:
-        if chip in self.chips():
-            chip.set_info(info)
-            self.changed.emit()
+    def prepare_all(self) -> None:
+        """The backend (and so the budget and pixel limits) changed: every estimate is redone."""
+        for chip in self.chips():
+            self.prepare(chip)
+
+    def _ready(self, chip: AttachmentChip, generation: int, info: AttachmentInfo) -> None:
+        if chip not in self.chips() or generation != chip.generation:
+            return
+        chip.set_info(info)
+        self._fit_height()
+        self.changed.emit()
+        if info.locked:
+            self._to_ask.append(chip)
+            QTimer.singleShot(0, self._ask_next)
+
+    def _fit_height(self) -> None:
+        controls = any(chip.has_controls for chip in self.chips())
+        self.setFixedHeight(CHIP_THUMB + (46 if controls else 22))
+
+    def _ask_next(self) -> None:
+        if self.asking or not self._to_ask:
+            return
+        chip = self._to_ask.pop(0)
+        if chip in self.chips() and chip.info is not None and chip.info.locked:
+            self.ask_password(chip, wrong=chip.info.locked == "wrong")
+        QTimer.singleShot(0, self._ask_next)
+
+    def ask_password(self, chip: AttachmentChip, *, wrong: bool) -> None:
+        if self.asking or chip not in self.chips():
+            return
+        name = chip.path.name
+        prompt = f"Wrong password for {name}. Try again:" if wrong else f"{name} is password-protected. Its password:"
+        self.asking = True
+        try:
+            password, ok = QInputDialog.getText(self.window(), "PDF password", prompt, QLineEdit.EchoMode.Password)
+        finally:
+            self.asking = False
+        if not ok or not password or chip not in self.chips():
+            return
+        chip.attachment = dataclasses.replace(chip.attachment, password=password)
+        self.prepare(chip)
 
     def remove(self, chip: AttachmentChip) -> None:
         self.row.removeWidget(chip)
         chip.deleteLater()
         self.setVisible(bool(self.chips()))
+        self._fit_height()
         self.changed.emit()
 
     def clear(self) -> None:
         for chip in self.chips():
             self.row.removeWidget(chip)
             chip.deleteLater()
+        self._to_ask.clear()
         self.setVisible(False)
+        self._fit_height()
         self.changed.emit()
 
     def attachments(self) -> list[Attachment]:
-        return [Attachment(chip.path, chip.info.kind if chip.info else "") for chip in self.chips()]
+        return [
+            dataclasses.replace(chip.attachment, kind=chip.info.kind if chip.info else chip.attachment.kind)
+            for chip in self.chips()
+        ]
+
+    def reports(self) -> list[MediaReport]:
+        """What the budget adds up: the prepared attachments (those still reading or unusable are left out)."""
+        return [chip.info.report for chip in self.chips() if chip.info and chip.info.report is not None]
 
     def info(self) -> dict[str, dict]:
         """What the store keeps about each file (page count, token estimate), by path."""
@@ -328,7 +529,9 @@ class Composer(QFrame):
         self.setObjectName("composerBox")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.strip = AttachmentsStrip(tasks, target, colors)
+        self.budget = BudgetLabel()
         self.input = ComposerInput(paste_folder)
+        self._streaming = False
         self.attach = QToolButton()
         self.attach.setObjectName("attach")
         self.attach.setAccessibleName("attach files")
@@ -363,6 +566,7 @@ class Composer(QFrame):
         layout.setContentsMargins(6, 4, 6, 2)
         layout.setSpacing(2)
         layout.addWidget(self.strip)
+        layout.addWidget(self.budget)
         layout.addWidget(self.input)
         layout.addLayout(buttons)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
@@ -373,10 +577,36 @@ class Composer(QFrame):
         self.send.setIcon(theme.icon("send", colors.accent_text))
         self.stop.setIcon(theme.icon("stop", colors.window))
         self.strip.colors = colors
+        warn = "#b45309" if not colors.dark else "#fbbf24"
+        self.setStyleSheet(
+            f"""
+            #budget {{ color: {colors.muted}; font-size: 11px; padding: 0 6px; }}
+            #budget[state="tight"] {{ color: {warn}; }}
+            #budget[state="over"] {{ color: {colors.danger_text}; font-weight: 600; }}
+            #chipWarning {{ color: {warn}; font-weight: 700; }}
+            #pageField {{ border: 1px solid {colors.border}; border-radius: 4px; padding: 0 4px;
+                background: {colors.surface}; color: {colors.text}; font-size: 11px; }}
+            #pageField[invalid="true"] {{ border: 1px solid {colors.danger_border}; color: {colors.danger_text}; }}
+            QToolButton#textLayer, QToolButton#unlock {{ border: 1px solid {colors.border}; border-radius: 4px;
+                padding: 0 5px; font-size: 11px; color: {colors.text}; }}
+            QToolButton#textLayer:checked {{ background: {colors.accent}; color: {colors.accent_text};
+                border-color: {colors.accent}; }}
+            """
+        )
 
     def set_streaming(self, streaming: bool) -> None:
+        self._streaming = streaming
         self.stop.setEnabled(streaming)
-        self.send.setEnabled(not streaming)
+        self._update_send()
+
+    def set_over_budget(self, over: bool) -> None:
+        self.send.setToolTip(
+            "The message does not fit the model's context: see the line above the question" if over else "Send (Enter)"
+        )
+        self._update_send()
+
+    def _update_send(self) -> None:
+        self.send.setEnabled(not self._streaming and not self.budget.over)
 
     def set_editing(self, editing: bool) -> None:
         self.edit_note.setText(

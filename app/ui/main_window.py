@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QProgressBar,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -29,15 +30,27 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import settings as settings_io
+from app.core.backends.base import recent_turns
 from app.core.conversation import Attachment, Conversation, Message
 from app.core.markdown_render import render
+from app.core.media.budget import DEFAULT_ANSWER_RESERVE, check_message
+from app.core.media.parts import estimate_text_tokens
 from app.core.settings import KeyVault, Settings
 from app.core.store import Store, make_title
 from app.ui import theme
-from app.ui.backend_factory import BackendUnavailable, describe, make_backend, media_target, needs_key_but_has_none
+from app.ui.backend_factory import (
+    BackendUnavailable,
+    describe,
+    is_local,
+    make_backend,
+    media_target,
+    needs_key_but_has_none,
+    same_local,
+)
 from app.ui.composer import Composer
 from app.ui.history import HistorySidebar
 from app.ui.panes import ThinkingPane
+from app.ui.status import model_label
 from app.ui.stream_runner import StreamResult, StreamRun
 from app.ui.transcript import AnswerCard, Banner, Transcript, UserCard
 from app.ui.workers import StreamThread, Tasks
@@ -53,17 +66,22 @@ class Turn:
     message_id: str
     role: str
     text: str = ""
-    attachments: list[Path] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
     thinking: str = ""
     status: str = "done"
     card: Any = None
+    attachment_tokens: int = 0
 
     def to_message(self) -> Message:
         return Message(
             role=self.role,  # type: ignore[arg-type]
             text=self.text,
-            attachments=[Attachment(p) for p in self.attachments],
+            attachments=list(self.attachments),
         )
+
+    def tokens(self) -> int:
+        """Roughly what this turn costs when it goes along with a later question."""
+        return estimate_text_tokens(self.text) + self.attachment_tokens
 
 
 class MainWindow(QMainWindow):
@@ -116,6 +134,15 @@ class MainWindow(QMainWindow):
         self.thinking = ThinkingPane(settings.thinking_collapsed)
         self.status = QLabel("")
         self.status.setObjectName("backendStatus")
+        self.loading = QProgressBar()
+        self.loading.setObjectName("loadProgress")
+        self.loading.setAccessibleName("model loading progress")
+        self.loading.setMaximumWidth(160)
+        self.loading.setMaximumHeight(14)
+        self.loading.setTextVisible(False)
+        self.loading.setVisible(False)
+        self.loading_backend: Any = None
+        self.statusBar().addPermanentWidget(self.loading)
         self.statusBar().addPermanentWidget(self.status)
 
         middle = QWidget()
@@ -148,6 +175,8 @@ class MainWindow(QMainWindow):
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self._tick)
 
+        self.composer.strip.changed.connect(self._refresh_budget)
+        self.composer.input.textChanged.connect(self._refresh_budget)
         self.composer.input.submit.connect(self.send)
         self.composer.input.files_dropped.connect(self.add_files)
         self.composer.send.clicked.connect(self.send)
@@ -178,6 +207,7 @@ class MainWindow(QMainWindow):
         if last:
             self.open_conversation(last)
         self._announce_backend_problem()
+        self._load_local_model()
         self.composer.input.setFocus()
 
     # ------------------------------------------------------------------------------------------------ look
@@ -191,7 +221,58 @@ class MainWindow(QMainWindow):
         self.settings_button.setIcon(theme.icon("settings", self.colors.text, 16))
 
     def _update_status(self) -> None:
-        self.status.setText(describe(self.backend) if self.backend is not None else "No backend: open Settings")
+        text = describe(self.backend) if self.backend is not None else "No backend: open Settings"
+        self.status.setText(text)
+        model = getattr(self.backend, "model", None)
+        self.status.setToolTip(f"Model: {model}" if model else "")
+
+    # ------------------------------------------------------------------------------------------------ local model
+
+    def _load_local_model(self) -> None:
+        """Load the local model on a worker as soon as it is chosen, with its progress in the status bar, so the
+        first question does not wait for gigabytes of weights (a question asked meanwhile waits for the load)."""
+        backend = self.backend
+        if not is_local(backend) or backend.engine.is_loaded or self.loading_backend is backend:
+            return
+        self.loading_backend = backend
+        self.loading.setRange(0, 0)
+        self.loading.setVisible(True)
+        self.status.setText(f"Local · {model_label(backend.model)} · loading…")
+
+        def progress(p: Any) -> None:
+            if self.loading_backend is not backend:
+                return
+            total, done = int(getattr(p, "total", 0) or 0), int(getattr(p, "done", 0) or 0)
+            if total > 0:
+                self.loading.setRange(0, 1000)
+                self.loading.setValue(min(1000, done * 1000 // total))
+            else:
+                self.loading.setRange(0, 0)
+            message = str(getattr(p, "message", "") or "Loading the model")
+            if getattr(p, "stage", "") == "download" and total:
+                message += f": {done / 1e9:.1f} of {total / 1e9:.1f} GB"
+            self.statusBar().showMessage(message)
+
+        def loaded(_: Any) -> None:
+            if self.loading_backend is not backend:
+                return
+            self.loading_backend = None
+            self.loading.setVisible(False)
+            warnings = getattr(backend.engine.loaded, "warnings", None) or []
+            self.statusBar().showMessage(warnings[0] if warnings else "Model ready.", 15000 if warnings else 4000)
+            self._update_status()
+            self.composer.strip.prepare_all()
+
+        def failed(error: BaseException) -> None:
+            if self.loading_backend is not backend:
+                return
+            self.loading_backend = None
+            self.loading.setVisible(False)
+            self.statusBar().clearMessage()
+            self._update_status()
+            self.show_banner("model", f"The local model did not load: {error}", retryable=False)
+
+        self.tasks.run_reporting(backend.load, progress, loaded, failed, name="load-model")
 
     def _announce_backend_problem(self) -> None:
         if self.backend is None:
@@ -234,11 +315,15 @@ class MainWindow(QMainWindow):
             return
         if not text and not chips:
             return
+        if self.composer.budget.over:
+            self.statusBar().showMessage(self.composer.budget.text(), 10000)
+            return
         if self.backend is None:
             self.show_banner("model", self.backend_error or "No backend is set up: open Settings.", retryable=False)
             return
         attachments = self.composer.strip.attachments()
         info = self.composer.strip.info()
+        attachment_tokens = sum(int(i.get("tokens") or 0) for i in info.values())
         self.clear_banners()
         new_conversation = self.conversation_id is None
         if new_conversation:
@@ -255,7 +340,7 @@ class MainWindow(QMainWindow):
             self.cancel_edit()
         else:
             question_id = self.store.add_message(self.conversation_id, "user", text, attachments, attachment_info=info)
-        self._add_question(question_id, text, [a.path for a in attachments])
+        self._add_question(question_id, text, attachments, attachment_tokens)
         if new_conversation or len(self.turns) == 1:
             self.sidebar.upsert(self.conversation_id, make_title(text, [a.name for a in attachments]))
         else:
@@ -268,11 +353,11 @@ class MainWindow(QMainWindow):
         item = self.sidebar.list.currentItem()
         return item.text() if item is not None else ""
 
-    def _add_question(self, message_id: str, text: str, attachments: list[Path]) -> None:
-        card = UserCard(message_id, text, attachments, self.colors)
+    def _add_question(self, message_id: str, text: str, attachments: list[Attachment], tokens: int = 0) -> None:
+        card = UserCard(message_id, text, [Path(a.path) for a in attachments], self.colors)
         card.edit_requested.connect(self.edit_question)
         card.setMaximumWidth(max(360, int(self.transcript.viewport().width() * 0.8)))
-        self.turns.append(Turn(message_id, "user", text, list(attachments), card=card))
+        self.turns.append(Turn(message_id, "user", text, list(attachments), card=card, attachment_tokens=tokens))
         self.transcript.add(card, user=True)
 
     def _add_answer_card(self, message_id: str, model: str | None) -> AnswerCard:
@@ -353,6 +438,8 @@ class MainWindow(QMainWindow):
                 self.threads.remove(thread)
             thread.deleteLater()
         self.composer.set_streaming(False)
+        if is_local(self.backend):
+            self._update_status()
         if card is None or self.stream_conversation != self.conversation_id:
             return
         turn = self.turns[self._turn_index(card.message_id)]
@@ -378,6 +465,7 @@ class MainWindow(QMainWindow):
                     self.edit_question(question_id)
         elif result.status == "stopped":
             self.statusBar().showMessage("Stopped. The partial answer is kept.", 4000)
+        self._refresh_budget()
 
     @staticmethod
     def _no_thinking_note(result: StreamResult) -> str:
@@ -446,8 +534,8 @@ class MainWindow(QMainWindow):
         self.editing = message_id
         self.composer.input.setPlainText(turn.text)
         self.composer.strip.clear()
-        for path in turn.attachments:
-            self.composer.strip.add(path)
+        for attachment in turn.attachments:
+            self.composer.strip.add(attachment)
         self.composer.set_editing(True)
         self.composer.input.setFocus()
         cursor = self.composer.input.textCursor()
@@ -475,6 +563,56 @@ class MainWindow(QMainWindow):
             self.thinking.show_thinking(
                 card.thinking, card.thinking_seconds, "" if card.thinking else "no thinking for this answer"
             )
+
+    def add_attachment_path(self, path: str) -> None:
+        """Attach a file as if it were dropped on the window (screen captures arrive this way)."""
+        self.add_files([Path(path)])
+
+    def focus_composer(self) -> None:
+        """Bring the window forward with the cursor in the question, ready to type."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        self.composer.input.setFocus()
+
+    # ------------------------------------------------------------------------------------------------ budget
+
+    def _history_tokens(self) -> int:
+        """What the earlier turns that go along with the next question cost (as ``recent_turns`` picks them)."""
+        turns = self.turns
+        if self.editing is not None:
+            turns = turns[: self._turn_index(self.editing)]
+        sent = [t for t in turns if not (t.role == "assistant" and (t.status == "failed" or not t.text))]
+        if not sent:
+            return 0
+        messages = [t.to_message() for t in sent]
+        by_message = {id(m): t for m, t in zip(messages, sent, strict=True)}
+        question = Message("user")
+        kept = recent_turns(Conversation([*messages, question]), self.settings.history_turns)
+        return sum(by_message[id(m)].tokens() for m in kept if id(m) in by_message)
+
+    def _refresh_budget(self) -> None:
+        chips = self.composer.strip.chips()
+        text = self.composer.input.toPlainText()
+        if self.backend is None or (not chips and not text.strip()):
+            self.composer.budget.show_budget(None)
+            self.composer.set_over_budget(False)
+            return
+        target = media_target(self.backend)
+        capabilities = getattr(self.backend, "capabilities", None)
+        reserve = min(self.settings.max_tokens or DEFAULT_ANSWER_RESERVE, DEFAULT_ANSWER_RESERVE)
+        budget = check_message(
+            self.composer.strip.reports(),
+            text,
+            target,
+            answer_reserve=reserve,
+            history_tokens=self._history_tokens(),
+            max_images=getattr(capabilities, "max_images", None),
+        )
+        self.composer.budget.show_budget(budget, always=bool(chips))
+        self.composer.set_over_budget(self.composer.budget.over)
 
     def add_files(self, paths: list) -> None:
         for path in map(Path, paths):
@@ -505,6 +643,7 @@ class MainWindow(QMainWindow):
         self.thinking.clear()
         self.sidebar.select(None)
         self.store.set_last_opened(None)
+        self._refresh_budget()
         self.composer.input.setFocus()
 
     def _detach_stream(self) -> None:
@@ -524,7 +663,12 @@ class MainWindow(QMainWindow):
         self.thinking.clear()
         for message in messages:
             if message.role == "user":
-                self._add_question(message.id, message.text, [a.path for a in message.attachments])
+                self._add_question(
+                    message.id,
+                    message.text,
+                    [a.to_attachment() for a in message.attachments],
+                    sum(a.tokens or 0 for a in message.attachments),
+                )
             elif message.role == "assistant":
                 card = self._add_answer_card(message.id, message.model)
                 card.thinking = message.thinking
@@ -544,6 +688,7 @@ class MainWindow(QMainWindow):
             self.show_banner(last.error_kind or "model", last.error_message)
         self.sidebar.select(conversation_id)
         self.store.set_last_opened(conversation_id)
+        self._refresh_budget()
 
     def delete_conversation(self, conversation_id: str, *, confirm: bool = False) -> None:
         if confirm:
@@ -591,18 +736,34 @@ class MainWindow(QMainWindow):
         self.settings = dataclasses.replace(settings)
         settings_io.save(self.settings, self.settings_path)
         self.thinking.set_collapsed(self.settings.thinking_collapsed)
-        if self.is_streaming():
-            self.statusBar().showMessage("The new backend answers from the next question on.", 5000)
-        try:
-            self.backend = make_backend(self.settings, self.vault)
+        old = self.backend
+        if same_local(old, self.settings):
             self.backend_error = None
-        except BackendUnavailable as e:
-            self.backend = None
-            self.backend_error = str(e)
+        else:
+            if self.is_streaming():
+                self.statusBar().showMessage("The new backend answers from the next question on.", 5000)
+            try:
+                self.backend = make_backend(self.settings, self.vault)
+                self.backend_error = None
+            except BackendUnavailable as e:
+                self.backend = None
+                self.backend_error = str(e)
+            if is_local(old):
+                self._unload(old)
+            self.composer.strip.prepare_all()
         self._update_status()
         self.clear_banners()
         self._announce_backend_problem()
+        self._load_local_model()
+        self._refresh_budget()
         self.apply_theme()
+
+    def _unload(self, backend: Any) -> None:
+        """Free the old local model's memory; the unload waits for an answer it is still writing."""
+        if self.loading_backend is backend:
+            self.loading_backend = None
+            self.loading.setVisible(False)
+        self.tasks.run(backend.unload, name="unload-model")
 
     # ------------------------------------------------------------------------------------------------ window
 

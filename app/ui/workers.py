@@ -72,6 +72,28 @@ class Tasks(QObject):
             self._threads.add(thread)
         thread.start()
 
+    def run_reporting(
+        self,
+        fn: Callable[[Callable[[Any], None]], Any],
+        on_progress: Callable[[Any], None],
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        name: str = "task",
+        every: float = 0.1,
+    ) -> None:
+        """``run`` for long jobs that say how far they are: ``fn`` gets a ``report(value)`` to call from its
+        thread, and ``on_progress`` sees a value at most every ``every`` seconds, so a download reporting each
+        chunk cannot flood the Qt thread. ``on_done`` (or ``on_error``) comes after the last report."""
+        last = [0.0]
+
+        def report(value: Any) -> None:
+            now = time.monotonic()
+            if now - last[0] >= every:
+                last[0] = now
+                self._emit(on_progress, value, None)
+
+        self.run(lambda: fn(report), on_done, on_error, name=name)
+
     def _emit(self, callback: Callable | None, value: Any, error: BaseException | None) -> None:
         # RuntimeError: the window is gone and nobody is waiting for this result.
         with contextlib.suppress(RuntimeError):
