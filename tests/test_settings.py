@@ -91,3 +91,14 @@ def test_the_environment_variable_wins(tmp_path, monkeypatch):
     vault = KeyVault(tmp_path)
     assert vault.get("zai") == "from-env"
     assert "GLMV_API_KEY" in vault.where("zai")
+
+
+def test_shortcuts_and_capture_settings_round_trip_and_reject_bad_values(tmp_path):
+    path = tmp_path / "settings.json"
+    s = Settings(shortcuts={"capture_region": "Alt+Shift+X", "record": ""}, capture_fps=5, floating_x=-300)
+    save(s, path)
+    assert load(path) == s
+    path.write_text(json.dumps({"shortcuts": {"record": 3}, "capture_fps": 0, "floating_pinned": "yes"}))
+    bad = load(path)
+    assert (bad.shortcuts, bad.capture_fps, bad.floating_pinned) == ({}, 10, True)
+    assert len(bad.warnings) == 3

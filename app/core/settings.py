@@ -31,6 +31,8 @@ LIMITS: dict[str, tuple[float, float]] = {
     "top_p": (0.01, 1.0),
     "max_tokens": (1, 131072),
     "history_turns": (0, 100),
+    "capture_fps": (1, 30),
+    "record_max_seconds": (1, 3600),
 }
 
 
@@ -63,6 +65,16 @@ class Settings:
     history_turns: int = 4
     thinking_collapsed: bool = False
     theme: str = "system"
+    # Capture and the desktop shell. ``shortcuts`` (global hotkeys) holds only the person's changes to the
+    # platform's defaults (action -> "Ctrl+Shift+S"; "" turns an action off). A floating position of -1 means
+    # "not placed yet".
+    shortcuts: dict[str, str] = field(default_factory=dict)
+    capture_fps: int = 10
+    record_max_seconds: int = 60
+    floating_x: int = -1
+    floating_y: int = -1
+    floating_pinned: bool = True
+    close_to_tray: bool = True
     version: int = VERSION
     warnings: list[str] = field(default_factory=list, compare=False, repr=False)
 
@@ -125,6 +137,9 @@ def _coerce(name: str, value: Any, default: Any) -> tuple[bool, Any]:
         if not low <= value <= high:
             return False, default
         return True, type(default)(value)
+    if isinstance(default, dict):
+        ok = isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        return ok, dict(value) if ok else default
     if not isinstance(value, str):
         return False, default
     choices = {"backend": BACKENDS, "quantization": QUANTIZATIONS, "theme": THEMES}.get(name)
