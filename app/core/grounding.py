@@ -1,0 +1,536 @@
+"""Grounding boxes placed where they belong: on the image they refer to, and on the real screen for screenshots.
+
+GLM-V boxes are 0..1000 of the image as a whole (x of its width, y of its height). The model saw a copy scaled
+to its pixel budget, but proportions survive scaling, so a box maps to the ORIGINAL image by proportion; mapping
+it onto the resized pixel grid is the "misplaced box" users report from other clients.
+
+A screenshot carries where it came from inside its own PNG (a ``tEXt`` chunk named ``glmv-capture``), so the
+file alone, attached today or reopened from history next month, is enough to say where on the real screen a box
+is. The chunk holds JSON::
+
+    {"rect": [x, y, w, h],                      # the captured area, native virtual-desktop pixels
+     "screens": [{"name": "HDMI-1", "geometry": [x, y, w, h], "scale": 1.5}, ...]}   # as Qt reports them
+
+``geometry`` is the screen's logical (Qt) geometry; its native rectangle follows by ``capture.geometry``'s rule.
+Pillow is imported only by the functions that draw, crop or read files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+import tempfile
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.core.capture.geometry import Rect, Screen, SelectionF, device_to_logical
+from app.core.events import Box, Boxes
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
+    from PIL.PngImagePlugin import PngInfo
+
+    from app.core.media.parts import ImagePart
+
+CAPTURE_KEY = "glmv-capture"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+# Distinct, saturated colours (Kelly/Tableau lineage) that stay apart for colour-blind readers in this order.
+PALETTE: tuple[tuple[int, int, int], ...] = (
+    (230, 25, 75),
+    (0, 130, 200),
+    (60, 180, 75),
+    (245, 130, 48),
+    (145, 30, 180),
+    (0, 190, 190),
+    (240, 50, 230),
+    (170, 110, 40),
+    (128, 128, 0),
+    (0, 0, 128),
+)
+
+
+class GroundingError(Exception):
+    """An image that boxes cannot be drawn on or cropped from; the message says what to do."""
+
+
+def color_for(index: int) -> tuple[int, int, int]:
+    return PALETTE[index % len(PALETTE)]
+
+
+def text_color_on(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Black or white, whichever reads better on ``rgb`` (relative luminance, WCAG)."""
+
+    def channel(c: int) -> float:
+        v = c / 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb)
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return (0, 0, 0) if luminance > 0.179 else (255, 255, 255)
+
+
+# -- which image ------------------------------------------------------------------------------------------------
+
+
+def image_for_group(index: int, group_count: int, image_ref: int | None, image_count: int) -> int | None:
+    """The image (index into the question's images) box group ``index`` of ``group_count`` belongs to.
+
+    The model's own reference wins (``None`` when it names an image the question does not have: drawing on a
+    different one would mislead). Otherwise, with several images and several groups, groups pair with images in
+    order (the usual "find X in each picture" answer), extra groups staying on the last image; else every group
+    is on the first image."""
+    if image_count <= 0:
+        return None
+    if image_ref is not None:
+        return image_ref if 0 <= image_ref < image_count else None
+    if image_count > 1 and group_count > 1:
+        return min(index, image_count - 1)
+    return 0
+
+
+def assign_images(groups: Sequence[Boxes], image_count: int) -> list[int | None]:
+    return [image_for_group(i, len(groups), g.image_ref, image_count) for i, g in enumerate(groups)]
+
+
+# -- persisted form ---------------------------------------------------------------------------------------------
+
+
+def groups_to_json(groups: Iterable[Boxes]) -> list[dict]:
+    """Box groups as stored with a message: ``[{"boxes": [[x1, y1, x2, y2, label], ...], "image": ref}]``."""
+    return [{"boxes": [[*b.as_list(), b.label] for b in g.boxes], "image": g.image_ref} for g in groups]
+
+
+def groups_from_json(data: Any) -> list[Boxes]:
+    """Groups from the stored form, also the flat ``[[x1, y1, x2, y2, label], ...]`` older saves used (one group).
+    Anything malformed is skipped: a damaged row must not keep a conversation from opening."""
+    if not isinstance(data, list) or not data:
+        return []
+    if all(isinstance(item, dict) for item in data):
+        groups = []
+        for item in data:
+            boxes = _boxes_from_rows(item.get("boxes"))
+            ref = item.get("image")
+            if boxes:
+                groups.append(Boxes(boxes, ref if isinstance(ref, int) and not isinstance(ref, bool) else None))
+        return groups
+    boxes = _boxes_from_rows(data)
+    return [Boxes(boxes)] if boxes else []
+
+
+def _boxes_from_rows(rows: Any) -> tuple[Box, ...]:
+    found = []
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, list) or len(row) not in (4, 5):
+            continue
+        values = row[:4]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+            continue
+        label = row[4] if len(row) == 5 and isinstance(row[4], str) else None
+        found.append(Box(*(float(v) for v in values), label))
+    return tuple(found)
+
+
+# -- image pixels -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PixelBox:
+    """A box in pixels of one image; ``right``/``bottom`` exclusive, inside the image, at least one pixel."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def center(self) -> tuple[int, int]:
+        return (self.left + self.right) // 2, (self.top + self.bottom) // 2
+
+
+def _round(value: float) -> int:
+    return math.floor(value + 0.5)
+
+
+def to_pixels(box: Box, width: int, height: int) -> PixelBox:
+    """``box`` on an image of ``width`` x ``height`` pixels: x*W/1000, y*H/1000, clamped and ordered. Edges round
+    to the nearest pixel boundary so two boxes sharing an edge share it in pixels."""
+    if width <= 0 or height <= 0:
+        raise ValueError(f"an image of {width}x{height} pixels has no area")
+    xs = sorted(min(max(v, 0.0), 1000.0) * width / 1000 for v in (box.x1, box.x2))
+    ys = sorted(min(max(v, 0.0), 1000.0) * height / 1000 for v in (box.y1, box.y2))
+    left, right = _round(xs[0]), _round(xs[1])
+    top, bottom = _round(ys[0]), _round(ys[1])
+    if right <= left:
+        left, right = (left, left + 1) if left < width else (width - 1, width)
+    if bottom <= top:
+        top, bottom = (top, top + 1) if top < height else (height - 1, height)
+    return PixelBox(left, top, right, bottom)
+
+
+def to_source_pixels(box: Box, part: ImagePart) -> PixelBox:
+    """``box`` on the original image an ``ImagePart`` was made from (never on the budget-resized copy)."""
+    return to_pixels(box, part.source_width, part.source_height)
+
+
+def from_pixels(rect: PixelBox, width: int, height: int, label: str | None = None) -> Box:
+    """The 0..1000 box of a pixel rectangle (a region someone dragged), the inverse of ``to_pixels``."""
+    return Box(
+        rect.left * 1000 / width,
+        rect.top * 1000 / height,
+        rect.right * 1000 / width,
+        rect.bottom * 1000 / height,
+        label,
+    )
+
+
+# -- capture metadata -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaptureInfo:
+    """Where a screenshot's pixels were on the virtual desktop, and the screens as they were."""
+
+    rect: Rect
+    screens: tuple[Screen, ...]
+
+
+def capture_metadata(rect: Rect, screens: Sequence[Screen]) -> dict:
+    """The JSON a screenshot carries in its ``glmv-capture`` chunk (see the module docstring)."""
+    return {
+        "rect": [rect.x, rect.y, rect.width, rect.height],
+        "screens": [
+            {
+                "name": s.name,
+                "geometry": [s.geometry.x, s.geometry.y, s.geometry.width, s.geometry.height],
+                "scale": s.scale,
+            }
+            for s in screens
+        ],
+    }
+
+
+def _chunk_text(metadata: dict) -> bytes:
+    return json.dumps(metadata, ensure_ascii=True, separators=(",", ":")).encode("latin-1")
+
+
+def capture_png_info(rect: Rect, screens: Sequence[Screen], info: PngInfo | None = None) -> PngInfo:
+    """A ``PngInfo`` for ``Image.save(..., pnginfo=...)`` that carries the capture metadata."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = info or PngInfo()
+    info.add_text(CAPTURE_KEY, _chunk_text(capture_metadata(rect, screens)).decode("latin-1"))
+    return info
+
+
+def write_capture_png_info(path: Path, rect: Rect, screens: Sequence[Screen]) -> None:
+    """Adds (or replaces) the capture chunk of a PNG already on disk, right after its header, without decoding
+    or re-encoding the pixels: costs a file copy, not a PNG encode, on a 4K screenshot."""
+    path = Path(path)
+    data = path.read_bytes()
+    chunks = _png_chunks(data, str(path))
+    text = CAPTURE_KEY.encode("latin-1") + b"\0" + _chunk_text(capture_metadata(rect, screens))
+    new = struct.pack(">I", len(text)) + b"tEXt" + text + struct.pack(">I", zlib.crc32(b"tEXt" + text))
+    out = [PNG_SIGNATURE]
+    for kind, start, end in chunks:
+        if kind == b"tEXt" and data[start + 8 : end - 4].split(b"\0", 1)[0] == CAPTURE_KEY.encode("latin-1"):
+            continue
+        out.append(data[start:end])
+        if kind == b"IHDR":
+            out.append(new)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(b"".join(out))
+    tmp.replace(path)
+
+
+def _png_chunks(data: bytes, name: str) -> list[tuple[bytes, int, int]]:
+    if not data.startswith(PNG_SIGNATURE):
+        raise GroundingError(f"{name}: not a PNG file; capture details can only be stored in PNG screenshots")
+    chunks, pos = [], len(PNG_SIGNATURE)
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        end = pos + 12 + length
+        if end > len(data):
+            break
+        chunks.append((kind, pos, end))
+        pos = end
+        if kind == b"IEND":
+            break
+    if not chunks or chunks[0][0] != b"IHDR" or chunks[-1][0] != b"IEND":
+        raise GroundingError(f"{name}: the PNG file is damaged (no header or no end); take the screenshot again")
+    return chunks
+
+
+def parse_capture_metadata(data: Any) -> CaptureInfo:
+    """Validated capture metadata; ``ValueError`` says what is wrong with it."""
+    if not isinstance(data, dict):
+        raise ValueError("capture metadata is not an object")
+    rect = _int_rect(data.get("rect"), "rect")
+    if rect.empty:
+        raise ValueError("the captured rectangle is empty")
+    screens = []
+    for item in data.get("screens") or []:
+        if not isinstance(item, dict):
+            raise ValueError("a screen entry is not an object")
+        geometry = _int_rect(item.get("geometry"), "screen geometry")
+        scale = item.get("scale")
+        if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not 0.1 <= scale <= 16:
+            raise ValueError(f"screen scale {scale!r} is not a plausible device pixel ratio")
+        if geometry.empty:
+            raise ValueError("a screen has no area")
+        screens.append(Screen.from_qt(str(item.get("name") or f"screen {len(screens) + 1}"), geometry, float(scale)))
+    return CaptureInfo(rect, tuple(screens))
+
+
+def _int_rect(value: Any, what: str) -> Rect:
+    if (
+        not isinstance(value, list)
+        or len(value) != 4
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        raise ValueError(f"{what} is not four whole numbers")
+    return Rect(*value)
+
+
+def read_capture_metadata(path: Path) -> CaptureInfo | None:
+    """The capture metadata of a screenshot, or ``None`` for any other image (or one whose metadata is damaged:
+    the boxes are then shown on the image only)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            raw = image.info.get(CAPTURE_KEY) if image.format == "PNG" else None
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+    if not raw:
+        return None
+    try:
+        return parse_capture_metadata(json.loads(raw))
+    except ValueError:
+        return None
+
+
+# -- the real screen --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScreenBox:
+    """A box on the real screen: ``device`` in native virtual-desktop pixels (what mss, xdotool and Windows
+    use), ``logical`` in Qt's coordinates; ``screen`` holds the box's centre (``number`` counts from 1)."""
+
+    device: Rect
+    logical: SelectionF
+    screen: Screen | None
+    number: int | None
+
+    @property
+    def device_center(self) -> tuple[int, int]:
+        return self.device.x + self.device.width // 2, self.device.y + self.device.height // 2
+
+    @property
+    def logical_center(self) -> tuple[float, float]:
+        return self.logical.x + self.logical.width / 2, self.logical.y + self.logical.height / 2
+
+
+def box_on_screen(box: Box, info: CaptureInfo) -> ScreenBox:
+    """Where ``box`` is on the real screen. The PNG's own size does not matter (a portal may hand back logical
+    pixels): the box is a proportion of the captured rectangle, which is in native pixels."""
+    pixels = to_pixels(box, info.rect.width, info.rect.height)
+    device = Rect(info.rect.x + pixels.left, info.rect.y + pixels.top, pixels.width, pixels.height)
+    cx, cy = device.x + device.width / 2, device.y + device.height / 2
+    number, screen = _screen_at(info.screens, device, cx, cy)
+    if screen is None:
+        logical = SelectionF(device.x, device.y, device.width, device.height)
+    else:
+        logical = device_to_logical(device, screen)
+    return ScreenBox(device, logical, screen, number)
+
+
+def _screen_at(screens: Sequence[Screen], device: Rect, cx: float, cy: float) -> tuple[int | None, Screen | None]:
+    for i, screen in enumerate(screens):
+        if screen.native.contains(cx, cy):
+            return i + 1, screen
+    best, best_area = (None, None), 0
+    for i, screen in enumerate(screens):
+        part = screen.native.intersection(device)
+        if part.width * part.height > best_area:
+            best, best_area = (i + 1, screen), part.width * part.height
+    return best
+
+
+# -- words to copy ----------------------------------------------------------------------------------------------
+
+
+def box_name(index: int, box: Box) -> str:
+    """What a box is called on the picture and in copied text: its number, and its label when it has one."""
+    return f"{index + 1} {box.label}" if box.label else str(index + 1)
+
+
+def _num(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def describe_box(
+    index: int, box: Box, width: int, height: int, image_name: str, capture: CaptureInfo | None = None
+) -> str:
+    """One line to paste elsewhere: pixel position and centre on the image, and on the real screen for a
+    screenshot (device pixels, plus Qt's logical coordinates where the screen is scaled)."""
+    name = box_name(index, box)
+    if capture is not None:
+        on = box_on_screen(box, capture)
+        d = on.device
+        where = f" on screen {on.number} ({on.screen.name})" if on.screen is not None else ""
+        cx, cy = on.device_center
+        line = f"{name}: x={d.x}, y={d.y}, w={d.width}, h={d.height}{where}, center ({cx}, {cy}) in screen pixels"
+        if on.screen is not None and on.screen.scale != 1:
+            lg = on.logical
+            lx, ly = on.logical_center
+            line += (
+                f"; logical x={_num(lg.x)}, y={_num(lg.y)}, w={_num(lg.width)}, h={_num(lg.height)}, "
+                f"center ({_num(lx)}, {_num(ly)}) at scale {_num(on.screen.scale)}"
+            )
+        return line
+    p = to_pixels(box, width, height)
+    cx, cy = p.center
+    return (
+        f"{name}: x={p.left}, y={p.top}, w={p.width}, h={p.height}, center ({cx}, {cy}) "
+        f"in pixels of {image_name} ({width}×{height})"
+    )
+
+
+# -- drawing and cropping ---------------------------------------------------------------------------------------
+
+
+def load_upright(path: Path) -> PILImage.Image:
+    """The image as people see it (EXIF rotation applied), in RGB; transparency over white."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with Image.open(path) as opened:
+            opened.seek(0)
+            image = ImageOps.exif_transpose(opened)
+            image.load()
+    except FileNotFoundError:
+        raise GroundingError(f"{path}: no such file; it may have been moved or deleted") from None
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as e:
+        raise GroundingError(f"{path.name}: cannot be read as an image ({e}); attach a PNG or JPEG") from None
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """The upright size of an image file, from its header (no decoding)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            orientation = image.getexif().get(0x0112, 1)
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as e:
+        raise GroundingError(f"{Path(path).name}: cannot be read as an image ({e})") from None
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def draw_boxes(image_path: Path, boxes: Sequence[Box]) -> PILImage.Image:
+    """The image with ``boxes`` drawn on it: numbered and labelled, lines and text scaled to the image."""
+    return draw_boxes_on(load_upright(image_path), boxes)
+
+
+def draw_boxes_on(image: PILImage.Image, boxes: Sequence[Box], first_index: int = 0) -> PILImage.Image:
+    """Draws on a copy. Each stroke is a colour between two dark lines and each label a coloured tag with a dark
+    rim, so boxes read on white documents and dark screenshots alike."""
+    from PIL import ImageDraw, ImageFont
+
+    out = image.convert("RGB")
+    width, height = out.size
+    short = min(width, height)
+    thickness = max(2, _round(short / 250))
+    rim = max(1, thickness // 3)
+    font_size = int(min(max(short / 32, 11), 48))
+    font = ImageFont.load_default(size=font_size)
+    pad = max(2, font_size // 5)
+    draw = ImageDraw.Draw(out)
+    placed = [(i, to_pixels(box, width, height)) for i, box in enumerate(boxes)]
+    for i, p in placed:
+        color = color_for(first_index + i)
+        outer = rim + thickness
+        draw.rectangle(
+            (p.left - outer, p.top - outer, p.right - 1 + outer, p.bottom - 1 + outer), outline=(0, 0, 0), width=rim
+        )
+        draw.rectangle(
+            (p.left - thickness, p.top - thickness, p.right - 1 + thickness, p.bottom - 1 + thickness),
+            outline=color,
+            width=thickness,
+        )
+        draw.rectangle((p.left, p.top, p.right - 1, p.bottom - 1), outline=(0, 0, 0), width=rim)
+    for i, p in placed:
+        color = color_for(first_index + i)
+        text = box_name(first_index + i, boxes[i])
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        tw, th = right - left + 2 * pad, bottom - top + 2 * pad
+        x = min(max(p.left - thickness - rim, 0), max(width - tw, 0))
+        y = p.top - thickness - rim - th
+        if y < 0:
+            y = min(p.top + thickness, max(height - th, 0))
+        draw.rectangle((x, y, x + tw - 1, y + th - 1), fill=color, outline=(0, 0, 0), width=rim)
+        draw.text((x + pad - left, y + pad - top), text, font=font, fill=text_color_on(color))
+    return out
+
+
+def regions_folder() -> Path:
+    """Where cropped regions wait until they are sent (the history store copies attachments when they are)."""
+    return Path(tempfile.gettempdir()) / "glmv-regions"
+
+
+def crop_region(image_path: Path, rect: PixelBox, folder: Path | None = None) -> Path:
+    """Saves the part ``rect`` (pixels of the upright original) of an image as a PNG and returns its path. A
+    screenshot's crop carries its own capture metadata, so boxes on the crop map to the screen too."""
+    image_path = Path(image_path)
+    image = load_upright(image_path)
+    width, height = image.size
+    left, top = min(max(rect.left, 0), width - 1), min(max(rect.top, 0), height - 1)
+    right, bottom = min(max(rect.right, left + 1), width), min(max(rect.bottom, top + 1), height)
+    crop = image.crop((left, top, right, bottom))
+    folder = Path(folder) if folder is not None else regions_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = image_path.stem[:60] or "image"
+    out = folder / f"{stem}-region-{left}-{top}-{right - left}x{bottom - top}.png"
+    pnginfo = None
+    capture = read_capture_metadata(image_path)
+    if capture is not None:
+        sx, sy = capture.rect.width / width, capture.rect.height / height
+        sub = Rect(
+            capture.rect.x + _round(left * sx),
+            capture.rect.y + _round(top * sy),
+            max(1, _round(right * sx) - _round(left * sx)),
+            max(1, _round(bottom * sy) - _round(top * sy)),
+        )
+        pnginfo = capture_png_info(sub, capture.screens)
+    tmp = out.with_name(out.name + ".part")
+    crop.save(tmp, format="PNG", pnginfo=pnginfo)
+    tmp.replace(out)
+    return out
+
+
+def crop_box(image_path: Path, box: Box, folder: Path | None = None) -> Path:
+    """The region a box covers, cropped from the original image."""
+    width, height = image_size(image_path)
+    return crop_region(image_path, to_pixels(box, width, height), folder)

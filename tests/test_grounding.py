@@ -1,0 +1,394 @@
+"""Grounding: boxes onto the original image (not the budget-resized copy), onto the real screen (HiDPI, mixed
+scales, negative origins), drawn with Pillow and cropped, with the capture metadata inside real PNG files."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from app.core import grounding
+from app.core.capture.geometry import Rect, Screen, selection_to_virtual, virtual_bounds
+from app.core.conversation import Attachment
+from app.core.events import Box, Boxes
+from app.core.grounding import (
+    CAPTURE_KEY,
+    CaptureInfo,
+    GroundingError,
+    PixelBox,
+    assign_images,
+    box_on_screen,
+    capture_png_info,
+    crop_box,
+    describe_box,
+    draw_boxes,
+    groups_from_json,
+    groups_to_json,
+    image_for_group,
+    read_capture_metadata,
+    to_pixels,
+    to_source_pixels,
+    write_capture_png_info,
+)
+from app.core.media import prepare
+from app.core.media.parts import ImagePart, MediaTarget
+from app.core.reasoning import ReasoningSplitter
+
+# -- image pixels -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("box", "size", "expected"),
+    [
+        (Box(0, 0, 1000, 1000), (1001, 333), PixelBox(0, 0, 1001, 333)),
+        (Box(500, 500, 1000, 1000), (1001, 333), PixelBox(501, 167, 1001, 333)),  # 500.5 and 166.5 round up
+        (Box(250, 100, 750, 900), (7, 3), PixelBox(2, 0, 5, 3)),
+        (Box(120, 340, 560, 780), (1920, 1080), PixelBox(230, 367, 1075, 842)),
+        (Box(560, 780, 120, 340), (1920, 1080), PixelBox(230, 367, 1075, 842)),  # reversed corners
+        (Box(-50, -1, 1200, 2000), (640, 480), PixelBox(0, 0, 640, 480)),  # clamped
+        (Box(1000, 1000, 1000, 1000), (640, 480), PixelBox(639, 479, 640, 480)),  # a point: one pixel
+        (Box(300, 300, 300.2, 300.1), (640, 480), PixelBox(192, 144, 193, 145)),
+    ],
+)
+def test_boxes_map_to_pixels_by_proportion_clamped_and_ordered(box, size, expected):
+    assert to_pixels(box, *size) == expected
+
+
+def test_an_image_without_area_is_refused():
+    with pytest.raises(ValueError):
+        to_pixels(Box(0, 0, 10, 10), 0, 100)
+
+
+def _image_with_square(size: tuple[int, int], square: tuple[int, int, int, int]) -> Image.Image:
+    image = Image.new("RGB", size, (255, 255, 255))
+    ImageDraw.Draw(image).rectangle((square[0], square[1], square[2] - 1, square[3] - 1), fill=(0, 0, 255))
+    return image
+
+
+def test_budget_resized_images_map_boxes_to_the_original_not_the_sent_grid(tmp_path):
+    """A 3001x1999 photo sent at a quarter of its pixels (rounded to multiples of 28, so the aspect shifts a
+    little): the model's box, a proportion of what it saw, lands on the blue square of the ORIGINAL."""
+    size, square = (3001, 1999), (1500, 700, 2100, 1300)
+    path = tmp_path / "odd.png"
+    _image_with_square(size, square).save(path)
+    (part,) = prepare(Attachment(path), MediaTarget(max_pixels=1_000_000)).parts
+    assert isinstance(part, ImagePart)
+    assert (part.source_width, part.source_height) == size and (part.width, part.height) != size
+    sent = np.asarray(Image.open(io.BytesIO(part.data)).convert("RGB")).astype(int)
+    # What the model would answer: the square as a proportion of the image it saw.
+    ys, xs = np.nonzero((sent[:, :, 2] > 200) & (sent[:, :, 0] < 100))
+    box = Box(
+        xs.min() * 1000 / part.width,
+        ys.min() * 1000 / part.height,
+        (xs.max() + 1) * 1000 / part.width,
+        (ys.max() + 1) * 1000 / part.height,
+    )
+    on_original = to_source_pixels(box, part)
+    for got, want in zip(
+        (on_original.left, on_original.top, on_original.right, on_original.bottom), square, strict=True
+    ):
+        assert abs(got - want) <= 4  # within one sent pixel (3001/1148 wide), whichever way it rounded
+    wrong = to_pixels(box, part.width, part.height)  # the resized grid: far from the square on the original
+    assert abs(wrong.left - square[0]) > 500
+
+
+# 136.6 -> 137, 153.4 -> 153, 409.8 -> 410, 306.8 -> 307, 683, 460.2 -> 460, 956.2 -> 956, 613.6 -> 614
+PIXELS_1366x767 = {(100, 200, 300, 400): (137, 153, 410, 307), (500, 600, 700, 800): (683, 460, 956, 614)}
+
+SPLIT_CASES = [
+    ("[[100, 200, 300, 400]]", [Box(100, 200, 300, 400)]),
+    ("[100, 200, 300, 400]", [Box(100, 200, 300, 400)]),
+    ("(100, 200, 300, 400)", [Box(100, 200, 300, 400)]),
+    ("<100 200 300 400>", [Box(100, 200, 300, 400)]),
+    ("<bbox>100 200 300 400</bbox>", [Box(100, 200, 300, 400)]),
+    ("[[100,200,300,400],[500,600,700,800]]", [Box(100, 200, 300, 400), Box(500, 600, 700, 800)]),
+    (
+        '[{"label": "cat", "bbox_2d": [100, 200, 300, 400]}, {"label": "dog", "bbox_2d": [500, 600, 700, 800]}]',
+        [Box(100, 200, 300, 400, "cat"), Box(500, 600, 700, 800, "dog")],
+    ),
+    (
+        "cat: [100, 200, 300, 400], dog: [500, 600, 700, 800]",
+        [Box(100, 200, 300, 400, "cat"), Box(500, 600, 700, 800, "dog")],
+    ),
+]
+
+
+@pytest.mark.parametrize(("inner", "expected"), SPLIT_CASES)
+@pytest.mark.parametrize("piece", [1, 5, 1000])
+def test_every_bracket_style_goes_through_the_splitter_to_the_right_pixels(inner, expected, piece):
+    raw = f"<think>where?</think>It is here: <|begin_of_box|>{inner}<|end_of_box|>."
+    splitter = ReasoningSplitter()
+    events = []
+    for i in range(0, len(raw), piece):
+        events += splitter.feed(raw[i : i + piece])
+    events += splitter.finish()
+    groups = [e for e in events if isinstance(e, Boxes)]
+    assert len(groups) == 1 and list(groups[0].boxes) == expected
+    pixels = [to_pixels(b, 1366, 767) for b in groups[0].boxes]
+    assert [(p.left, p.top, p.right, p.bottom) for p in pixels] == [
+        PIXELS_1366x767[tuple(b.as_list())] for b in expected
+    ]
+
+
+# -- which image ------------------------------------------------------------------------------------------------
+
+
+def test_groups_pair_with_images_in_order_unless_the_model_names_one():
+    one, two = Boxes((Box(1, 2, 3, 4),)), Boxes((Box(5, 6, 7, 8),))
+    assert assign_images([one], 3) == [0]  # one group: the first image
+    assert assign_images([one, two], 1) == [0, 0]  # one image: everything on it
+    assert assign_images([one, two], 2) == [0, 1]  # several and several: in order
+    assert assign_images([one, two, one], 2) == [0, 1, 1]  # extra groups stay on the last image
+    assert assign_images([Boxes(one.boxes, image_ref=1), two], 3) == [1, 1]
+    assert image_for_group(0, 1, 5, 3) is None  # a reference to an image the question does not have
+    assert image_for_group(0, 1, None, 0) is None  # no images at all
+
+
+def test_groups_survive_the_stored_form_and_older_flat_saves():
+    groups = [Boxes((Box(1, 2, 3, 4, "a"), Box(5, 6, 7, 8))), Boxes((Box(9, 10, 11, 12),), image_ref=1)]
+    assert groups_from_json(json.loads(json.dumps(groups_to_json(groups)))) == groups
+    assert groups_from_json([[1, 2, 3, 4, "cat"], [5, 6, 7, 8, None]]) == [
+        Boxes((Box(1, 2, 3, 4, "cat"), Box(5, 6, 7, 8)))
+    ]
+    damaged = [[1, 2, "x", 4], [1, 2, 3], "junk", [True, 2, 3, 4], [1, 2, 3, 4, 5]]
+    assert groups_from_json(damaged) == [Boxes((Box(1, 2, 3, 4),))]
+    assert groups_from_json(None) == [] and groups_from_json({"boxes": []}) == [] and groups_from_json([]) == []
+    assert groups_from_json([{"boxes": [[1, 2, 3, 4]], "image": True}]) == [Boxes((Box(1, 2, 3, 4),), None)]
+
+
+# -- capture metadata in the PNG --------------------------------------------------------------------------------
+
+TWO_SCREENS = (
+    Screen.from_qt("DP-1", Rect(-1920, 0, 1920, 1080), 1.0),
+    Screen.from_qt("HDMI-1", Rect(0, 0, 1280, 720), 1.5),
+)
+
+
+def test_capture_metadata_is_written_into_an_existing_png_without_touching_pixels(tmp_path):
+    path = tmp_path / "shot.png"
+    pixels = Image.effect_noise((301, 199), 60).convert("RGB")
+    pixels.save(path)
+    rect = Rect(-100, 20, 301, 199)
+    write_capture_png_info(path, rect, TWO_SCREENS)
+    with Image.open(path) as image:
+        assert json.loads(image.info[CAPTURE_KEY]) == {
+            "rect": [-100, 20, 301, 199],
+            "screens": [
+                {"name": "DP-1", "geometry": [-1920, 0, 1920, 1080], "scale": 1.0},
+                {"name": "HDMI-1", "geometry": [0, 0, 1280, 720], "scale": 1.5},
+            ],
+        }
+        assert image.tobytes() == pixels.tobytes()
+    assert read_capture_metadata(path) == CaptureInfo(rect, TWO_SCREENS)
+    # Written again (a re-capture of the same file): replaced, not duplicated.
+    write_capture_png_info(path, Rect(0, 0, 301, 199), TWO_SCREENS[1:])
+    assert path.read_bytes().count(CAPTURE_KEY.encode()) == 1
+    assert read_capture_metadata(path) == CaptureInfo(Rect(0, 0, 301, 199), TWO_SCREENS[1:])
+
+
+def test_capture_metadata_through_pnginfo_and_a_real_shot(tmp_path):
+    from app.core.capture.screens import Shot
+
+    shot = Shot(np.full((40, 60, 4), 128, dtype=np.uint8), Rect(1920, 0, 60, 40))
+    path = shot.save_png(tmp_path / "shot.png")
+    write_capture_png_info(path, shot.rect, TWO_SCREENS)
+    assert read_capture_metadata(path).rect == Rect(1920, 0, 60, 40)
+    other = tmp_path / "saved.png"
+    Image.new("RGB", (10, 10)).save(other, pnginfo=capture_png_info(Rect(5, 5, 10, 10), TWO_SCREENS))
+    assert read_capture_metadata(other) == CaptureInfo(Rect(5, 5, 10, 10), TWO_SCREENS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        json.dumps({"rect": [0, 0, 0, 10], "screens": []}),
+        json.dumps({"rect": [0, 0, "w", 10], "screens": []}),
+        json.dumps({"rect": [0, 0, 10, 10], "screens": [{"geometry": [0, 0, 10, 10], "scale": 0}]}),
+        json.dumps({"rect": [0, 0, 10, 10], "screens": ["x"]}),
+        json.dumps([1, 2]),
+    ],
+)
+def test_damaged_capture_metadata_reads_as_a_plain_image(tmp_path, text):
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text(CAPTURE_KEY, text)
+    path = tmp_path / "x.png"
+    Image.new("RGB", (10, 10)).save(path, pnginfo=info)
+    assert read_capture_metadata(path) is None
+
+
+def test_capture_metadata_only_goes_into_sound_pngs(tmp_path):
+    jpeg = tmp_path / "photo.jpg"
+    Image.new("RGB", (10, 10)).save(jpeg)
+    with pytest.raises(GroundingError, match="not a PNG"):
+        write_capture_png_info(jpeg, Rect(0, 0, 10, 10), TWO_SCREENS)
+    assert read_capture_metadata(jpeg) is None
+    truncated = tmp_path / "cut.png"
+    Image.new("RGB", (50, 50)).save(truncated)
+    truncated.write_bytes(truncated.read_bytes()[:-20])
+    with pytest.raises(GroundingError, match="damaged"):
+        write_capture_png_info(truncated, Rect(0, 0, 50, 50), TWO_SCREENS)
+    assert read_capture_metadata(tmp_path / "missing.png") is None
+
+
+# -- the real screen --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [1.0, 1.25, 1.5, 2.0])
+def test_a_box_maps_to_device_and_logical_pixels_at_each_scale(scale):
+    screen = Screen.from_qt("eDP-1", Rect(0, 0, round(1920 / scale), round(1080 / scale)), scale)
+    capture = CaptureInfo(Rect(200, 100, 1000, 800), (screen,))  # a region, in native pixels
+    on = box_on_screen(Box(100, 250, 300, 500), capture)
+    assert on.device == Rect(300, 300, 200, 200)
+    assert on.number == 1 and on.screen is screen
+    fx = screen.native.width / screen.geometry.width
+    assert on.logical.x == pytest.approx(300 / fx) and on.logical.width == pytest.approx(200 / fx)
+    assert selection_to_virtual(on.logical, screen) == on.device  # Qt's mapping brings it back exactly
+    assert on.device_center == (400, 400)
+
+
+def test_negative_origins_and_mixed_scales_pick_the_screen_under_the_box():
+    # DP-1 left of the primary at scale 1, HDMI-1 at 1.5 (3840 native pixels wide), a 2x panel above with a
+    # negative y: Qt keeps native origins, so the desktop spans x -1920..1920, y -1080..1080.
+    screens = (*TWO_SCREENS, Screen.from_qt("eDP-1", Rect(0, -1080, 960, 540), 2.0))
+    desktop = virtual_bounds(s.native for s in screens)
+    assert desktop == Rect(-1920, -1080, 3840, 2160)
+    capture = CaptureInfo(desktop, screens)
+    left = box_on_screen(Box(250, 600, 500, 700), capture)  # x -960..0, y 216..432: on DP-1
+    assert (left.number, left.device) == (1, Rect(-960, 216, 960, 216))
+    assert left.logical.x == -960 and left.logical.width == 960
+    right = box_on_screen(Box(600, 600, 700, 700), capture)  # x 384..768, y 216..432: on HDMI-1 at 1.5
+    assert (right.number, right.screen.name, right.device) == (2, "HDMI-1", Rect(384, 216, 384, 216))
+    assert (right.logical.x, right.logical.y, right.logical.width) == pytest.approx((256, 144, 256))
+    top = box_on_screen(Box(500, 0, 750, 250), capture)  # x 0..960, y -1080..-540: the 2x panel
+    assert (top.number, top.device) == (3, Rect(0, -1080, 960, 540))
+    assert (top.logical.x, top.logical.y, top.logical.width, top.logical.height) == pytest.approx((0, -1080, 480, 270))
+    for on in (left, right, top):
+        assert selection_to_virtual(on.logical, on.screen) == on.device
+
+
+def test_a_box_off_every_screen_keeps_device_pixels_as_logical():
+    capture = CaptureInfo(Rect(0, 0, 100, 100), (Screen.from_qt("far", Rect(5000, 0, 10, 10), 2.0),))
+    on = box_on_screen(Box(0, 0, 500, 500), capture)
+    assert on.screen is None and on.number is None and (on.logical.x, on.logical.width) == (0, 50)
+
+
+def test_copied_coordinates_say_where_on_which_screen_and_the_center():
+    screens = (*TWO_SCREENS,)
+    capture = CaptureInfo(Rect(-1920, 0, 3840, 1080), screens)
+    text = describe_box(1, Box(600, 600, 700, 700, "Export"), 3840, 1080, "shot.png", capture)
+    assert text == (
+        "2 Export: x=384, y=648, w=384, h=108 on screen 2 (HDMI-1), center (576, 702) in screen pixels; "
+        "logical x=256, y=432, w=256, h=72, center (384, 468) at scale 1.5"
+    )
+    plain = describe_box(0, Box(0, 0, 500, 500), 1001, 333, "photo.jpg")
+    assert plain == "1: x=0, y=0, w=501, h=167, center (250, 83) in pixels of photo.jpg (1001×333)"
+    unscaled = describe_box(0, Box(0, 0, 100, 100), 3840, 1080, "s.png", capture)
+    assert unscaled.endswith("in screen pixels") and "on screen 1 (DP-1)" in unscaled
+
+
+# -- drawing and cropping ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("background", [(255, 255, 255), (0, 0, 0), (30, 30, 30)])
+def test_boxes_are_drawn_where_they_belong_in_distinct_colours(tmp_path, background):
+    path = tmp_path / "page.png"
+    Image.new("RGB", (1001, 667), background).save(path)
+    boxes = [Box(100, 300, 400, 700, "button"), Box(500, 200, 900, 900)]
+    drawn = draw_boxes(path, boxes)
+    assert drawn.size == (1001, 667)
+    px = np.asarray(drawn).astype(int)
+    for index, box in enumerate(boxes):
+        p = to_pixels(box, 1001, 667)
+        colour = grounding.color_for(index)
+        # The coloured stroke lies just outside the box edge on all four sides, the inside stays untouched.
+        thickness = max(2, round(667 / 250))
+        mid_x, mid_y = (p.left + p.right) // 2, (p.top + p.bottom) // 2
+        for x, y in (
+            (p.left - thickness // 2 - 1, mid_y),
+            (p.right + thickness // 2, mid_y),
+            (mid_x, p.bottom + thickness // 2),
+        ):
+            assert tuple(px[y, x]) == colour, (index, x, y)
+        assert tuple(px[mid_y, mid_x]) == background
+    assert grounding.color_for(0) != grounding.color_for(1)
+    # The first box is labelled above its top-left corner on a tag of its colour.
+    p = to_pixels(boxes[0], 1001, 667)
+    tag = px[max(p.top - 30, 0) : p.top - 4, p.left : p.left + 60].reshape(-1, 3)
+    assert (np.abs(tag - grounding.color_for(0)).sum(axis=1) == 0).sum() > 100
+    assert (np.abs(tag - grounding.text_color_on(grounding.color_for(0))).sum(axis=1) == 0).sum() > 10
+
+
+def test_lines_and_labels_grow_with_the_image(tmp_path):
+    small, large = tmp_path / "s.png", tmp_path / "l.png"
+    Image.new("RGB", (320, 200), (255, 255, 255)).save(small)
+    Image.new("RGB", (3200, 2000), (255, 255, 255)).save(large)
+    box = [Box(250, 400, 750, 900, "x")]
+
+    def coloured_run(image: Image.Image) -> int:
+        row = np.asarray(image)[int(image.height * 0.65)].astype(int)
+        return int((np.abs(row - grounding.color_for(0)).sum(axis=1) == 0).sum())
+
+    assert coloured_run(draw_boxes(large, box)) >= 4 * coloured_run(draw_boxes(small, box))
+
+
+def test_a_label_at_the_top_edge_goes_inside_the_box(tmp_path):
+    path = tmp_path / "t.png"
+    Image.new("RGB", (400, 300), (255, 255, 255)).save(path)
+    px = np.asarray(draw_boxes(path, [Box(0, 0, 500, 500, "top")])).astype(int)
+    inside = px[4:24, 4:40].reshape(-1, 3)
+    assert (np.abs(inside - grounding.color_for(0)).sum(axis=1) == 0).sum() > 50
+
+
+def test_exif_rotated_photos_are_drawn_upright(tmp_path):
+    path = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, shown portrait
+    Image.new("RGB", (400, 200), (255, 255, 255)).save(path, exif=exif)
+    assert grounding.image_size(path) == (200, 400)
+    assert draw_boxes(path, [Box(0, 0, 500, 500)]).size == (200, 400)
+
+
+def test_a_crop_is_the_region_of_the_original_and_keeps_its_screen_position(tmp_path):
+    path = tmp_path / "shot.png"
+    image = _image_with_square((1920, 1080), (960, 540, 1152, 648))
+    image.save(path)
+    write_capture_png_info(path, Rect(-1920, 0, 1920, 1080), TWO_SCREENS[:1])
+    out = crop_box(path, Box(500, 500, 600, 600), tmp_path / "regions")
+    with Image.open(out) as crop:
+        assert crop.size == (192, 108)
+        assert crop.convert("RGB").getpixel((10, 10)) == (0, 0, 255)
+    info = read_capture_metadata(out)
+    assert info is not None and info.rect == Rect(-960, 540, 192, 108)
+    # A box on the crop maps to the same place on the real screen as on the whole shot.
+    assert (
+        box_on_screen(Box(0, 0, 1000, 1000), info).device
+        == box_on_screen(Box(500, 500, 600, 600), read_capture_metadata(path)).device
+    )
+
+
+@pytest.mark.parametrize("content", [b"", b"not an image at all", b"\x89PNG\r\n\x1a\n" + b"\0" * 40])
+def test_unreadable_images_say_so(tmp_path, content):
+    path = tmp_path / "broken.png"
+    path.write_bytes(content)
+    with pytest.raises(GroundingError, match="cannot be read"):
+        draw_boxes(path, [Box(0, 0, 10, 10)])
+    with pytest.raises(GroundingError, match="cannot be read"):
+        crop_box(path, Box(0, 0, 10, 10), tmp_path)
+
+
+def test_a_missing_image_says_it_was_moved(tmp_path):
+    with pytest.raises(GroundingError, match="moved or deleted"):
+        draw_boxes(tmp_path / "gone.png", [Box(0, 0, 10, 10)])
+
+
+def test_transparent_images_are_drawn_over_white(tmp_path):
+    path = tmp_path / "alpha.png"
+    Image.new("RGBA", (100, 100), (0, 0, 0, 0)).save(path)
+    drawn = draw_boxes(path, [Box(400, 400, 600, 600)])
+    assert drawn.mode == "RGB" and drawn.getpixel((50, 50)) == (255, 255, 255)
