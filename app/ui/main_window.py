@@ -272,7 +272,9 @@ class MainWindow(QMainWindow):
             self._update_status()
             self.show_banner("model", f"The local model did not load: {error}", retryable=False)
 
-        self.tasks.run_reporting(backend.load, progress, loaded, failed, name="load-model")
+        self.tasks.run_reporting(
+            backend.load, progress, loaded, failed, name="load-model", step=lambda p: (p.stage, p.message)
+        )
 
     def _announce_backend_problem(self) -> None:
         if self.backend is None:

@@ -80,16 +80,19 @@ class Tasks(QObject):
         on_error: Callable[[BaseException], None] | None = None,
         name: str = "task",
         every: float = 0.1,
+        step: Callable[[Any], object] | None = None,
     ) -> None:
         """``run`` for long jobs that say how far they are: ``fn`` gets a ``report(value)`` to call from its
         thread, and ``on_progress`` sees a value at most every ``every`` seconds, so a download reporting each
-        chunk cannot flood the Qt thread. ``on_done`` (or ``on_error``) comes after the last report."""
-        last = [0.0]
+        chunk cannot flood the Qt thread; a value whose ``step`` differs from the last one shown (a new stage of
+        loading) always goes through. ``on_done`` (or ``on_error``) comes after the last report."""
+        last: list[Any] = [0.0, object()]
 
         def report(value: Any) -> None:
             now = time.monotonic()
-            if now - last[0] >= every:
-                last[0] = now
+            current = step(value) if step is not None else None
+            if now - last[0] >= every or (step is not None and current != last[1]):
+                last[0], last[1] = now, current
                 self._emit(on_progress, value, None)
 
         self.run(lambda: fn(report), on_done, on_error, name=name)
