@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=_positive_float, default=120.0, metavar="S", help="give up after S seconds of silence"
     )
     ask.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
+    ask.add_argument(
+        "--draw", metavar="OUT.png", help="save the image the answer's boxes refer to, with the boxes drawn on it"
+    )
 
     inspect = commands.add_parser("inspect", help="show what attachments become and what they cost")
     inspect.add_argument("paths", nargs="+", metavar="PATH")
@@ -186,6 +189,7 @@ def _ask(args: argparse.Namespace) -> int:
     if not prompt.strip() and not args.attach:
         raise UsageError("the question is empty")
     attachments = _attachments(args.attach, args.pages, args.password)
+    draw_to = _draw_target(args.draw, attachments) if args.draw else None
     backend = _local_backend(args) if args.backend == "local" else _api_backend(args)
     conversation = Conversation().ask(prompt, [attachment for attachment, _ in attachments])
     options = GenerationOptions(thinking=args.thinking, max_tokens=args.max_tokens, temperature=args.temperature)
@@ -195,9 +199,12 @@ def _ask(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     restore = _cancel_on_sigint(cancel)
     last: Event | None = None
+    groups: list[Boxes] = []
     try:
         for event in backend.stream(conversation, options, cancel):
             last = event
+            if isinstance(event, Boxes):
+                groups.append(event)
             view.show(event)
     except KeyboardInterrupt:
         # A second Ctrl-C, or one the stream could not turn into a clean cancel.
@@ -213,6 +220,8 @@ def _ask(args: argparse.Namespace) -> int:
         close = getattr(backend, "close", None)
         if close is not None:
             close()
+    if draw_to is not None and (isinstance(last, Done) or groups):
+        _draw(draw_to, attachments, groups, backend)
     if isinstance(last, Done):
         return EXIT_OK
     if isinstance(last, Failed):
@@ -221,6 +230,93 @@ def _ask(args: argparse.Namespace) -> int:
         return EXIT_USAGE if last.kind == "input" else EXIT_FAILED
     view.show(Failed("server", "the stream ended without a result"))
     return EXIT_FAILED
+
+
+def _draw_target(raw: str, attachments: list[tuple[Attachment, str]]) -> Path:
+    """Checked before asking, so a misspelt folder or a question without images costs no request."""
+    if not any(kind in IMAGE_KINDS or kind == "video" for _, kind in attachments):
+        raise UsageError("--draw needs an image to draw on: attach a screenshot, photo, PDF or slides with --attach")
+    path = Path(raw).expanduser()
+    if path.is_dir():
+        raise UsageError(f"--draw {raw}: is a folder; give a file name such as {Path(raw) / 'boxes.png'}")
+    if not path.parent.is_dir():
+        raise UsageError(f"--draw {raw}: the folder {path.parent} does not exist")
+    return path
+
+
+def _question_images(attachments: list[tuple[Attachment, str]], backend) -> list[tuple[str, Callable]]:
+    """The images of the question in the order the model saw them, as (name, loader) pairs. Image files are
+    drawn on as they are (boxes are proportions of the whole image, so the original is the best canvas); pages,
+    slides and video frames are the rendered images that were sent."""
+    from app.core.grounding import load_upright
+    from app.core.media import ImagePart, MediaError, prepare
+
+    images: list[tuple[str, Callable]] = []
+    for attachment, kind in attachments:
+        path = Path(attachment.path)
+        if kind == "image":
+            images.append((path.name, lambda path=path: load_upright(path)))
+            continue
+        if kind not in IMAGE_KINDS and kind != "video":
+            continue
+        try:
+            report = prepare(attachment, backend.media_target)
+        except MediaError:
+            continue
+        for part in report.parts:
+            if isinstance(part, ImagePart):
+                name = f"{path.name} ({part.label})" if part.label else path.name
+                images.append((name, lambda data=part.data: _decode(data)))
+    return images
+
+
+def _decode(data: bytes):
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return image.convert("RGB")
+
+
+def _draw(out: Path, attachments: list[tuple[Attachment, str]], groups: list[Boxes], backend) -> None:
+    """Draws on the image the first box group refers to, with every group that refers to the same image."""
+    from app.core.grounding import GroundingError, assign_images, draw_boxes_on
+
+    if not groups:
+        print(f"glmv: the answer has no boxes; nothing was drawn to {out}", file=sys.stderr)
+        return
+    images = _question_images(attachments, backend)
+    targets = assign_images(groups, len(images))
+    first = next((t for t in targets if t is not None), None)
+    if first is None:
+        print(
+            f"glmv: the boxes refer to an image the question does not have; nothing was drawn to {out}", file=sys.stderr
+        )
+        return
+    boxes = [box for group, target in zip(groups, targets, strict=True) if target == first for box in group.boxes]
+    name, load = images[first]
+    tmp = out.with_name(out.name + ".part")
+    try:
+        drawn = draw_boxes_on(load(), boxes)
+        drawn.save(tmp, format=_image_format(out))
+        os.replace(tmp, out)
+    except GroundingError as e:
+        raise UsageError(str(e)) from None
+    except (OSError, ValueError) as e:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"--draw {out}: cannot be written ({getattr(e, 'strerror', None) or e})") from None
+    others = sorted({t + 1 for t in targets if t is not None and t != first})
+    more = f"; boxes for image {', '.join(map(str, others))} were not drawn" if others else ""
+    count = f"{len(boxes)} box{'es' if len(boxes) != 1 else ''}"
+    print(f"glmv: drew {count} on {name} (image {first + 1}) to {out}{more}", file=sys.stderr)
+
+
+def _image_format(path: Path) -> str:
+    from PIL import Image
+
+    Image.init()
+    return Image.EXTENSION.get(path.suffix.lower(), "PNG")
 
 
 def _api_backend(args: argparse.Namespace):
