@@ -38,11 +38,24 @@ def build_main_window(
     return MainWindow(settings, backend, store, vault, settings_path=settings_path, backend_error=backend_error)
 
 
-def run(overrides: dict | None = None) -> int:
-    """`glmv`: load the settings (with this run's overrides), open the history, show the window."""
+def run(overrides: dict | None = None, *, command: str | None = None) -> int:
+    """`glmv`: load the settings (with this run's overrides), open the history, show the window.
+
+    Only one instance runs: a second `glmv` hands ``command`` (or "show") to the first and exits. ``command`` is
+    also how `glmv capture` starts the app when none was running: the capture begins once the window is up.
+    """
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from app.ui.instance import InstanceServer, send_command
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    server = InstanceServer()
+    if not server.listen():
+        if send_command(command or "show", 2000):
+            return 0
+        print("glmv: another instance holds the app's socket but does not answer; close it and try again")
+        return 1
     app.setApplicationName("GLM-V")
     app.setApplicationDisplayName("GLM-V")
     app.setOrganizationName("glmv-desktop")
@@ -65,8 +78,16 @@ def run(overrides: dict | None = None) -> int:
     window_box.append(window)
     for warning in settings.warnings:
         window.statusBar().showMessage(warning, 15000)
+    from app.ui.shell import DesktopShell
+
+    shell = DesktopShell(window, settings_path=settings_io.default_path(), server=server)
     window.show()
+    if command is not None:
+        handler = shell.commands().get(command)
+        if handler is not None:
+            QTimer.singleShot(300, handler)
     try:
         return app.exec()
     finally:
+        server.close()
         store.close()

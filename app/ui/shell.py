@@ -1,0 +1,242 @@
+"""The desktop shell around the main window: screen capture and recording, global hotkeys, the floating window,
+the tray, and the command channel through which `glmv capture` reaches the running app.
+
+Each part is built elsewhere (``app.ui.capture``, ``hotkeys``, ``floating``, ``tray``, ``instance``); this module
+only wires them to the window, so that every path (hotkey, tray, floating button, desktop shortcut command)
+ends in the same place: the capture attached in the composer, question box focused.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.core import settings as settings_io
+from app.core.settings import Settings
+from app.ui.capture.controller import CaptureController
+from app.ui.floating import FloatingWindow
+from app.ui.hotkeys import HotkeyError, Hotkeys, default_bindings
+from app.ui.instance import InstanceServer, route_commands
+from app.ui.tray import Tray
+
+log = logging.getLogger(__name__)
+
+
+def bindings_for(settings: Settings) -> dict[str, str]:
+    """The platform's default shortcuts with the person's changes applied ("" turns one off)."""
+    return {**default_bindings(), **{k: v for k, v in settings.shortcuts.items() if k in default_bindings()}}
+
+
+class DesktopShell(QObject):
+    """Owns the capture controller, hotkeys, floating window, tray and instance server of one main window.
+
+    The settings are the window's own (the settings dialog replaces them); changes the shell makes (floating
+    window place and pin) are saved to ``settings_path``, or kept in memory when it is ``None`` (tests).
+    ``use_hotkeys``/``use_tray`` are off in tests that must not grab the keyboard.
+    """
+
+    def __init__(
+        self,
+        window,
+        *,
+        settings_path: Path | None = None,
+        server: InstanceServer | None = None,
+        capture: CaptureController | None = None,
+        use_hotkeys: bool = True,
+        use_tray: bool = True,
+    ) -> None:
+        super().__init__(window)
+        self.window = window
+        self.settings_path = settings_path
+        settings = window.settings
+        self.quitting = False
+
+        self.capture = capture or CaptureController(parent=self)
+        self.capture.fps = settings.capture_fps
+        self.capture.max_seconds = float(settings.record_max_seconds)
+        self.capture.captured.connect(self.attach_capture)
+        self.capture.failed.connect(self._capture_failed)
+        self.capture.notice.connect(lambda message: self.window.statusBar().showMessage(message, 8000))
+        self.capture.recording_changed.connect(self._recording_changed)
+
+        self.floating = FloatingWindow()
+        # Closing the small window while the main one sits in the tray must not end the app.
+        self.floating.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
+        self.floating.set_pinned(settings.floating_pinned)
+        if settings.floating_x != -1 or settings.floating_y != -1:
+            self.floating.set_position(settings.floating_x, settings.floating_y)
+        self.floating.submitted.connect(self._ask_from_floating)
+        self.floating.capture_requested.connect(self.capture.region)
+        self.floating.record_requested.connect(self.capture.toggle_recording)
+        self.floating.attach_requested.connect(self.window.pick_files)
+        self.floating.open_main_requested.connect(self.show_main)
+        self.floating.draft_changed.connect(self._floating_draft_changed)
+        self.floating.pinned_changed.connect(lambda pinned: self._remember(floating_pinned=pinned))
+        self._moved_to: tuple[int, int] | None = None
+        self._save_place = QTimer(self, singleShot=True, interval=500)
+        self._save_place.timeout.connect(self._save_floating_place)
+        self.floating.moved.connect(self._floating_moved)
+
+        self.hotkeys: Hotkeys | None = None
+        if use_hotkeys:
+            self.hotkeys = Hotkeys(parent=self)
+            self.hotkeys.triggered.connect(self.run_action)
+            self.start_hotkeys()
+
+        self.tray: Tray | None = None
+        if use_tray and Tray.available():
+            self.tray = Tray(parent=self)
+            self.tray.capture_full.connect(self.capture.full_screen)
+            self.tray.capture_region.connect(self.capture.region)
+            self.tray.capture_window.connect(self.capture.active_window)
+            self.tray.record.connect(self.capture.toggle_recording)
+            self.tray.show_window.connect(self.show_main)
+            self.tray.quit.connect(self.quit)
+            if not self.tray.show():
+                self.tray = None
+
+        self.server = server
+        if server is not None:
+            route_commands(server, self.commands())
+
+        window.installEventFilter(self)
+        self.capture.prepare()
+
+    @property
+    def settings(self) -> Settings:
+        return self.window.settings
+
+    # ------------------------------------------------------------------------------------------ actions
+
+    def commands(self) -> dict[str, Callable[[], object]]:
+        """What each `glmv capture` command does in the running app."""
+        return {
+            "capture-full": self.capture.full_screen,
+            "capture-region": self.capture.region,
+            "capture-window": self.capture.active_window,
+            "record": self.capture.toggle_recording,
+            "show": self.show_main,
+        }
+
+    def run_action(self, action: str) -> None:
+        """A global hotkey fired (on the Qt thread)."""
+        handlers: dict[str, Callable[[], object]] = {
+            "capture_full": self.capture.full_screen,
+            "capture_region": self.capture.region,
+            "record": self.capture.toggle_recording,
+            "toggle_floating": self.toggle_floating,
+            "new_chat": self._new_chat,
+            "history": self._show_history,
+        }
+        handler = handlers.get(action)
+        if handler is None:
+            log.info("no handler for hotkey action %r", action)
+        else:
+            handler()
+
+    def start_hotkeys(self) -> str:
+        """(Re)start the global hotkeys from the settings; returns the status line shown in the status bar."""
+        if self.hotkeys is None:
+            return ""
+        try:
+            self.hotkeys.start(bindings_for(self.settings))
+            status = f"Hotkeys: {self.hotkeys.status}"
+        except HotkeyError as e:
+            status = f"Hotkeys are off: {e}"
+        log.info("%s", status)
+        return status
+
+    def attach_capture(self, path: str) -> None:
+        """A screenshot or recording is ready: it goes to the composer, question box focused."""
+        self.window.add_attachment_path(path)
+        if self.floating.isVisible() and not self.window.isVisible():
+            self.floating.raise_()
+            self.floating.activateWindow()
+            self.floating.focus_composer()
+        else:
+            self.window.focus_composer()
+
+    def show_main(self) -> None:
+        self.window.focus_composer()
+
+    def toggle_floating(self) -> None:
+        if self.floating.isVisible():
+            self.floating.hide()
+            return
+        self.floating.set_draft(self.window.composer.input.toPlainText())
+        self.floating.show()
+        self.floating.raise_()
+        self.floating.activateWindow()
+        self.floating.focus_composer()
+
+    def quit(self) -> None:
+        self.quitting = True
+        self.floating.close()
+        self.window.close()
+        QApplication.quit()
+
+    # ------------------------------------------------------------------------------------------ internals
+
+    def _capture_failed(self, message: str) -> None:
+        self.window.show_banner("capture", message, retryable=False)
+        if not self.window.isVisible() and self.tray is not None:
+            self.tray.notify("Capture failed", message)
+
+    def _recording_changed(self, recording: bool) -> None:
+        self.floating.set_recording(recording)
+        if self.tray is not None:
+            self.tray.set_recording(recording)
+
+    def _ask_from_floating(self, text: str) -> None:
+        self.window.composer.input.setPlainText(text)
+        self.window.send()
+
+    def _floating_draft_changed(self, text: str) -> None:
+        """One draft for both windows: switching to the main window finds what was typed in the small one."""
+        if self.window.composer.input.toPlainText() != text:
+            self.window.composer.input.setPlainText(text)
+
+    def _new_chat(self) -> None:
+        self.window.new_chat()
+        self.window.focus_composer()
+
+    def _show_history(self) -> None:
+        self.window.focus_composer()
+        self.window.sidebar.search.setFocus()
+
+    def _floating_moved(self, x: int, y: int) -> None:
+        self._moved_to = (x, y)
+        self._save_place.start()
+
+    def _save_floating_place(self) -> None:
+        if self._moved_to is not None:
+            x, y = self._moved_to
+            self._remember(floating_x=x, floating_y=y)
+
+    def _remember(self, **changes: object) -> None:
+        for key, value in changes.items():
+            setattr(self.settings, key, value)
+        if self.settings_path is not None:
+            try:
+                settings_io.save(self.settings, self.settings_path)
+            except OSError as e:
+                log.warning("settings not saved: %s", e)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Closing the main window leaves the app in the tray when the settings say so and a tray exists."""
+        if (
+            watched is self.window
+            and event.type() == QEvent.Type.Close
+            and not self.quitting
+            and self.tray is not None
+            and self.settings.close_to_tray
+        ):
+            event.ignore()
+            self.window.hide()
+            self.tray.notify("GLM-V is still running", "Capture with the hotkeys or from this icon; Quit ends it.")
+            return True
+        return super().eventFilter(watched, event)
