@@ -55,11 +55,11 @@ def _name(path: str) -> str:
 def _remedy(budget: MessageBudget) -> str:
     kinds = {c.kind for c in budget.attachments}
     if kinds & {"pdf", "document"}:
-        return "choose fewer pages or send the text layer (details in the tooltip)"
+        return "choose fewer pages or send the text layer (hover for details)"
     if "slides" in kinds:
-        return "choose fewer slides (details in the tooltip)"
+        return "choose fewer slides (hover for details)"
     if budget.attachments:
-        return "remove an attachment or split the question (details in the tooltip)"
+        return "remove an attachment or split the question (hover for details)"
     return "shorten the question or start a new chat"
 
 

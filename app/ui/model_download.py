@@ -93,6 +93,7 @@ class ModelDownloadPanel(QWidget):
         self.message = QLabel("")
         self.message.setObjectName("downloadResult")
         self.message.setWordWrap(True)
+        self.message.setVisible(False)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.download)
@@ -119,13 +120,30 @@ class ModelDownloadPanel(QWidget):
 
     def _where(self, text: object) -> None:
         self.where.setText(str(text))
+        self._grow()
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+        self._grow()
+
+    def _grow(self) -> None:
+        """Text that arrives after the dialog was laid out gets room instead of being squeezed or cut."""
+        top = self.window()
+        if top is self:
+            return
+        if top.layout() is not None:
+            top.layout().activate()
+        needed = top.sizeHint().height()
+        if top.height() < needed:
+            top.resize(top.width(), needed)
 
     def start(self) -> None:
         if self.busy:
             return
         model = self.model()
         if not model:
-            self.message.setText("Type a model id (like zai-org/GLM-4.6V-Flash) or choose a folder first.")
+            self._say("Type a model id (like zai-org/GLM-4.6V-Flash) or choose a folder first.")
             return
         cancel = self.cancel_event = threading.Event()
         self.result = None
@@ -134,7 +152,7 @@ class ModelDownloadPanel(QWidget):
         self.cancel.setEnabled(True)
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
-        self.message.setText(f"Looking for {model}…")
+        self._say(f"Looking for {model}…")
         self.tasks.run_reporting(
             lambda report: fetch(model, report, cancel),
             lambda p: self._progress(cancel, p),
@@ -147,7 +165,7 @@ class ModelDownloadPanel(QWidget):
         if self.cancel_event is not None:
             self.cancel_event.set()
             self.cancel.setEnabled(False)
-            self.message.setText("Cancelling…")
+            self._say("Cancelling…")
 
     def _progress(self, cancel: threading.Event, p: Any) -> None:
         if cancel is not self.cancel_event or cancel.is_set():
@@ -156,7 +174,7 @@ class ModelDownloadPanel(QWidget):
         if total > 0:
             self.progress.setRange(0, 1000)
             self.progress.setValue(min(1000, done * 1000 // total))
-            self.message.setText(f"Downloading: {done / 1e9:.2f} of {total / 1e9:.2f} GB")
+            self._say(f"Downloading: {done / 1e9:.2f} of {total / 1e9:.2f} GB")
 
     def _finish(self) -> None:
         self.cancel_event = None
@@ -170,7 +188,7 @@ class ModelDownloadPanel(QWidget):
         self.result = Path(str(path))
         self.progress.setRange(0, 1000)
         self.progress.setValue(1000)
-        self.message.setText(f"Ready: the complete model is at {self.result}")
+        self._say(f"Ready: the complete model is at {self.result}")
 
     def _failed(self, cancel: threading.Event, error: BaseException) -> None:
         if cancel is not self.cancel_event:
@@ -178,6 +196,6 @@ class ModelDownloadPanel(QWidget):
         self._finish()
         self.progress.setVisible(False)
         if isinstance(error, DownloadCancelled):
-            self.message.setText("Download cancelled. What arrived is kept; Download again resumes from there.")
+            self._say("Download cancelled. What arrived is kept; Download again resumes from there.")
         else:
-            self.message.setText(str(error))
+            self._say(str(error))

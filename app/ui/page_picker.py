@@ -39,7 +39,7 @@ class PageField(QLineEdit):
         self.setAccessibleName(unit)
         self.setPlaceholderText(f"all {unit}")
         self.setClearButtonEnabled(False)
-        self.setMaximumWidth(110)
+        self.setFixedWidth(86)
         self.textEdited.connect(self._validate)
         self.editingFinished.connect(self._apply)
 
@@ -47,7 +47,7 @@ class PageField(QLineEdit):
         self.total = total
         self.applied = applied
         self.setText(applied or "")
-        self.setPlaceholderText(f"all {total} {self.unit}" if total else f"all {self.unit}")
+        self.setPlaceholderText(f"all {total}" if total else "all")
         self._validate()
 
     def _validate(self) -> None:
@@ -62,7 +62,9 @@ class PageField(QLineEdit):
         else:
             self.problem = None
             self.setProperty("invalid", False)
-            self.setToolTip(f"{self.unit.capitalize()} to send: {sentence}. Enter applies.")
+            self.setToolTip(
+                f"{self.unit.capitalize()} to send, like 1-5, 9: {sentence}. Enter applies; empty sends all."
+            )
         self.style().unpolish(self)
         self.style().polish(self)
 
