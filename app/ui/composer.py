@@ -213,6 +213,7 @@ class AttachmentChip(QFrame):
         text.addLayout(title)
         text.addWidget(self.detail)
         text.addWidget(self.controls)
+        text.addStretch(1)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 4, 2, 4)
         layout.addWidget(self.thumb, 0, Qt.AlignmentFlag.AlignTop)
@@ -269,7 +270,7 @@ class AttachmentChip(QFrame):
             self.setToolTip(info.error)
             self.warning.setVisible(False)
             self.controls.setVisible(bool(info.locked))
-            self.thumb.setText("🔒" if info.locked else "!")
+            self.thumb.setText("PDF" if info.locked else "!")
             return
         self._set_detail_style("chipDetail")
         self.detail.setToolTip("")
