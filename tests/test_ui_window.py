@@ -148,7 +148,9 @@ def test_a_401_shows_the_banner_and_keeps_the_draft(qtbot, windows, openai_serve
     wait_answer(qtbot, window)
     qtbot.waitUntil(lambda: bool(window.banners()))
     (banner,) = window.banners()
-    assert isinstance(banner, Banner) and banner.kind == "auth" and banner.isVisible()
+    assert isinstance(banner, Banner) and banner.kind == "auth"
+    # A widget added to a shown layout becomes visible on the next pass of the event loop.
+    qtbot.waitUntil(banner.isVisible)
     assert "key" in banner.text.text().lower()
     # The question is still in the conversation and back in the composer with its attachment.
     assert [type(c) for c in window.transcript.cards()] == [UserCard, Banner]
