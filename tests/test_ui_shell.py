@@ -99,6 +99,9 @@ def test_the_floating_window_shares_the_draft_and_asks_through_the_main_window(q
     content = openai_server.last.body["messages"][-1]["content"]
     texts = [content] if isinstance(content, str) else [p["text"] for p in content if p["type"] == "text"]
     assert texts == ["What is on screen?"]
+    # The small window follows the conversation: it shows the answer that just arrived.
+    qtbot.waitUntil(lambda: "A chart." in shell.floating.answer.toPlainText(), timeout=3000)
+    assert not shell.floating.thinking.isVisible()
     shell.toggle_floating()
     assert not shell.floating.isVisible()
 

@@ -86,6 +86,9 @@ class Turn:
 
 class MainWindow(QMainWindow):
     store_error = Signal(str)
+    # The answer being written, its thinking so far and whether the model is still thinking: at most ~30 times a
+    # second while streaming and once at the end (the floating window follows the conversation through it).
+    live_answer = Signal(str, str, bool)
 
     def __init__(
         self,
@@ -394,6 +397,7 @@ class MainWindow(QMainWindow):
         self.stream_conversation = self.conversation_id
         self.select_answer(message_id)
         self.thinking.clear()
+        self._live_text = ""
         self.run = StreamRun(
             self.backend,
             conversation,
@@ -421,6 +425,9 @@ class MainWindow(QMainWindow):
                 self.thinking.append_text(thinking)
         if answer:
             card.view.append_text(answer)
+            self._live_text += answer
+        if thinking or answer:
+            self.live_answer.emit(self._live_text, card.thinking, run.thinking_ended is None and not self._live_text)
         if self.selected == card.message_id:
             seconds = run.thinking_seconds()
             if seconds is not None:
@@ -451,6 +458,7 @@ class MainWindow(QMainWindow):
         card.thinking_seconds = result.thinking_seconds
         card.view.show_rendered(result.text, result.rendered)
         card.update_meta()
+        self.live_answer.emit(result.text, result.thinking, False)
         if self.selected == card.message_id:
             self.thinking.show_thinking(result.thinking, result.thinking_seconds, self._no_thinking_note(result))
         end = result.end

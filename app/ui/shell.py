@@ -80,6 +80,10 @@ class DesktopShell(QObject):
         self._save_place = QTimer(self, singleShot=True, interval=500)
         self._save_place.timeout.connect(self._save_floating_place)
         self.floating.moved.connect(self._floating_moved)
+        self._latest = ("", "", False)
+        self._follow = QTimer(self, singleShot=True, interval=200)
+        self._follow.timeout.connect(self._show_latest)
+        window.live_answer.connect(self._follow_answer)
 
         self.hotkeys: Hotkeys | None = None
         if use_hotkeys:
@@ -169,6 +173,7 @@ class DesktopShell(QObject):
             return
         self.floating.set_draft(self.window.composer.input.toPlainText())
         self.floating.show()
+        self._show_latest()
         self.floating.raise_()
         self.floating.activateWindow()
         self.floating.focus_composer()
@@ -190,6 +195,23 @@ class DesktopShell(QObject):
         self.floating.set_recording(recording)
         if self.tray is not None:
             self.tray.set_recording(recording)
+
+    def _follow_answer(self, answer: str, thinking: str, thinking_now: bool) -> None:
+        """The floating window re-renders the whole answer, so it follows at most five times a second, and only
+        while it is shown; the final state is applied at once."""
+        self._latest = (answer, thinking, thinking_now)
+        if not self.window.is_streaming():
+            self._show_latest()
+        elif not self._follow.isActive():
+            self._follow.start()
+
+    def _show_latest(self) -> None:
+        self._follow.stop()
+        if self.floating.isVisible():
+            answer, thinking, thinking_now = self._latest
+            self.floating.set_answer(answer)
+            self.floating.set_thinking(thinking, thinking_now)
+        self.floating.set_busy(self.window.is_streaming())
 
     def _ask_from_floating(self, text: str) -> None:
         self.window.composer.input.setPlainText(text)
