@@ -400,7 +400,7 @@ def describe_box(
             lx, ly = on.logical_center
             line += (
                 f"; logical x={_num(lg.x)}, y={_num(lg.y)}, w={_num(lg.width)}, h={_num(lg.height)}, "
-                f"center ({_num(lx)}, {_num(ly)}) at scale {_num(on.screen.scale)}"
+                f"center ({_num(lx)}, {_num(ly)}) at scale {on.screen.scale:g}"
             )
         return line
     p = to_pixels(box, width, height)

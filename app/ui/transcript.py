@@ -1,13 +1,15 @@
-"""The conversation as cards: questions with their attachments, answers, and failure banners."""
+"""The conversation as cards: questions with their attachments, answers (with their grounding boxes drawn on
+the images they refer to), and failure banners."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QImageReader, QMouseEvent, QPixmap
 from PySide6.QtWidgets import (
-    QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -19,7 +21,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.events import Boxes
+from app.core.grounding import groups_from_json
 from app.ui import theme
+from app.ui.boxes_view import BoxesPanel, BoxViewer
 from app.ui.panes import AnswerView, format_seconds
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
@@ -47,31 +52,22 @@ def card_button(name: str, tip: str, color: str) -> QToolButton:
     return button
 
 
-class ImageViewer(QDialog):
-    """An attachment shown large."""
-
-    def __init__(self, path: Path, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(path.name)
-        screen = QGuiApplication.primaryScreen().availableSize()
-        pixmap = scaled_image(path, int(min(screen.width(), screen.height()) * 0.85))
-        label = QLabel(self)
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        if pixmap is None:
-            label.setText(f"{path.name} cannot be shown.")
-        else:
-            label.setPixmap(pixmap)
-        layout = QVBoxLayout(self)
-        layout.addWidget(label)
+def is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
 
 
 class Thumbnail(QLabel):
+    """An attachment in a question; an image opens large, where a dragged region can be asked about."""
+
+    region_cropped = Signal(object)
+
     def __init__(self, path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.path = path
+        self.viewer: BoxViewer | None = None
         self.setToolTip(path.name)
         self.setAccessibleName(f"attachment {path.name}")
-        pixmap = scaled_image(path, THUMB) if path.suffix.lower() in IMAGE_SUFFIXES else None
+        pixmap = scaled_image(path, THUMB) if is_image(path) else None
         if pixmap is not None:
             self.setPixmap(pixmap)
             self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -82,12 +78,19 @@ class Thumbnail(QLabel):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if self.pixmap() is not None and not self.pixmap().isNull():
-            ImageViewer(self.path, self.window()).exec()
+            self.open_large()
         super().mousePressEvent(event)
+
+    def open_large(self) -> BoxViewer:
+        self.viewer = BoxViewer(self.path, parent=self.window())
+        self.viewer.region_cropped.connect(self.region_cropped)
+        self.viewer.open()
+        return self.viewer
 
 
 class UserCard(QFrame):
     edit_requested = Signal(str)
+    region_cropped = Signal(object)
 
     def __init__(self, message_id: str, text: str, attachments: list[Path], colors: theme.Colors) -> None:
         super().__init__()
@@ -106,7 +109,9 @@ class UserCard(QFrame):
             row = QHBoxLayout()
             row.setSpacing(6)
             for path in attachments:
-                row.addWidget(Thumbnail(path))
+                thumbnail = Thumbnail(path)
+                thumbnail.region_cropped.connect(self.region_cropped)
+                row.addWidget(thumbnail)
             row.addStretch(1)
             layout.addLayout(row)
         longest = max((self.text.fontMetrics().horizontalAdvance(ln) for ln in text.splitlines()), default=0)
@@ -121,11 +126,21 @@ class UserCard(QFrame):
     def set_text(self, text: str) -> None:
         self.text.setText(text)
 
+    def images(self) -> list[Path]:
+        return [p for p in self.attachments if is_image(Path(p))]
+
 
 class AnswerCard(QFrame):
+    """One answer, and under it the boxes it gave, drawn on the question's images.
+
+    Boxes arrive live (``add_boxes`` per ``Boxes`` event) or all at once (``set_boxes`` with the stored form,
+    when history is reopened or the stream ends). The images come from ``question_images``, which the transcript
+    sets when the card is added, because only the transcript knows which question the answer follows."""
+
     selected = Signal(str)
     regenerate_requested = Signal(str)
     copied = Signal(str)
+    region_cropped = Signal(object)
 
     def __init__(self, message_id: str, colors: theme.Colors, model: str | None = None) -> None:
         super().__init__()
@@ -139,6 +154,11 @@ class AnswerCard(QFrame):
         self.view = AnswerView(self)
         self.view.setObjectName("answer_past")
         self.view.copied.connect(self.copied)
+        self.groups: list[Boxes] = []
+        self.question_images: Callable[[], list[Path]] = list
+        self.boxes_panel = BoxesPanel(self)
+        self.boxes_panel.message.connect(self.copied)
+        self.boxes_panel.region_cropped.connect(self.region_cropped)
         self.meta = QLabel("")
         self.meta.setObjectName("cardMeta")
         self.copy = card_button("copy", "Copy answer", colors.muted)
@@ -154,8 +174,28 @@ class AnswerCard(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 4)
         layout.addWidget(self.view)
+        layout.addWidget(self.boxes_panel)
         layout.addLayout(footer)
         self.update_meta()
+
+    def add_boxes(self, event: Boxes) -> None:
+        """A box group that just arrived in the stream."""
+        self.groups.append(event)
+        self.refresh_boxes()
+
+    def set_boxes(self, groups: list[Boxes] | list[Any] | None) -> None:
+        """All the answer's box groups: ``Boxes`` events, or the stored form (``grounding.groups_to_json``, or the
+        flat list of ``[x1, y1, x2, y2, label]`` rows). Replaces what was shown, so calling it again at the end of
+        a stream that already delivered the groups live keeps them as they came."""
+        new = list(groups) if groups and all(isinstance(g, Boxes) for g in groups) else groups_from_json(groups)
+        same_boxes = [b for g in new for b in g.boxes] == [b for g in self.groups for b in g.boxes]
+        if new == self.groups or (same_boxes and len(new) == 1):
+            return  # the same boxes again, or their flat stored form: keep the groups as they arrived
+        self.groups = new
+        self.refresh_boxes()
+
+    def refresh_boxes(self) -> None:
+        self.boxes_panel.set_groups(self.groups, self.question_images() if self.groups else [])
 
     def update_meta(self, extra: str = "") -> None:
         parts = [p for p in (self.model, extra) if p]
@@ -218,7 +258,12 @@ class Banner(QFrame):
 
 
 class Transcript(QScrollArea):
-    """The cards in a column. It follows the end while an answer streams unless the person scrolled up."""
+    """The cards in a column. It follows the end while an answer streams unless the person scrolled up.
+
+    A region cropped from an image (a clicked box, or a rectangle dragged in the large view) is handed to the
+    window's composer through ``add_attachment_path`` (or ``add_files``), and announced by ``region_attached``."""
+
+    region_attached = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -255,6 +300,10 @@ class Transcript(QScrollArea):
 
     def add(self, widget: QWidget, *, user: bool = False) -> None:
         self.empty.hide()
+        if isinstance(widget, (UserCard, AnswerCard)):
+            widget.region_cropped.connect(self.attach_region)
+        if isinstance(widget, AnswerCard):
+            widget.question_images = lambda card=widget: self.images_for(card)
         if user:
             widget.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
             self.column.insertWidget(self.column.indexOf(self.empty), widget, 0, Qt.AlignmentFlag.AlignRight)
@@ -274,6 +323,32 @@ class Transcript(QScrollArea):
             self.column.removeWidget(widget)
             widget.deleteLater()
         self.empty.show()
+
+    def images_for(self, answer: QWidget) -> list[Path]:
+        """The images an answer's boxes refer to: those of the question it answers, or, when that question had
+        none ("and where is the save button?"), of the latest earlier question that had some."""
+        cards = self.cards()
+        if answer not in cards:
+            return []
+        for card in reversed(cards[: cards.index(answer)]):
+            if isinstance(card, UserCard) and card.images():
+                return card.images()
+        return []
+
+    def attach_region(self, path: Path) -> None:
+        window = self.window()
+        add_path = getattr(window, "add_attachment_path", None)
+        if callable(add_path):
+            add_path(str(path))
+        else:
+            add_files = getattr(window, "add_files", None)
+            if not callable(add_files):
+                return
+            add_files([Path(path)])
+        self.region_attached.emit(Path(path))
+        status = getattr(window, "statusBar", None)
+        if callable(status):
+            status().showMessage(f"Region {Path(path).name} added to the next question.", 4000)
 
     def scroll_to_end(self) -> None:
         bar = self.verticalScrollBar()

@@ -1,0 +1,293 @@
+"""Boxes in the answer pane: real widgets (offscreen), a real ApiBackend stream from the loopback server, the real
+main window's composer for "ask about this region", and a real history store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PIL import Image, ImageDraw
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QGuiApplication, QImage
+
+from app.core.backends.api import ApiBackend
+from app.core.backends.base import GenerationOptions
+from app.core.capture.geometry import Rect, Screen
+from app.core.conversation import Attachment, Conversation
+from app.core.events import Answer, Box, Boxes, Done
+from app.core.grounding import color_for, to_pixels, write_capture_png_info
+from app.core.settings import KeyVault, Settings
+from app.core.store import Store
+from app.ui import theme
+from app.ui.boxes_view import BoxCanvas, BoxViewer
+from app.ui.main import build_main_window
+from app.ui.transcript import AnswerCard, Thumbnail, Transcript, UserCard
+from tests.openai_server import dialect_stream, openai_server_fixture  # noqa: F401 (the openai_server fixture)
+from tests.test_ui_window import ask, wait_answer
+
+pytestmark = pytest.mark.gui
+
+ANSWER = (
+    "The export button is here: <|begin_of_box|>[[700, 830, 860, 900]]<|end_of_box|> "
+    "and the menu here: <|begin_of_box|>[[0, 0, 160, 60]]<|end_of_box|>."
+)
+SCREENS = (
+    Screen.from_qt("DP-1", Rect(-1600, 0, 1600, 900), 1.0),
+    Screen.from_qt("HDMI-1", Rect(0, 0, 1280, 720), 1.25),
+)
+
+
+def screenshot(path: Path, size=(1600, 900), capture: Rect | None = None) -> Path:
+    image = Image.new("RGB", size, (245, 245, 245))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, size[0], size[1] * 0.06), fill=(40, 44, 52))
+    draw.rectangle((0, size[1] * 0.06, size[0] * 0.15, size[1]), fill=(30, 30, 30))
+    draw.rectangle((size[0] * 0.7, size[1] * 0.83, size[0] * 0.86, size[1] * 0.9), fill=(0, 120, 215))
+    image.save(path)
+    if capture is not None:
+        write_capture_png_info(path, capture, SCREENS)
+    return path
+
+
+def stream_into(transcript: Transcript, card: AnswerCard, server, question: Conversation) -> None:
+    """What the window does with each event: answer text appended, box groups added as they arrive."""
+    backend = ApiBackend("vllm", base_url=server.url, model="glm-4.6v", api_key="k")
+    for event in backend.stream(question, GenerationOptions(), None):
+        if isinstance(event, Answer):
+            card.view.append_text(event.text)
+        elif isinstance(event, Boxes):
+            card.add_boxes(event)
+        elif isinstance(event, Done):
+            break
+    backend.close()
+
+
+@pytest.fixture
+def main_window(qtbot, tmp_path, openai_server):
+    """The real main window on a real store, talking to the loopback server."""
+    store = Store(tmp_path / "data")
+    window = build_main_window(
+        Settings(preset="vllm", base_url=openai_server.url, model="glm-4.6v"),
+        ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v", api_key="k"),
+        store=store,
+        vault=KeyVault(tmp_path / "config", use_keyring=False),
+        settings_path=tmp_path / "config" / "settings.json",
+    )
+    qtbot.addWidget(window)
+    window.show()
+    yield window
+    openai_server.release()
+    assert window.wait_for_workers(15)
+    window.close()
+    store.close()
+
+
+@pytest.fixture
+def transcript(qtbot):
+    view = Transcript()
+    view.resize(900, 900)
+    qtbot.addWidget(view)
+    view.show()
+    return view
+
+
+def question_and_answer(transcript: Transcript, images: list[Path]) -> AnswerCard:
+    colors = theme.colors(False)
+    transcript.add(UserCard("q1", "where is export?", images, colors), user=True)
+    card = AnswerCard("a1", colors, "glm-4.6v")
+    transcript.add(card)
+    return card
+
+
+def expected_rect(canvas: BoxCanvas, box: Box) -> tuple[float, float, float, float]:
+    sw, sh = canvas.source_size
+    s = min(canvas.width() / sw, canvas.height() / sh)
+    p = to_pixels(box, sw, sh)
+    oy = (canvas.height() - sh * s) / 2
+    return (p.left * s, oy + p.top * s, p.width * s, p.height * s)
+
+
+def pixel(image: QImage, x: float, y: float) -> tuple[int, int, int]:
+    c = image.pixelColor(int(x), int(y))
+    return c.red(), c.green(), c.blue()
+
+
+def test_boxes_streamed_from_the_server_are_drawn_on_the_question_image(qtbot, transcript, openai_server, tmp_path):
+    shot = screenshot(tmp_path / "shot.png")
+    card = question_and_answer(transcript, [shot])
+    openai_server.enqueue(dialect_stream("vllm", "looking", ANSWER))
+    stream_into(transcript, card, openai_server, Conversation().ask("where?", [Attachment(shot)]))
+    panel = card.boxes_panel
+    qtbot.waitUntil(lambda: panel.isVisible() and panel.canvases and panel.canvases[0].width() > 100)
+    assert [len(g.boxes) for g in card.groups] == [1, 1]
+    (canvas,) = panel.canvases
+    assert canvas.source_size == (1600, 900) and canvas.isVisible()
+    boxes = [Box(700, 830, 860, 900), Box(0, 0, 160, 60)]
+    got = [(r.x(), r.y(), r.width(), r.height()) for r in canvas.box_rects()]
+    for rect, box in zip(got, boxes, strict=True):
+        assert rect == pytest.approx(expected_rect(canvas, box))
+    # The picture itself: each box's colour on its edge, the image untouched in between.
+    image = canvas.grab().toImage()
+    first = canvas.box_rects()[0]
+    assert pixel(image, first.left(), first.center().y()) == pytest.approx(color_for(0), abs=40)
+    assert pixel(image, first.center().x(), first.bottom()) == pytest.approx(color_for(0), abs=40)
+    second = canvas.box_rects()[1]
+    assert pixel(image, second.right(), second.bottom() - 2) == pytest.approx(color_for(1), abs=40)
+    assert "2 boxes on shot.png" in panel.caption.text()
+    assert "[[700, 830, 860, 900]]" in card.view.toPlainText()
+
+
+def test_the_toggle_hides_and_shows_the_boxes(qtbot, transcript, tmp_path):
+    shot = screenshot(tmp_path / "shot.png")
+    card = question_and_answer(transcript, [shot])
+    card.set_boxes([[700, 830, 860, 900, "Export"]])
+    panel = card.boxes_panel
+    qtbot.waitUntil(lambda: panel.isVisible() and panel.canvases[0].width() > 100)
+    canvas = panel.canvases[0]
+    rect = canvas.box_rects()[0]
+    edge = (rect.left(), rect.center().y())
+    assert pixel(canvas.grab().toImage(), *edge) == pytest.approx(color_for(0), abs=40)
+    qtbot.mouseClick(panel.toggle, Qt.MouseButton.LeftButton)
+    assert not canvas.show_boxes and panel.toggle.text() == "Show boxes"
+    assert pixel(canvas.grab().toImage(), *edge) != pytest.approx(color_for(0), abs=40)
+    assert canvas.box_at(rect.center()) is None  # hidden boxes are not clickable
+    qtbot.mouseClick(panel.toggle, Qt.MouseButton.LeftButton)
+    assert canvas.show_boxes and panel.toggle.text() == "Hide boxes"
+    assert canvas.box_at(rect.center()) == 0
+
+
+def test_several_images_and_groups_pair_in_order(qtbot, transcript, openai_server, tmp_path):
+    first = screenshot(tmp_path / "a.png", (800, 600))
+    second = screenshot(tmp_path / "b.png", (333, 777))
+    card = question_and_answer(transcript, [first, second])
+    answer = "A <|begin_of_box|>[[10, 10, 500, 500]]<|end_of_box|> B <|begin_of_box|>[500, 500, 990, 990]<|end_of_box|>"
+    openai_server.enqueue(dialect_stream("vllm", "", answer))
+    stream_into(transcript, card, openai_server, Conversation().ask("?", [Attachment(first), Attachment(second)]))
+    qtbot.waitUntil(lambda: len(card.boxes_panel.canvases) == 2)
+    a, b = card.boxes_panel.canvases
+    assert (a.source_size, b.source_size) == ((800, 600), (333, 777))
+    assert [p.box for p in a.boxes] == [Box(10, 10, 500, 500)] and [p.index for p in b.boxes] == [1]
+    # Stored at the end in the flat form (what StreamRun saves): the groups as they came are kept.
+    card.set_boxes([[10, 10, 500, 500, None], [500, 500, 990, 990, None]])
+    assert len(card.boxes_panel.canvases) == 2 and len(card.groups) == 2
+
+
+def test_a_follow_up_without_images_points_at_the_last_question_with_some(qtbot, transcript, tmp_path):
+    shot = screenshot(tmp_path / "shot.png")
+    colors = theme.colors(False)
+    transcript.add(UserCard("q1", "what is this?", [shot], colors), user=True)
+    transcript.add(AnswerCard("a1", colors), user=False)
+    transcript.add(UserCard("q2", "and where is export?", [], colors), user=True)
+    card = AnswerCard("a2", colors)
+    transcript.add(card)
+    card.set_boxes([Boxes((Box(700, 830, 860, 900),))])
+    assert card.boxes_panel.images[0].path == shot
+
+
+def test_copy_coordinates_says_where_on_the_real_screen(qtbot, transcript, tmp_path):
+    # The shot covers HDMI-1 (scale 1.25: 1600x900 native pixels at x 0..1600).
+    shot = screenshot(tmp_path / "shot.png", capture=Rect(0, 0, 1600, 900))
+    card = question_and_answer(transcript, [shot])
+    card.set_boxes([Boxes((Box(700, 830, 860, 900, "Export"),))])
+    qtbot.mouseClick(card.boxes_panel.copy, Qt.MouseButton.LeftButton)
+    text = QGuiApplication.clipboard().text()
+    assert text.splitlines() == [
+        "shot.png (image 1):",
+        "  1 Export: x=1120, y=747, w=256, h=63 on screen 2 (HDMI-1), center (1248, 778) in screen pixels; "
+        "logical x=896, y=597.6, w=204.8, h=50.4, center (998.4, 622.8) at scale 1.25",
+    ]
+    assert "(screen 2)" in card.boxes_panel.caption.text()
+
+
+def test_boxes_without_an_image_still_give_their_coordinates(qtbot, transcript, tmp_path):
+    gone = screenshot(tmp_path / "gone.png")
+    card = question_and_answer(transcript, [gone])
+    gone.unlink()  # moved away after it was asked about
+    card.set_boxes([Boxes((Box(1, 2, 3, 4, "x"),))])
+    panel = card.boxes_panel
+    assert panel.canvases == [] and panel.isVisibleTo(card)
+    assert "1 not on an attached image" in panel.caption.text()
+    assert panel.coordinates_text().splitlines()[-1] == "  1 x: [1, 2, 3, 4]"
+
+
+def composer_paths(window) -> list[Path]:
+    return [Path(a.path) for a in window.composer.strip.attachments()]
+
+
+def test_clicking_a_box_asks_about_its_region_in_the_window(qtbot, main_window, openai_server, tmp_path):
+    shot = screenshot(tmp_path / "shot.png", size=(1601, 901))
+    openai_server.enqueue(dialect_stream("vllm", "looking", ANSWER))
+    window = main_window
+    ask(qtbot, window, "where is export?", [shot])
+    wait_answer(qtbot, window)
+    window.store.flush()
+    stored = window.store.messages(window.conversation_id)[-1]
+    card = window.answer_cards()[-1]
+    card.set_boxes(stored.boxes)  # what the window does when it opens history
+    panel = card.boxes_panel
+    qtbot.waitUntil(lambda: panel.isVisible() and panel.canvases[0].width() > 100)
+    canvas = panel.canvases[0]
+    rect = canvas.box_rects()[0]
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=rect.center().toPoint())
+    qtbot.waitUntil(lambda: len(window.composer.strip.chips()) == 1)
+    (crop,) = composer_paths(window)
+    p = to_pixels(Box(700, 830, 860, 900), 1601, 901)
+    with Image.open(crop) as image:
+        assert image.size == (p.width, p.height) == (256, 63)
+        assert image.convert("RGB").getpixel((p.width // 2, p.height // 2)) == (0, 120, 215)
+
+
+def test_dragging_a_region_in_the_large_view_of_an_attachment_asks_about_it(
+    qtbot, main_window, openai_server, tmp_path
+):
+    shot = screenshot(tmp_path / "big.png", size=(2400, 1350))
+    openai_server.enqueue(dialect_stream("vllm", "", "A window."))
+    window = main_window
+    ask(qtbot, window, "what is this?", [shot])
+    wait_answer(qtbot, window)
+    question = next(c for c in window.transcript.cards() if isinstance(c, UserCard))
+    (thumb,) = question.findChildren(Thumbnail)
+    qtbot.mouseClick(thumb, Qt.MouseButton.LeftButton)
+    viewer = thumb.viewer
+    assert isinstance(viewer, BoxViewer)
+    qtbot.waitUntil(lambda: viewer.isVisible() and viewer.canvas.width() > 100)
+    canvas = viewer.canvas
+    assert canvas.width() < 2400 and viewer.zoom is None  # zoomed to fit
+    start, end = (
+        QPointF(canvas.width() * 0.25, canvas.height() * 0.5),
+        QPointF(canvas.width() * 0.75, canvas.height() * 0.9),
+    )
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=start.toPoint())
+    qtbot.mouseMove(canvas, pos=QPoint(int(start.x()) + 20, int(start.y()) + 20))
+    qtbot.mouseMove(canvas, pos=end.toPoint())
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=end.toPoint())
+    region = canvas.selection
+    assert region is not None and viewer.ask.isEnabled()
+    x1, y1 = canvas.to_source(QPointF(start.toPoint()))
+    x2, y2 = canvas.to_source(QPointF(end.toPoint()))
+    assert (region.left, region.top, region.right, region.bottom) == (round(x1), round(y1), round(x2), round(y2))
+    assert abs(region.width - 1200) < 8 and abs(region.height - 540) < 8  # half the width, 40% of the height
+    qtbot.mouseClick(viewer.ask, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(window.composer.strip.chips()) == 1)
+    with Image.open(composer_paths(window)[0]) as crop:
+        assert crop.size == (region.width, region.height)
+
+
+def test_the_viewer_zooms(qtbot, tmp_path):
+    shot = screenshot(tmp_path / "s.png", size=(3000, 2000))
+    viewer = BoxViewer(shot, [])
+    qtbot.addWidget(viewer)
+    viewer.resize(800, 600)
+    viewer.show()
+    qtbot.waitUntil(lambda: viewer.canvas.width() > 10)
+    fit = viewer.current_zoom()
+    assert viewer.canvas.width() == round(3000 * fit) <= viewer.scroll.viewport().width()
+    qtbot.mouseClick(viewer.actual, Qt.MouseButton.LeftButton)
+    assert viewer.canvas.size().toTuple() == (3000, 2000)
+    qtbot.mouseClick(viewer.zoom_out, Qt.MouseButton.LeftButton)
+    assert viewer.canvas.width() == 2400
+    qtbot.mouseClick(viewer.fit, Qt.MouseButton.LeftButton)
+    assert viewer.canvas.width() == round(3000 * fit)
