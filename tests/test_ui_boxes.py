@@ -213,6 +213,30 @@ def test_boxes_without_an_image_still_give_their_coordinates(qtbot, transcript, 
     assert panel.coordinates_text().splitlines()[-1] == "  1 x: [1, 2, 3, 4]"
 
 
+def test_a_corrupt_image_keeps_its_boxes_as_coordinates(qtbot, transcript, tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    card = question_and_answer(transcript, [broken])
+    card.set_boxes([Boxes((Box(10, 20, 30, 40),))])
+    assert card.boxes_panel.canvases == [] and "1 not on an attached image" in card.boxes_panel.caption.text()
+
+
+def test_a_photo_larger_than_the_viewer_decodes_is_shown_and_cropped_from_the_original(qtbot, tmp_path):
+    from app.ui import boxes_view
+
+    big = screenshot(tmp_path / "big.png", size=(6400, 3600))
+    viewer = BoxViewer(big, [boxes_view.Placed(0, Box(700, 830, 860, 900))])
+    qtbot.addWidget(viewer)
+    viewer.show()
+    assert viewer.canvas.image.width() == boxes_view.VIEWER_DECODE_SIDE and viewer.canvas.source_size == (6400, 3600)
+    qtbot.waitUntil(lambda: viewer.canvas.width() > 100)
+    with qtbot.waitSignal(viewer.region_cropped) as cropped:
+        point = viewer.canvas.box_rects()[0].center().toPoint()
+        qtbot.mouseClick(viewer.canvas, Qt.MouseButton.LeftButton, pos=point)
+    with Image.open(cropped.args[0]) as crop:
+        assert crop.size == (1024, 252)
+
+
 def composer_paths(window) -> list[Path]:
     return [Path(a.path) for a in window.composer.strip.attachments()]
 

@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 
 INLINE_MAX_HEIGHT = 340
 INLINE_DECODE_SIDE = 1200
+# The large view decodes at most this many pixels a side: a 100-megapixel photo would pass Qt's image allocation
+# limit (256 MB) and show nothing; crops are cut from the original file anyway.
+VIEWER_DECODE_SIDE = 6000
 DRAG_THRESHOLD = 4
 
 
@@ -509,7 +512,7 @@ class BoxViewer(QDialog):
             size = grounding.image_size(path)
         except grounding.GroundingError:
             size = (1, 1)
-        self.canvas = BoxCanvas(load_image(path), size, boxes, selectable=True)
+        self.canvas = BoxCanvas(load_image(path, VIEWER_DECODE_SIDE), size, boxes, selectable=True)
         self.canvas.set_show_boxes(show_boxes)
         self.canvas.region_selected.connect(self._selected)
         self.canvas.box_clicked.connect(self._box_clicked)
