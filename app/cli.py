@@ -76,7 +76,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_document_options(inspect)
     inspect.add_argument("--json", action="store_true", help="one JSON object per file, then a total")
+
+    capture = commands.add_parser(
+        "capture",
+        help="capture the screen into the running app (bind this to a desktop shortcut where hotkeys cannot work)",
+    )
+    what = capture.add_mutually_exclusive_group(required=True)
+    for flag, command, text in CAPTURE_COMMANDS:
+        what.add_argument(flag, dest="capture", action="store_const", const=command, help=text)
     return parser
+
+
+# flag, command for the running instance (app.ui.instance), help
+CAPTURE_COMMANDS = (
+    ("--region", "capture-region", "drag a region of the screen"),
+    ("--full", "capture-full", "the screen under the cursor"),
+    ("--window", "capture-window", "the active window (X11, Windows, macOS)"),
+    ("--record", "record", "start or stop recording the screen"),
+)
 
 
 def _add_document_options(parser: argparse.ArgumentParser) -> None:
@@ -124,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             return _ask(args)
         if args.command == "inspect":
             return _inspect(args)
+        if args.command == "capture":
+            return _capture(args)
         return _window(args)
     except UsageError as e:
         print(f"glmv: {e}", file=sys.stderr)
@@ -136,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
 # -- the window -----------------------------------------------------------------------------------------------
 
 
-def _window(args: argparse.Namespace) -> int:
+def _window(args: argparse.Namespace, command: str | None = None) -> int:
     overrides = {
         key: value
         for key, value in (("preset", args.gui_preset), ("base_url", args.gui_base_url), ("model", args.gui_model))
@@ -150,7 +169,16 @@ def _window(args: argparse.Namespace) -> int:
         if e.name and e.name.split(".")[0] in ("PySide6", "shiboken6"):
             raise UsageError("the desktop window needs PySide6: pip install PySide6-Essentials") from None
         raise
-    return run(overrides)
+    return run(overrides, command=command)
+
+
+def _capture(args: argparse.Namespace) -> int:
+    """Hand the capture to the running app; when none answers, start it and capture once its window is up."""
+    from app.ui.instance import send_command
+
+    if send_command(args.capture, 1500):
+        return EXIT_OK
+    return _window(args, command=args.capture)
 
 
 # -- attachments ----------------------------------------------------------------------------------------------

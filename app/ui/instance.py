@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import logging
+import os
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -22,7 +23,10 @@ MAX_LINE = 256
 
 
 def server_name() -> str:
-    """Per user, so two people on one machine each get their own app; hashed to stay short and name-safe."""
+    """Per user, so two people on one machine each get their own app; hashed to stay short and name-safe.
+    ``GLMV_INSTANCE`` names a separate instance (a second profile, or a test's own app)."""
+    if os.environ.get("GLMV_INSTANCE"):
+        return "glmv-desktop-" + hashlib.sha1(os.environ["GLMV_INSTANCE"].encode()).hexdigest()[:12]
     try:
         user = getpass.getuser()
     except Exception:
