@@ -315,3 +315,45 @@ def test_the_viewer_zooms(qtbot, tmp_path):
     assert viewer.canvas.width() == 2400
     qtbot.mouseClick(viewer.fit, Qt.MouseButton.LeftButton)
     assert viewer.canvas.width() == round(3000 * fit)
+
+
+def test_the_window_draws_streamed_boxes_and_finds_them_again_after_a_restart(qtbot, tmp_path, openai_server):
+    """Through the real window: box groups drawn while the answer streams, saved with their image numbers, and
+    drawn again when the conversation is reopened in a new window on the same history."""
+    shot = screenshot(tmp_path / "shot.png")
+
+    def window_on(data: Path):
+        store = Store(data)
+        window = build_main_window(
+            Settings(preset="vllm", base_url=openai_server.url, model="glm-4.6v"),
+            ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v", api_key="k"),
+            store=store,
+            vault=KeyVault(tmp_path / "config", use_keyring=False),
+            settings_path=tmp_path / "config" / "settings.json",
+        )
+        qtbot.addWidget(window)
+        window.show()
+        return window, store
+
+    window, store = window_on(tmp_path / "data")
+    openai_server.enqueue(dialect_stream("vllm", "looking", ANSWER))
+    ask(qtbot, window, "where is export?", [shot])
+    wait_answer(qtbot, window)
+    (card,) = window.answer_cards()
+    assert [[b.as_list() for b in g.boxes] for g in card.groups] == [[[700, 830, 860, 900]], [[0, 0, 160, 60]]]
+    qtbot.waitUntil(lambda: bool(card.boxes_panel.canvases))
+    assert card.boxes_panel.canvases[0].source_size == (1600, 900)
+    conversation = window.conversation_id
+    assert window.wait_for_workers(15)
+    window.close()
+    store.close()
+
+    again, store = window_on(tmp_path / "data")
+    again.open_conversation(conversation)
+    (card,) = again.answer_cards()
+    assert [[b.as_list() for b in g.boxes] for g in card.groups] == [[[700, 830, 860, 900]], [[0, 0, 160, 60]]]
+    qtbot.waitUntil(lambda: bool(card.boxes_panel.canvases))
+    assert "2 boxes on" in card.boxes_panel.caption.text()
+    assert again.wait_for_workers(15)
+    again.close()
+    store.close()

@@ -426,6 +426,8 @@ class MainWindow(QMainWindow):
         if answer:
             card.view.append_text(answer)
             self._live_text += answer
+        for group in run.drain_boxes():
+            card.add_boxes(group)
         if thinking or answer:
             self.live_answer.emit(self._live_text, card.thinking, run.thinking_ended is None and not self._live_text)
         if self.selected == card.message_id:
@@ -457,6 +459,7 @@ class MainWindow(QMainWindow):
         card.thinking = result.thinking
         card.thinking_seconds = result.thinking_seconds
         card.view.show_rendered(result.text, result.rendered)
+        card.set_boxes(result.boxes)
         card.update_meta()
         self.live_answer.emit(result.text, result.thinking, False)
         if self.selected == card.message_id:
@@ -685,6 +688,7 @@ class MainWindow(QMainWindow):
                 card.thinking_seconds = message.thinking_seconds
                 card.status = message.status
                 card.view.show_rendered(message.text, render(message.text, dark=self.dark) if message.text else None)
+                card.set_boxes(message.boxes)
                 card.update_meta()
                 self.turns.append(
                     Turn(message.id, "assistant", message.text, [], message.thinking, message.status, card)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from app.core.backends.base import Backend, GenerationOptions
 from app.core.conversation import Conversation
 from app.core.events import Answer, Boxes, Done, Event, Failed, Thinking
+from app.core.grounding import groups_to_json
 from app.core.markdown_render import Rendered, render
 from app.core.store import StreamSaver
 
@@ -31,7 +32,7 @@ class StreamResult:
     thinking: str
     thinking_seconds: float | None
     end: Event
-    boxes: list[list] = field(default_factory=list)
+    boxes: list[Boxes] = field(default_factory=list)
     rendered: Rendered | None = None
 
 
@@ -56,7 +57,8 @@ class StreamRun:
         self._pending_answer: list[str] = []
         self._thinking: list[str] = []
         self._answer: list[str] = []
-        self._boxes: list[list] = []
+        self._boxes: list[Boxes] = []
+        self._pending_boxes: list[Boxes] = []
         self.thinking_started: float | None = None
         self.thinking_ended: float | None = None
         self.result: StreamResult | None = None
@@ -69,6 +71,12 @@ class StreamRun:
             self._pending_thinking.clear()
             self._pending_answer.clear()
         return thinking, answer
+
+    def drain_boxes(self) -> list[Boxes]:
+        """The box groups that arrived since the last call, in order."""
+        with self._lock:
+            groups, self._pending_boxes = self._pending_boxes, []
+        return groups
 
     def thinking_seconds(self) -> float | None:
         if self.thinking_started is None:
@@ -93,7 +101,9 @@ class StreamRun:
                         self._answer.append(event.text)
                         self._pending_answer.append(event.text)
                 elif isinstance(event, Boxes):
-                    self._boxes.extend([[*b.as_list(), b.label] for b in event.boxes])
+                    with self._lock:
+                        self._boxes.append(event)
+                        self._pending_boxes.append(event)
                 elif isinstance(event, (Done, Failed)):
                     end = event
                     break
@@ -119,7 +129,7 @@ class StreamRun:
             status = "failed"
         result = StreamResult(status, text, thinking, self.thinking_seconds(), end, self._boxes)
         if self.saver is not None:
-            info: dict = {"thinking_seconds": result.thinking_seconds, "boxes": self._boxes or None}
+            info: dict = {"thinking_seconds": result.thinking_seconds, "boxes": groups_to_json(self._boxes) or None}
             if isinstance(end, Done):
                 info.update(finish_reason=end.finish_reason or "stop", usage=end.usage or None)
             else:
