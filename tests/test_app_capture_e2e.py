@@ -105,6 +105,13 @@ def test_glmv_capture_full_attaches_the_screen_and_the_question_reaches_the_serv
         pixels = np.asarray(image.convert("RGB"))
     # The app's own window overlapped the screen and was hidden for the capture: only the pattern is there.
     assert pixels.shape == (H, W, 3) and np.array_equal(pixels, pattern())
+    # ...and it says where on the desktop it was taken, for mapping grounding boxes back to the screen.
+    from app.core.capture.geometry import Rect
+    from app.core.grounding import read_capture_metadata
+
+    where = read_capture_metadata(shot)
+    assert where is not None and where.rect == Rect(0, 0, W, H)
+    assert [(s.geometry, s.scale) for s in where.screens] == [(Rect(0, 0, W, H), 1.0)]
 
     openai_server.enqueue(dialect_stream("vllm", reasoning="A test pattern.", answer="Colour gradients."))
     window = subprocess.run(

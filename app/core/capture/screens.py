@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from app.core.capture.geometry import Rect
+from app.core.capture.geometry import Rect, Screen
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,18 +39,22 @@ class Shot:
         x, y = part.x - self.rect.x, part.y - self.rect.y
         return Shot(self.pixels[y : y + part.height, x : x + part.width], part)
 
-    def save_png(self, path: Path, compress_level: int = 1) -> Path:
+    def save_png(self, path: Path, compress_level: int = 1, screens: Sequence[Screen] = ()) -> Path:
         """Written with light compression: screenshots are large and the hotkey-to-image time counts more than
-        bytes on disk."""
+        bytes on disk. With ``screens`` the PNG also says where on the desktop it was taken, so grounding boxes
+        can be mapped back to real screen coordinates (``app.core.grounding``)."""
         import numpy as np
         from PIL import Image
+
+        from app.core.grounding import capture_png_info
 
         pixels = np.ascontiguousarray(self.pixels)
         h, w = pixels.shape[:2]
         image = Image.frombuffer("RGB", (w, h), pixels, "raw", "BGRX", 0, 1)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".part")
-        image.save(tmp, format="PNG", compress_level=compress_level)
+        pnginfo = capture_png_info(self.rect, screens) if screens else None
+        image.save(tmp, format="PNG", compress_level=compress_level, pnginfo=pnginfo)
         os.replace(tmp, path)
         return path
 

@@ -256,7 +256,8 @@ class CaptureController(QObject):
     def _grab_and_save(self, rect: Rect, prefix: str) -> None:
         shooter, desktop = self.screenshotter(), self._desktop()
         path = self.folder / f"{prefix}-{_stamp()}.png"
-        self._in_background(lambda: shooter.grab(rect, desktop).save_png(path), self._saved)
+        screens = [info for _, info in all_screens()]
+        self._in_background(lambda: shooter.grab(rect, desktop).save_png(path, screens=screens), self._saved)
 
     def _saved(self, path: Path) -> None:
         self._restore()
@@ -306,7 +307,8 @@ class CaptureController(QObject):
             return
         part = Shot(shot.pixels[device.y : device.bottom, device.x : device.right], self._virtual(info, selection))
         path = self.folder / f"region-{_stamp()}.png"
-        self._in_background(lambda: part.save_png(path), self._saved)
+        screens = [screen for _, screen in all_screens()]
+        self._in_background(lambda: part.save_png(path, screens=screens), self._saved)
 
     @staticmethod
     def _virtual(info: Screen, selection: SelectionF) -> Rect:
