@@ -500,11 +500,13 @@ def _finish_note(finish_reason: str | None) -> str | None:
 
 def _inspect(args: argparse.Namespace) -> int:
     from app.core.media import ImagePart, MediaError, TextPart, VideoPart, prepare
+    from app.core.media.budget import check_message
     from app.core.media.parts import estimate_text_tokens
 
-    name = args.preset or DEFAULT_PRESET
-    target = get_preset(name).dialect.media_target
-    total = errors = 0
+    preset = get_preset(args.preset or DEFAULT_PRESET)
+    target = preset.dialect.media_target
+    errors = 0
+    reports = []
     for raw in args.paths:
         try:
             ((attachment, _),) = _attachments([raw], args.pages, args.password)
@@ -517,7 +519,7 @@ def _inspect(args: argparse.Namespace) -> int:
             else:
                 print(f"glmv: {message}", file=sys.stderr)
             continue
-        total += report.tokens
+        reports.append(report)
         parts = []
         for part in report.parts:
             if isinstance(part, ImagePart):
@@ -559,23 +561,29 @@ def _inspect(args: argparse.Namespace) -> int:
             _print_json(record)
         else:
             _print_report(record)
-    context = target.context_tokens
+    # The same arithmetic as the window's budget line: a share of the context is kept for the answer.
+    budget = check_message(reports, "", target, max_images=preset.dialect.capabilities.max_images)
     if args.json:
         _print_json(
             {
                 "type": "total",
-                "files": len(args.paths) - errors,
+                "files": len(reports),
                 "errors": errors,
-                "tokens": total,
-                "context_tokens": context,
-                "fits": total <= context,
+                "tokens": budget.total_tokens,
+                "context_tokens": budget.context_tokens,
+                "answer_reserve": budget.answer_reserve,
+                "fits": not budget.over,
+                "warnings": budget.warnings,
+                "way_out": budget.way_out,
             }
         )
     else:
-        share = f"{100 * total / context:.0f}%" if context else "?"
-        print(f"total: ~{total} tokens of a {context}-token context ({share})")
-        if total > context:
-            print("  over the context: choose fewer pages with --pages, or fewer files", file=sys.stdout)
+        share = f"{100 * budget.fraction:.0f}%"
+        print(f"total: ~{budget.total_tokens} tokens of a {budget.context_tokens}-token context ({share})")
+        for warning in budget.warnings:
+            print(f"  warning: {warning}")
+        if budget.way_out:
+            print(f"  {budget.way_out}")
     return EXIT_USAGE if errors else EXIT_OK
 
 
@@ -584,6 +592,8 @@ def _print_json(record: dict) -> None:
 
 
 def _print_report(record: dict) -> None:
+    from app.core.media.pages import format_pages
+
     head = f"{record['path']}: {record['kind']}"
     if record["renderer"]:
         head += f" via {record['renderer']}"
@@ -607,20 +617,6 @@ def _print_report(record: dict) -> None:
             print(f"  text: {part['chars']} characters, ~{part['tokens']} tokens")
     for warning in record["warnings"]:
         print(f"  warning: {warning}")
-
-
-def format_pages(pages: list[int]) -> str:
-    """[1, 2, 3, 5] -> "1-3, 5"."""
-    ranges: list[str] = []
-    start = prev = None
-    for page in [*sorted(pages), None]:
-        if start is not None and (page is None or page != prev + 1):
-            ranges.append(str(start) if start == prev else f"{start}-{prev}")
-            start = None
-        if page is not None and start is None:
-            start = page
-        prev = page
-    return ", ".join(ranges)
 
 
 def _size(n: int) -> str:

@@ -283,8 +283,24 @@ def test_inspect_reports_sizes_tokens_and_total(tmp_path):
         "errors": 0,
         "tokens": first["tokens"] + second["tokens"],
         "context_tokens": 131072,
+        "answer_reserve": 16384,
         "fits": True,
+        "warnings": [],
+        "way_out": None,
     }
+
+
+def test_inspect_over_the_context_says_so_and_what_to_do(tmp_path):
+    """Two dozen 4K screenshots overflow the 128K context: the total says it will not fit and how to make it fit."""
+    paths = [str(png(tmp_path / f"shot{i}.png", (3840, 2160))) for i in range(24)]
+    result = glmv("inspect", "--json", *paths)
+    assert result.returncode == 0, result.stderr
+    total = lines(result.stdout)[-1]
+    assert total["type"] == "total" and total["fits"] is False
+    assert total["tokens"] > total["context_tokens"] - total["answer_reserve"]
+    assert "will not fit" in total["warnings"][0] and total["way_out"].startswith("To fit: ")
+    plain = glmv("inspect", *paths)
+    assert "will not fit" in plain.stdout and "To fit: " in plain.stdout
 
 
 def test_inspect_reports_unusable_files_and_exits_2(tmp_path):
