@@ -277,6 +277,10 @@ def check_capture() -> Check:
     from app.core.capture.screens import default_handlers
 
     handlers = default_handlers()
+    if display_server() == "none":
+        return Check(
+            "Capture", PROBLEM, "no display, so nothing to capture", "see Display", {"handlers": {}, "used": ""}
+        )
     results = {h.name: h.problem() for h in handlers}
     working = [name for name, problem in results.items() if problem is None]
     data = {"handlers": {name: problem or "works" for name, problem in results.items()}, "used": ""}
@@ -440,8 +444,13 @@ def check_gpu() -> Check:
             "GPU",
             NOTE,
             f"API-only install: the local engine (torch, transformers) is not installed; {found}",
-            "use an API backend, or install the local engine: from source GLMV_LOCAL=1 scripts/setup (or "
-            "pip install 'glmv-desktop[local]'), or the local-engine bundle" + (f". {fit.reason}" if gpus else ""),
+            "use an API backend, or install the local engine: "
+            + (
+                "the local-engine bundle"
+                if frozen()
+                else "GLMV_LOCAL=1 scripts/setup, or pip install 'glmv-desktop[local]'"
+            )
+            + (f". {fit.reason}" if gpus else ""),
             data,
         )
     try:
@@ -602,7 +611,8 @@ def check_pyav() -> Check:
     return Check("PyAV", OK, f"PyAV {av.__version__}: screen recordings in H.264", data=data)
 
 
-def _hf_cache() -> Path:
+def model_cache() -> Path:
+    """Where Hugging Face models are cached (HF_HUB_CACHE, HF_HOME), told without importing much."""
     if importlib.util.find_spec("huggingface_hub") is not None:
         from huggingface_hub import constants
 
@@ -633,7 +643,7 @@ def check_paths() -> Check:
         "settings": default_path(),
         "data": default_folder(),
         "logs": logs.log_folder(),
-        "model_cache": _hf_cache(),
+        "model_cache": model_cache(),
     }
     data: dict[str, Any] = {name: str(path) for name, path in paths.items()}
     data["settings_exists"] = paths["settings"].exists()
