@@ -221,8 +221,10 @@ def _ask(args: argparse.Namespace) -> int:
     backend = _local_backend(args) if args.backend == "local" else _api_backend(args)
     conversation = Conversation().ask(prompt, [attachment for attachment, _ in attachments])
     options = GenerationOptions(thinking=args.thinking, max_tokens=args.max_tokens, temperature=args.temperature)
-    had_images = any(kind in IMAGE_KINDS for _, kind in attachments)
-    view = JsonView(sys.stdout, had_images) if args.json else PlainView(sys.stdout, sys.stderr)
+    if args.json:
+        view: JsonView | PlainView = JsonView(sys.stdout, lambda: len(_question_images(attachments, backend)))
+    else:
+        view = PlainView(sys.stdout, sys.stderr)
 
     cancel = threading.Event()
     restore = _cancel_on_sigint(cancel)
@@ -461,9 +463,13 @@ class PlainView:
 class JsonView:
     """One JSON object per line on stdout, flushed as it happens."""
 
-    def __init__(self, out: TextIO, had_images: bool) -> None:
+    def __init__(self, out: TextIO, count_images: Callable[[], int]) -> None:
+        """``count_images`` gives the number of images the model saw (pages and frames included); it is called
+        once, when the first box group arrives, so an answer without boxes costs nothing."""
         self.out = out
-        self._default_image = 0 if had_images else None
+        self._count_images = count_images
+        self._images: int | None = None
+        self._groups = 0
 
     def show(self, event: Event) -> None:
         if isinstance(event, Thinking):
@@ -471,8 +477,14 @@ class JsonView:
         elif isinstance(event, Answer):
             self._emit({"type": "answer", "text": event.text})
         elif isinstance(event, Boxes):
+            from app.core.grounding import image_for_group
+
+            if self._images is None:
+                self._images = self._count_images()
+            # The same pairing `--draw` and the window use; the groups so far decide it for this one.
+            image = image_for_group(self._groups, self._groups + 1, event.image_ref, self._images)
+            self._groups += 1
             boxes = [{"box": box.as_list(), "label": box.label} for box in event.boxes]
-            image = event.image_ref if event.image_ref is not None else self._default_image
             self._emit({"type": "boxes", "boxes": boxes, "image": image})
         elif isinstance(event, Done):
             self._emit({"type": "done", "finish_reason": event.finish_reason, "usage": event.usage})

@@ -100,6 +100,21 @@ def test_ask_with_an_image_points_boxes_at_it(openai_server, tmp_path):
     assert content[1] == {"type": "text", "text": "?"}
 
 
+def test_ask_json_pairs_box_groups_with_the_question_images_in_order(openai_server, tmp_path):
+    """Two pictures and three box groups: the JSON says which picture each group is on, as --draw and the
+    window read it (in order; extra groups stay on the last picture)."""
+    answer = (
+        "Left: <|begin_of_box|>[[1, 2, 3, 4]]<|end_of_box|> right: <|begin_of_box|>[[5, 6, 7, 8]]<|end_of_box|>"
+        " extra: <|begin_of_box|>[[9, 9, 10, 10]]<|end_of_box|>"
+    )
+    openai_server.enqueue(dialect_stream("vllm", "", answer))
+    a, b = png(tmp_path / "a.png"), png(tmp_path / "b.png")
+    url = openai_server.url
+    result = glmv("ask", "--preset", "vllm", "--base-url", url, "--attach", str(a), "--attach", str(b), "--json", "?")
+    assert result.returncode == 0, result.stderr
+    assert [r["image"] for r in lines(result.stdout) if r["type"] == "boxes"] == [0, 1, 1]
+
+
 def test_ask_plain_prints_the_answer_on_stdout_and_thinking_on_stderr(openai_server):
     openai_server.enqueue(dialect_stream("llamacpp", REASONING, "Paris, 你好."))
     result = glmv("ask", "--preset", "llamacpp", "--base-url", openai_server.url, "capital?")
