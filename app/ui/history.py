@@ -75,6 +75,9 @@ class HistorySidebar(QWidget):
         layout.addWidget(self.list, 1)
         self._loading = False
 
+    def apply_colors(self, colors: theme.Colors) -> None:
+        self.new_button.setIcon(theme.icon("new", colors.text, 16))
+
     def reload(self, select: str | None = None) -> None:
         query = self.search.text()
         found = self.store.search(query) if query.strip() else self.store.conversations()

@@ -89,6 +89,8 @@ class MainWindow(QMainWindow):
     # The answer being written, its thinking so far and whether the model is still thinking: at most ~30 times a
     # second while streaming and once at the end (the floating window follows the conversation through it).
     live_answer = Signal(str, str, bool)
+    # The settings just saved from the dialog (the desktop shell restarts hotkeys and capture from them).
+    settings_applied = Signal(object)
 
     def __init__(
         self,
@@ -201,7 +203,7 @@ class MainWindow(QMainWindow):
             ("Ctrl+F", self.sidebar.search.setFocus),
         ):
             QShortcut(QKeySequence(keys), self, activated=slot)
-        QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _: self.apply_theme())
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._scheme_changed)
 
         self.apply_theme()
         self._update_status()
@@ -215,13 +217,20 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------------------------------------ look
 
-    def apply_theme(self) -> None:
-        self.dark = theme.system_is_dark(self.settings.theme)
-        self.colors = theme.colors(self.dark)
+    def apply_theme(self, scheme: Qt.ColorScheme | None = None) -> None:
+        """Light or dark for the whole app; answers already shown are rendered again when the scheme flips."""
+        was_dark = self.dark
+        self.colors = theme.apply(self.settings.theme, scheme)
+        self.dark = self.colors.dark
         self.setStyleSheet(theme.style_sheet(self.colors))
         self.composer.apply_colors(self.colors)
         self.thinking.refresh_icons(self.colors.muted)
         self.settings_button.setIcon(theme.icon("settings", self.colors.text, 16))
+        self.sidebar.apply_colors(self.colors)
+        self.transcript.apply_colors(self.colors, rerender=was_dark != self.dark)
+
+    def _scheme_changed(self, scheme: Qt.ColorScheme) -> None:
+        self.apply_theme(scheme)
 
     def _update_status(self) -> None:
         text = describe(self.backend) if self.backend is not None else "No backend: open Settings"
@@ -440,6 +449,7 @@ class MainWindow(QMainWindow):
         self.timer.stop()
         card = self.streaming_card
         thread = self.thread
+        rendered_dark = self.run.dark if self.run is not None else self.dark
         self.run = None
         self.thread = None
         self.streaming_card = None
@@ -458,7 +468,10 @@ class MainWindow(QMainWindow):
         card.status = result.status
         card.thinking = result.thinking
         card.thinking_seconds = result.thinking_seconds
-        card.view.show_rendered(result.text, result.rendered)
+        rendered = result.rendered
+        if rendered is not None and rendered_dark != self.dark:  # the scheme changed while it streamed
+            rendered = render(result.text, dark=self.dark)
+        card.view.show_rendered(result.text, rendered)
         card.set_boxes(result.boxes)
         card.update_meta()
         self.live_answer.emit(result.text, result.thinking, False)
@@ -771,6 +784,7 @@ class MainWindow(QMainWindow):
         self._load_local_model()
         self._refresh_budget()
         self.apply_theme()
+        self.settings_applied.emit(self.settings)
 
     def _unload(self, backend: Any) -> None:
         """Free the old local model's memory; the unload waits for an answer it is still writing."""

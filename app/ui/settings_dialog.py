@@ -1,15 +1,18 @@
-"""The settings dialog: which backend answers, its key, and how it generates.
+"""The settings dialog: which backend answers, its key, and how it generates; capture and global shortcuts;
+light or dark.
 
 The key goes to the key vault (OS keyring, or the announced file fallback), never into the settings file; the
 dialog says where it is kept. Test connection asks the server for its models on a worker. The local section
-downloads (or checks) the model with byte progress and Cancel before the window loads it.
+downloads (or checks) the model with byte progress and Cancel before the window loads it. Shortcuts are saved
+as their differences from the platform's defaults, and not at all while two actions share keys; where the app
+cannot listen to the keyboard, the dialog gives the command to bind in the desktop's own shortcut settings.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,14 +29,19 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core.settings import LIMITS, QUANTIZATIONS, KeyVault, Settings
+from app.core.settings import LIMITS, QUANTIZATIONS, THEMES, KeyVault, Settings
 from app.ui.backend_factory import BackendUnavailable, check_connection
+from app.ui.hotkeys import LABELS
 from app.ui.model_download import ModelDownloadPanel
+from app.ui.shortcut_edit import DesktopCommands, ShortcutsEditor
 from app.ui.workers import Tasks
+
+THEME_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 
 
 def _presets() -> dict:
@@ -173,15 +181,150 @@ class SettingsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_problem = QLabel("")
+        self.save_problem.setObjectName("saveProblem")
+        self.save_problem.setWordWrap(True)
+        model_tab = QWidget()
+        model_layout = QVBoxLayout(model_tab)
         top = QFormLayout()
         top.addRow("Backend", self.backend)
+        model_layout.addLayout(top)
+        model_layout.addWidget(self.pages)
+        model_layout.addWidget(generation)
+        model_layout.addStretch(1)
+        self.capture_tab = self._capture_tab(settings)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("settingsTabs")
+        self.tabs.addTab(model_tab, "Model")
+        self.tabs.addTab(self.capture_tab, "Capture and shortcuts")
+        self.tabs.addTab(self._appearance_tab(settings), "Appearance")
         layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(self.pages)
-        layout.addWidget(generation)
+        layout.addWidget(self.tabs)
+        layout.addWidget(self.save_problem)
         layout.addWidget(buttons)
         self._preset_changed(initial=True)
-        self.resize(560, self.sizeHint().height())
+        self.resize(640, self.sizeHint().height())
+
+    # ------------------------------------------------------------------------------------------ capture tab
+
+    def _capture_tab(self, settings: Settings) -> QWidget:
+        self.hotkey_status = QLabel("")
+        self.hotkey_status.setObjectName("hotkeyStatus")
+        self.hotkey_status.setWordWrap(True)
+        self.hotkey_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.shortcuts = ShortcutsEditor(settings.shortcuts)
+        self.restore_shortcuts = QPushButton("Restore defaults")
+        self.restore_shortcuts.setObjectName("restoreShortcuts")
+        self.restore_shortcuts.clicked.connect(self.shortcuts.restore_defaults)
+        self.desktop_commands = DesktopCommands()
+        self.desktop_commands.setObjectName("desktopCommands")
+        self.show_commands = QCheckBox("Show the commands to bind in the desktop's own shortcut settings")
+        self.show_commands.setObjectName("showCommands")
+        self.show_commands.toggled.connect(self.desktop_commands.setVisible)
+        status, needs_commands = self._hotkey_state()
+        self.hotkey_status.setText(status)
+        self.show_commands.setChecked(needs_commands)
+        self.show_commands.setVisible(not needs_commands)
+        self.desktop_commands.setVisible(needs_commands)
+        self.shortcuts.changed.connect(self._shortcuts_changed)
+        self._shortcuts_changed()
+
+        keys = QGroupBox("Global shortcuts")
+        keys_layout = QVBoxLayout(keys)
+        keys_layout.addWidget(self.hotkey_status)
+        keys_layout.addWidget(self.shortcuts)
+        restore_row = QHBoxLayout()
+        restore_row.addStretch(1)
+        restore_row.addWidget(self.restore_shortcuts)
+        keys_layout.addLayout(restore_row)
+        keys_layout.addWidget(self.show_commands)
+        keys_layout.addWidget(self.desktop_commands)
+
+        self.capture_fps = QSpinBox()
+        self.capture_fps.setObjectName("captureFps")
+        self.capture_fps.setRange(*(int(v) for v in LIMITS["capture_fps"]))
+        self.capture_fps.setSuffix(" fps")
+        self.capture_fps.setValue(settings.capture_fps)
+        self.capture_fps.setToolTip("Frames per second of screen recordings; 10 is plenty for a model to follow")
+        self.record_max = QSpinBox()
+        self.record_max.setObjectName("recordMaxSeconds")
+        self.record_max.setRange(*(int(v) for v in LIMITS["record_max_seconds"]))
+        self.record_max.setSuffix(" s")
+        self.record_max.setValue(settings.record_max_seconds)
+        self.record_max.setToolTip("A recording stops by itself after this long")
+        self.close_to_tray = QCheckBox("Keep running in the tray when the window is closed")
+        self.close_to_tray.setObjectName("closeToTray")
+        self.close_to_tray.setChecked(settings.close_to_tray)
+        capture = QGroupBox("Capture")
+        capture_form = QFormLayout(capture)
+        capture_form.addRow("Recording frame rate", self.capture_fps)
+        capture_form.addRow("Longest recording", self.record_max)
+        capture_form.addRow("", self.close_to_tray)
+
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.addWidget(keys)
+        layout.addWidget(capture)
+        layout.addStretch(1)
+        return tab
+
+    def _hotkey_state(self) -> tuple[str, bool]:
+        """What the running hotkeys do, in words, and whether the desktop's own shortcuts are needed instead.
+
+        The desktop shell of the window (if any) is found by name, so the dialog works without one (tests)."""
+        parent = self.parentWidget()
+        shell = parent.findChild(QObject, "desktopShell") if parent is not None else None
+        hotkeys = getattr(shell, "hotkeys", None)
+        bind = "Bind the commands below in the desktop's own shortcut settings instead."
+        if hotkeys is not None:
+            provider = hotkeys.provider
+            if provider is not None and provider.name == "pynput":
+                return "Global shortcuts are on: they work while any application has the focus.", False
+            if provider is not None:
+                reasons = "; ".join(hotkeys.status.split("; ")[1:])
+                because = f" ({reasons})" if reasons else ""
+                return f"Global shortcuts cannot be heard by the app here{because}. {bind}", True
+            return f"{getattr(shell, 'hotkey_status', '') or 'Global shortcuts are off.'} {bind}", True
+        from app.ui.hotkeys import PynputProvider
+
+        problem = PynputProvider().problem()
+        if problem is not None:
+            return f"Global shortcuts cannot be heard by the app here ({problem}). {bind}", True
+        return "Global shortcuts are not running in this window; they start with the app.", False
+
+    def _shortcuts_changed(self) -> None:
+        self.desktop_commands.show_bindings(self.shortcuts.bindings())
+        if not self.shortcuts.problems():
+            self.save_problem.clear()
+
+    # ------------------------------------------------------------------------------------------ appearance tab
+
+    def _appearance_tab(self, settings: Settings) -> QWidget:
+        self.theme = QComboBox()
+        self.theme.setObjectName("theme")
+        for name in THEMES:
+            self.theme.addItem(THEME_LABELS[name], name)
+        self.theme.setCurrentIndex(max(self.theme.findData(settings.theme), 0))
+        note = QLabel("“Follow the system” switches between light and dark when the desktop does.")
+        note.setObjectName("themeNote")
+        note.setWordWrap(True)
+        tab = QWidget()
+        form = QFormLayout(tab)
+        form.addRow("Theme", self.theme)
+        form.addRow("", note)
+        return tab
+
+    def accept(self) -> None:
+        """Save, unless two shortcuts share keys or one cannot be used: then the message says which."""
+        problems = self.shortcuts.problems()
+        if problems:
+            action, message = next(iter(problems.items()))
+            self.save_problem.setText(f"Not saved: the shortcut for “{LABELS[action]}”: {message}")
+            self.tabs.setCurrentWidget(self.capture_tab)
+            self.shortcuts.edits[action].setFocus()
+            return
+        super().accept()
 
     def _preset(self):
         return _presets()[self.preset.currentData()]
@@ -257,5 +400,10 @@ class SettingsDialog(QDialog):
             history_turns=self.history_turns.value(),
             system_prompt=self.system_prompt.toPlainText().strip(),
             thinking_collapsed=self.collapsed.isChecked(),
+            theme=self.theme.currentData(),
+            shortcuts=self.shortcuts.changes(),
+            capture_fps=self.capture_fps.value(),
+            record_max_seconds=self.record_max.value(),
+            close_to_tray=self.close_to_tray.isChecked(),
             warnings=[],
         )

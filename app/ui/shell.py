@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from app.core import settings as settings_io
@@ -34,9 +35,10 @@ def bindings_for(settings: Settings) -> dict[str, str]:
 class DesktopShell(QObject):
     """Owns the capture controller, hotkeys, floating window, tray and instance server of one main window.
 
-    The settings are the window's own (the settings dialog replaces them); changes the shell makes (floating
-    window place and pin) are saved to ``settings_path``, or kept in memory when it is ``None`` (tests).
-    ``use_hotkeys``/``use_tray`` are off in tests that must not grab the keyboard.
+    The settings are the window's own (the settings dialog replaces them, and the shell applies hotkeys and
+    capture choices when ``settings_applied`` says so); changes the shell makes (floating window place and pin)
+    are saved to ``settings_path``, or kept in memory when it is ``None`` (tests). ``use_hotkeys``/``use_tray``
+    are off in tests that must not grab the keyboard; ``hotkeys`` brings its own providers.
     """
 
     def __init__(
@@ -46,10 +48,13 @@ class DesktopShell(QObject):
         settings_path: Path | None = None,
         server: InstanceServer | None = None,
         capture: CaptureController | None = None,
+        hotkeys: Hotkeys | None = None,
         use_hotkeys: bool = True,
         use_tray: bool = True,
     ) -> None:
         super().__init__(window)
+        # The settings dialog finds the shell by this name to show the hotkeys' status.
+        self.setObjectName("desktopShell")
         self.window = window
         self.settings_path = settings_path
         settings = window.settings
@@ -63,7 +68,7 @@ class DesktopShell(QObject):
         self.capture.notice.connect(lambda message: self.window.statusBar().showMessage(message, 8000))
         self.capture.recording_changed.connect(self._recording_changed)
 
-        self.floating = FloatingWindow()
+        self.floating = FloatingWindow(dark=window.dark)
         # Closing the small window while the main one sits in the tray must not end the app.
         self.floating.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
         self.floating.set_pinned(settings.floating_pinned)
@@ -86,10 +91,16 @@ class DesktopShell(QObject):
         window.live_answer.connect(self._follow_answer)
 
         self.hotkeys: Hotkeys | None = None
+        self.hotkey_status = ""
         if use_hotkeys:
-            self.hotkeys = Hotkeys(parent=self)
+            self.hotkeys = hotkeys if hotkeys is not None else Hotkeys(parent=self)
+            self.hotkeys.setParent(self)
             self.hotkeys.triggered.connect(self.run_action)
-            self.start_hotkeys()
+            status = self.start_hotkeys()
+            if not window.statusBar().currentMessage():
+                window.statusBar().showMessage(status, 10000)
+        window.settings_applied.connect(self._settings_applied)
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._follow_theme)
 
         self.tray: Tray | None = None
         if use_tray and Tray.available():
@@ -152,6 +163,7 @@ class DesktopShell(QObject):
         except HotkeyError as e:
             status = f"Hotkeys are off: {e}"
         log.info("%s", status)
+        self.hotkey_status = status
         return status
 
     def attach_capture(self, path: str) -> None:
@@ -185,6 +197,19 @@ class DesktopShell(QObject):
         QApplication.quit()
 
     # ------------------------------------------------------------------------------------------ internals
+
+    def _settings_applied(self, settings: Settings) -> None:
+        """Saved settings take effect at once: new hotkeys (their status shown), capture rate and length."""
+        self.capture.fps = settings.capture_fps
+        self.capture.max_seconds = float(settings.record_max_seconds)
+        self._follow_theme()
+        if self.hotkeys is not None:
+            self.window.statusBar().showMessage(self.start_hotkeys(), 10000)
+
+    def _follow_theme(self, *_: object) -> None:
+        if self.floating.dark != self.window.dark:
+            self.floating.dark = self.window.dark
+            self._show_latest()
 
     def _capture_failed(self, message: str) -> None:
         self.window.show_banner("capture", message, retryable=False)

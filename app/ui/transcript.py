@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.core.events import Boxes
 from app.core.grounding import groups_from_json
+from app.core.markdown_render import render
 from app.ui import theme
 from app.ui.boxes_view import BoxesPanel, BoxViewer
 from app.ui.panes import AnswerView, format_seconds
@@ -126,6 +127,9 @@ class UserCard(QFrame):
     def set_text(self, text: str) -> None:
         self.text.setText(text)
 
+    def apply_colors(self, colors: theme.Colors) -> None:
+        self.edit.setIcon(theme.icon("edit", colors.muted, 16))
+
     def images(self) -> list[Path]:
         return [p for p in self.attachments if is_image(Path(p))]
 
@@ -206,6 +210,15 @@ class AnswerCard(QFrame):
         elif self.status == "failed":
             parts.append("incomplete")
         self.meta.setText(" · ".join(parts))
+
+    def apply_colors(self, colors: theme.Colors, *, rerender: bool = False) -> None:
+        """New icon colours; with ``rerender`` a finished answer is laid out again, because its code colours are
+        written into its HTML (the streaming answer gets the new ones when it is rendered at its end)."""
+        self.copy.setIcon(theme.icon("copy", colors.muted, 16))
+        self.regenerate.setIcon(theme.icon("regenerate", colors.muted, 16))
+        source = self.view.markdown_source
+        if rerender and source and self.status != "streaming":
+            self.view.show_rendered(source, render(source, dark=colors.dark))
 
     def set_current(self, current: bool) -> None:
         self.view.setObjectName("answer" if current else "answer_past")
@@ -289,6 +302,14 @@ class Transcript(QScrollArea):
         self._follow = True
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.verticalScrollBar().rangeChanged.connect(self._range_changed)
+
+    def apply_colors(self, colors: theme.Colors, *, rerender: bool = False) -> None:
+        """Restyle the cards already shown after a change of scheme (see ``AnswerCard.apply_colors``)."""
+        for card in self.cards():
+            if isinstance(card, AnswerCard):
+                card.apply_colors(colors, rerender=rerender)
+            elif isinstance(card, UserCard):
+                card.apply_colors(colors)
 
     def cards(self) -> list[QWidget]:
         found = []
