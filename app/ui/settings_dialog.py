@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QStackedWidget,
     QTabWidget,
@@ -142,8 +143,8 @@ class SettingsDialog(QDialog):
         self.pages = QStackedWidget()
         self.pages.addWidget(api)
         self.pages.addWidget(local)
-        self.backend.currentIndexChanged.connect(self.pages.setCurrentIndex)
-        self.pages.setCurrentIndex(self.backend.currentIndex())
+        self.backend.currentIndexChanged.connect(self._show_page)
+        self._show_page(self.backend.currentIndex())
 
         # Generation
         self.temperature = QDoubleSpinBox()
@@ -204,7 +205,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.save_problem)
         layout.addWidget(buttons)
         self._preset_changed(initial=True)
-        self.resize(640, self.sizeHint().height())
+        self.resize(max(720, self.sizeHint().width()), self.sizeHint().height())
 
     # ------------------------------------------------------------------------------------------ capture tab
 
@@ -258,6 +259,7 @@ class SettingsDialog(QDialog):
         self.close_to_tray.setChecked(settings.close_to_tray)
         capture = QGroupBox("Capture")
         capture_form = QFormLayout(capture)
+        capture_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         capture_form.addRow("Recording frame rate", self.capture_fps)
         capture_form.addRow("Longest recording", self.record_max)
         capture_form.addRow("", self.close_to_tray)
@@ -325,6 +327,14 @@ class SettingsDialog(QDialog):
             self.shortcuts.edits[action].setFocus()
             return
         super().accept()
+
+    def _show_page(self, index: int) -> None:
+        """Only the page shown takes room: the API page is not stretched to the local page's height."""
+        self.pages.setCurrentIndex(index)
+        for i in range(self.pages.count()):
+            policy = QSizePolicy.Policy.Preferred if i == index else QSizePolicy.Policy.Ignored
+            self.pages.widget(i).setSizePolicy(policy, policy)
+        self.pages.updateGeometry()
 
     def _preset(self):
         return _presets()[self.preset.currentData()]

@@ -20,7 +20,7 @@ from app.core import settings as settings_io
 from app.core.settings import Settings
 from app.ui.capture.controller import CaptureController
 from app.ui.floating import FloatingWindow
-from app.ui.hotkeys import HotkeyError, Hotkeys, default_bindings
+from app.ui.hotkeys import DesktopShortcutProvider, HotkeyError, Hotkeys, default_bindings
 from app.ui.instance import InstanceServer, route_commands
 from app.ui.tray import Tray
 
@@ -158,11 +158,18 @@ class DesktopShell(QObject):
         if self.hotkeys is None:
             return ""
         try:
-            self.hotkeys.start(bindings_for(self.settings))
-            status = f"Hotkeys: {self.hotkeys.status}"
+            provider = self.hotkeys.start(bindings_for(self.settings))
         except HotkeyError as e:
-            status = f"Hotkeys are off: {e}"
-        log.info("%s", status)
+            status = f"Global shortcuts are off: {e}"
+        else:
+            if isinstance(provider, DesktopShortcutProvider):
+                status = (
+                    "Global shortcuts need the desktop's own shortcut settings here: "
+                    "Settings → Capture and shortcuts lists the commands to bind."
+                )
+            else:
+                status = f"Global shortcuts are on ({provider.name})."
+        log.info("%s (hotkeys: %s)", status, self.hotkeys.status)
         self.hotkey_status = status
         return status
 

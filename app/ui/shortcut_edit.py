@@ -74,7 +74,7 @@ def where_to_bind() -> str:
         return "Settings → Keyboard → Application Shortcuts"
     if sys.platform == "darwin":
         return "the Shortcuts app (a “Run Shell Script” action, then a keyboard shortcut for it)"
-    return "your desktop's keyboard shortcut settings (custom shortcut running a command)"
+    return "your desktop's keyboard shortcut settings"
 
 
 class ShortcutsEditor(QWidget):
@@ -93,8 +93,10 @@ class ShortcutsEditor(QWidget):
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(4)
         grid.setColumnStretch(3, 1)
-        for row, action in enumerate(ACTIONS):
+        for index, action in enumerate(ACTIONS):
+            row = 2 * index
             label = QLabel(LABELS[action])
             edit = QKeySequenceEdit()
             edit.setObjectName(f"shortcut_{action}")
@@ -110,10 +112,12 @@ class ShortcutsEditor(QWidget):
             message.setObjectName("shortcutProblem")
             message.setWordWrap(True)
             message.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+            message.hide()
             grid.addWidget(label, row, 0)
             grid.addWidget(edit, row, 1)
             grid.addWidget(box, row, 2)
-            grid.addWidget(message, row, 3)
+            # The problem goes right under its field, as wide as the rest of the row, shown only when there is one.
+            grid.addWidget(message, row + 1, 1, 1, 3)
             self.edits[action], self.enabled[action], self.messages[action] = edit, box, message
             edit.keySequenceChanged.connect(lambda _, a=action: self._edited(a))
             edit.editingFinished.connect(lambda a=action: self._finished(a))
@@ -208,6 +212,7 @@ class ShortcutsEditor(QWidget):
         problems = self.problems()
         for action, label in self.messages.items():
             label.setText(problems.get(action, ""))
+            label.setVisible(action in problems)
         self.changed.emit()
 
 
@@ -219,7 +224,7 @@ class DesktopCommands(QWidget):
         super().__init__(parent)
         self.where = QLabel(
             f"Add a custom shortcut for each command in {where_to_bind()}. The command hands the capture to the "
-            "running app (and starts it when it is not running)."
+            "running app, and starts the app when it is not running."
         )
         self.where.setWordWrap(True)
         self.where.setObjectName("bindWhere")
@@ -238,6 +243,7 @@ class DesktopCommands(QWidget):
             command.setReadOnly(True)
             command.setFont(mono)
             command.setCursorPosition(0)
+            command.setMinimumWidth(min(command.fontMetrics().horizontalAdvance(command.text()) + 16, 560))
             copy = QPushButton("Copy")
             copy.setObjectName(f"copyCommand_{action}")
             copy.setAccessibleName(f"copy the command for {LABELS[action]}")
