@@ -295,6 +295,7 @@ class Transcript(QScrollArea):
         )
         self.empty.setObjectName("emptyState")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)  # a narrow middle column must not cut the hint off
         self.empty.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.column.addWidget(self.empty, 100)
         self.column.addStretch(1)
