@@ -48,11 +48,17 @@ def test_verbose_writes_debug_to_file_and_stderr(tmp_path, capsys):
         logs.setup_logging(False, folder=tmp_path)
 
 
+def test_quiet_terminal_without_verbose(log_path, capsys):
+    logging.getLogger("app.test").warning("only in the file")
+    assert "only in the file" in read(log_path)
+    assert "only in the file" not in capsys.readouterr().err
+
+
 def test_second_setup_replaces_the_first(tmp_path):
-    logs.setup_logging(False, folder=tmp_path / "a")
+    logs.setup_logging(True, folder=tmp_path / "a")
     logs.setup_logging(False, folder=tmp_path / "b")
     mine = [h for h in logging.getLogger().handlers if h in logs._installed]
-    assert len(mine) == 2
+    assert len(mine) == 1
     logging.getLogger("app.test").warning("once")
     assert "once" not in (tmp_path / "a" / "glmv.log").read_text()
     assert (tmp_path / "b" / "glmv.log").read_text().count("once") == 1

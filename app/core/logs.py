@@ -115,11 +115,12 @@ _filter: RedactingFilter | None = None
 
 
 def setup_logging(verbose: bool = False, *, folder: Path | None = None, secrets: Iterable[str] = ()) -> Path:
-    """Send the app's log records to the rotating file (and warnings, or with ``verbose`` everything, to
-    stderr); returns the file's path. Calling it again replaces what an earlier call installed.
+    """Send the app's log records to the rotating file; returns the file's path. Calling it again replaces
+    what an earlier call installed.
 
-    ``verbose`` is `glmv --verbose`: debug records in the file and on stderr. Without it the file gets INFO
-    and up and stderr only warnings, so a normal start prints nothing.
+    ``verbose`` is `glmv --verbose`: debug records in the file and the same on stderr. Without it the file gets
+    INFO and up and the terminal nothing (the commands print what the person needs themselves), unless the file
+    cannot be written, when warnings go to stderr instead.
     """
     global _filter
     folder = Path(folder) if folder is not None else log_folder()
@@ -143,9 +144,10 @@ def setup_logging(verbose: bool = False, *, folder: Path | None = None, secrets:
     else:
         file_handler.setLevel(logging.DEBUG if verbose else logging.INFO)
         handlers.append(file_handler)
-    console = logging.StreamHandler(sys.stderr)
-    console.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    handlers.append(console)
+    if verbose or not handlers:
+        console = logging.StreamHandler(sys.stderr)
+        console.setLevel(logging.DEBUG if verbose else logging.WARNING)
+        handlers.append(console)
     for handler in handlers:
         handler.setFormatter(logging.Formatter(FORMAT))
         handler.addFilter(_filter)
