@@ -180,6 +180,7 @@ def test_saved_settings_restart_the_hotkeys_and_the_capture_without_a_restart(qt
             dialog = window.findChildren(SettingsDialog)[-1]
             try:
                 dialog.tabs.setCurrentWidget(dialog.capture_tab)
+                seen["paused"] = shell.hotkeys.provider is None
                 seen["status"] = dialog.hotkey_status.text()
                 seen["commands shown"] = dialog.desktop_commands.isVisibleTo(dialog)
                 seen["toggle shown"] = dialog.show_commands.isVisibleTo(dialog)
@@ -196,10 +197,27 @@ def test_saved_settings_restart_the_hotkeys_and_the_capture_without_a_restart(qt
         # The dialog knew the hotkeys could not be heard and showed the commands without being asked.
         assert "cannot be heard" in seen["status"] and seen["commands shown"] and not seen["toggle shown"]
         assert provider.started_with[-1]["capture_region"] == "Alt+X"
-        assert len(provider.started_with) == 2
+        # Paused while the dialog was open (recording keys must not fire them), started once with the new keys.
+        assert seen["paused"] and len(provider.started_with) == 2
+        assert shell.hotkeys.provider is provider
         assert (shell.capture.fps, shell.capture.max_seconds) == (20, 15.0)
         assert shell.hotkey_status in messages
         assert window.settings.shortcuts == {"capture_region": "Alt+X"}
+    finally:
+        shell.floating.close()
+
+
+def test_cancel_starts_the_paused_hotkeys_again_with_the_old_keys(qtbot, windows):
+    window = windows()
+    provider = RememberingDesktopShortcuts()
+    shell = DesktopShell(window, use_hotkeys=True, use_tray=False, hotkeys=Hotkeys([provider]))
+    try:
+        dialog = dialog_for(qtbot, window)
+        assert shell.hotkeys.provider is None
+        press(qtbot, dialog, "history", Qt.Key.Key_Y)
+        dialog.reject()
+        assert shell.hotkeys.provider is provider
+        assert provider.started_with == [default_bindings(), default_bindings()]
     finally:
         shell.floating.close()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -60,6 +61,7 @@ class SettingsDialog(QDialog):
         self.vault = vault
         self.tasks = tasks
         self.key_saved_to: str | None = None
+        self._paused_hotkeys = False
 
         self.backend = QComboBox()
         self.backend.addItem("API server (cloud or self-hosted)", "api")
@@ -275,8 +277,7 @@ class SettingsDialog(QDialog):
         """What the running hotkeys do, in words, and whether the desktop's own shortcuts are needed instead.
 
         The desktop shell of the window (if any) is found by name, so the dialog works without one (tests)."""
-        parent = self.parentWidget()
-        shell = parent.findChild(QObject, "desktopShell") if parent is not None else None
+        shell = self._shell()
         hotkeys = getattr(shell, "hotkeys", None)
         bind = "Bind the commands below in the desktop's own shortcut settings instead."
         if hotkeys is not None:
@@ -294,6 +295,20 @@ class SettingsDialog(QDialog):
         if problem is not None:
             return f"Global shortcuts cannot be heard by the app here ({problem}). {bind}", True
         return "Global shortcuts are not running in this window; they start with the app.", False
+
+    def _shell(self) -> QObject | None:
+        parent = self.parentWidget()
+        return parent.findChild(QObject, "desktopShell") if parent is not None else None
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Global hotkeys pause while the dialog is open: pressing the current keys to record new ones must not
+        also take a screenshot. Cancel starts them again; Save restarts them with the new keys (the shell does,
+        on the window's ``settings_applied``)."""
+        super().showEvent(event)
+        hotkeys = getattr(self._shell(), "hotkeys", None)
+        if hotkeys is not None and hotkeys.provider is not None:
+            hotkeys.stop()
+            self._paused_hotkeys = True
 
     def _shortcuts_changed(self) -> None:
         self.desktop_commands.show_bindings(self.shortcuts.bindings())
@@ -313,6 +328,7 @@ class SettingsDialog(QDialog):
         note.setWordWrap(True)
         tab = QWidget()
         form = QFormLayout(tab)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         form.addRow("Theme", self.theme)
         form.addRow("", note)
         return tab
@@ -363,6 +379,10 @@ class SettingsDialog(QDialog):
         # Closing the dialog stops a download in flight; what arrived stays in the cache.
         self.download.stop()
         super().done(result)
+        shell = self._shell()
+        if self._paused_hotkeys and result != QDialog.DialogCode.Accepted and shell is not None:
+            shell.start_hotkeys()
+        self._paused_hotkeys = False
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder with the model files")
