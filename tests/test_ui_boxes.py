@@ -209,7 +209,8 @@ def test_boxes_without_an_image_still_give_their_coordinates(qtbot, transcript, 
     card.set_boxes([Boxes((Box(1, 2, 3, 4, "x"),))])
     panel = card.boxes_panel
     assert panel.canvases == [] and panel.isVisibleTo(card)
-    assert "1 not on an attached image" in panel.caption.text()
+    assert "1 box with no image to draw on (coordinates only)" in panel.caption.text()
+    assert not panel.toggle.isVisibleTo(panel)
     assert panel.coordinates_text().splitlines()[-1] == "  1 x: [1, 2, 3, 4]"
 
 
@@ -218,7 +219,7 @@ def test_a_corrupt_image_keeps_its_boxes_as_coordinates(qtbot, transcript, tmp_p
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
     card = question_and_answer(transcript, [broken])
     card.set_boxes([Boxes((Box(10, 20, 30, 40),))])
-    assert card.boxes_panel.canvases == [] and "1 not on an attached image" in card.boxes_panel.caption.text()
+    assert card.boxes_panel.canvases == [] and "1 box with no image to draw on" in card.boxes_panel.caption.text()
 
 
 def test_a_photo_larger_than_the_viewer_decodes_is_shown_and_cropped_from_the_original(qtbot, tmp_path):

@@ -437,6 +437,7 @@ class BoxesPanel(QFrame):
             self.column.addWidget(canvas)
             self.canvases.append(canvas)
         self.caption.setText(self._caption())
+        self.toggle.setVisible(bool(self.canvases))  # nothing to hide when no box is drawn
         self.setVisible(bool(self.groups))
 
     def _caption(self) -> str:
@@ -450,7 +451,8 @@ class BoxesPanel(QFrame):
                     text += f" (screen {', '.join(map(str, numbers))})"
             parts.append(text)
         if self.unplaced:
-            parts.append(f"{len(self.unplaced)} not on an attached image")
+            count = len(self.unplaced)
+            parts.append(f"{count} box{'es' if count != 1 else ''} with no image to draw on (coordinates only)")
         return " · ".join(parts)
 
     def set_show_boxes(self, show: bool) -> None:
