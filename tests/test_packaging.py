@@ -84,6 +84,12 @@ def test_spec_compiles_and_its_hidden_imports_exist():
         package = Path(importlib.util.find_spec(top).origin).parent
         assert package.joinpath(*rest).with_suffix(".py").exists() or package.joinpath(*rest).is_dir(), name
     assert '"torch"' in source and 'ENGINE if VARIANT == "api"' in source
+    # app.core.media imports its handlers by name; the bundle must carry every one of them.
+    from app.core.media import HANDLERS
+
+    assert 'collect_submodules("app.core.media")' in source
+    media = ROOT / "app" / "core" / "media"
+    assert all((media / f"{name}.py").exists() for name in HANDLERS.values())
     assert (PACKAGING / "glmv_entry.py").exists()
 
 
