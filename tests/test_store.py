@@ -55,6 +55,52 @@ def test_a_database_from_a_newer_release_is_refused(tmp_path):
         Store(folder)
 
 
+def test_a_database_from_the_first_release_is_migrated_and_keeps_its_history(tmp_path):
+    """Schema 1 had no text_layer column: opening it adds the column, keeps every row, reads False."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    conn = sqlite3.connect(folder / "history.sqlite3")
+    conn.executescript(migrations.STEPS[0])
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    conn.execute("INSERT INTO schema_version VALUES (1)")
+    conn.execute("INSERT INTO conversations (id, title, created, updated) VALUES ('c1', 'old', 1, 1)")
+    conn.execute(
+        "INSERT INTO messages (id, conversation_id, position, role, text, created, updated) "
+        "VALUES ('m1', 'c1', 0, 'user', 'hello', 1, 1)"
+    )
+    (folder / "files").mkdir()
+    (folder / "files" / "a.pdf").write_bytes(b"%PDF-1.4")
+    conn.execute(
+        "INSERT INTO attachments (id, message_id, position, name, stored_path, kind, pages) "
+        "VALUES ('a1', 'm1', 0, 'a.pdf', 'files/a.pdf', 'pdf', '1-2')"
+    )
+    conn.commit()
+    conn.close()
+    store = Store(folder)
+    try:
+        (message,) = store.messages("c1")
+        (attachment,) = message.attachments
+        assert message.text == "hello" and attachment.pages == "1-2" and attachment.text_layer is False
+    finally:
+        store.close()
+    conn = sqlite3.connect(folder / "history.sqlite3")
+    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == migrations.LATEST
+    conn.close()
+
+
+def test_how_a_document_was_sent_is_kept_for_follow_ups(store, tmp_path):
+    cid = store.new_conversation()
+    pdf = tmp_path / "book.pdf"
+    pdf.write_bytes(b"%PDF-1.4 tiny")
+    store.add_message(
+        cid, "user", "summarise", [Attachment(pdf, kind="pdf", pages="3-4", text_layer=True, password="pw")]
+    )
+    store.flush()
+    (message,) = store.messages(cid)
+    again = message.attachments[0].to_attachment()
+    assert (again.pages, again.text_layer, again.password) == ("3-4", True, None)
+
+
 def test_conversation_round_trip_with_attachment_and_automatic_title(store, tmp_path):
     cid = store.new_conversation()
     source = _image(tmp_path)

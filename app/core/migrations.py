@@ -53,6 +53,10 @@ STEPS: list[str] = [
     CREATE INDEX attachments_message ON attachments(message_id);
     CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT);
     """,
+    # 2: whether a PDF went as its text layer, so follow-ups send it the same way.
+    """
+    ALTER TABLE attachments ADD COLUMN text_layer INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 LATEST = len(STEPS)

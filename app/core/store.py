@@ -63,9 +63,10 @@ class StoredAttachment:
     pages: str | None = None
     pages_total: int | None = None
     tokens: int | None = None
+    text_layer: bool = False
 
     def to_attachment(self) -> Attachment:
-        return Attachment(path=self.path, kind=self.kind, pages=self.pages)
+        return Attachment(path=self.path, kind=self.kind, pages=self.pages, text_layer=self.text_layer)
 
 
 @dataclass
@@ -242,6 +243,37 @@ class Store:
         )
         return [ConversationSummary(r["id"], r["title"], r["created"], r["updated"]) for r in rows]
 
+    def _insert_attachment(
+        self,
+        conn: sqlite3.Connection,
+        attachment_id: str,
+        message_id: str,
+        position: int,
+        attachment: Attachment,
+        stored: Path,
+        info: dict[str, Any],
+    ) -> None:
+        """Copies the file into the conversation's folder and records it with how it was sent (pages, text
+        layer), so a follow-up question sends it the same way. Passwords are never stored."""
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(attachment.path, stored)
+        conn.execute(
+            "INSERT INTO attachments (id, message_id, position, name, stored_path, kind, pages, pages_total, "
+            "tokens, text_layer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                attachment_id,
+                message_id,
+                position,
+                attachment.name,
+                stored.relative_to(self.folder).as_posix(),
+                attachment.kind or info.get("kind", ""),
+                attachment.pages,
+                info.get("pages_total"),
+                info.get("tokens"),
+                int(attachment.text_layer),
+            ),
+        )
+
     def messages(self, conversation_id: str) -> list[StoredMessage]:
         rows = self._query("SELECT * FROM messages WHERE conversation_id = ? ORDER BY position", (conversation_id,))
         attachment_rows = self._query(
@@ -260,6 +292,7 @@ class Store:
                     pages=a["pages"],
                     pages_total=a["pages_total"],
                     tokens=a["tokens"],
+                    text_layer=bool(a["text_layer"]),
                 )
             )
         return [
@@ -376,23 +409,7 @@ class Store:
                 (message_id, conversation_id, last + 1, role, text, thinking, status, backend, model, now, now),
             )
             for attachment_id, position, attachment, stored, info in planned:
-                stored.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(attachment.path, stored)
-                conn.execute(
-                    "INSERT INTO attachments (id, message_id, position, name, stored_path, kind, pages, pages_total, "
-                    "tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        attachment_id,
-                        message_id,
-                        position,
-                        attachment.name,
-                        stored.relative_to(self.folder).as_posix(),
-                        attachment.kind or info.get("kind", ""),
-                        attachment.pages,
-                        info.get("pages_total"),
-                        info.get("tokens"),
-                    ),
-                )
+                self._insert_attachment(conn, attachment_id, message_id, position, attachment, stored, info)
             if role == "user":
                 row = conn.execute(
                     "SELECT title_auto, title FROM conversations WHERE id = ?", (conversation_id,)
@@ -505,24 +522,8 @@ class Store:
                     continue
                 attachment_id = uuid.uuid4().hex[:12]
                 stored = self._conversation_files(conversation_id) / attachment_id / _safe_name(attachment.name)
-                stored.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(attachment.path, stored)
                 info = (attachment_info or {}).get(str(attachment.path), {})
-                conn.execute(
-                    "INSERT INTO attachments (id, message_id, position, name, stored_path, kind, pages, pages_total, "
-                    "tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        attachment_id,
-                        message_id,
-                        position,
-                        attachment.name,
-                        stored.relative_to(self.folder).as_posix(),
-                        attachment.kind or info.get("kind", ""),
-                        attachment.pages,
-                        info.get("pages_total"),
-                        info.get("tokens"),
-                    ),
-                )
+                self._insert_attachment(conn, attachment_id, message_id, position, attachment, stored, info)
             for path, attachment_id in existing.items():
                 if attachment_id not in kept:
                     conn.execute("DELETE FROM attachments WHERE id = ?", (attachment_id,))
