@@ -1,3 +1,4 @@
+# ruff: noqa: F811
 """Documents in the window (real widgets, offscreen; real PDFs rendered by PyMuPDF; the real loopback server):
 password prompts, the page chooser, the text-layer switch, warnings, and the message budget against the context.
 
@@ -12,14 +13,10 @@ from pathlib import Path
 import pymupdf
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QInputDialog, QPlainTextEdit
 
-from app.core.backends.api import ApiBackend
-from app.core.settings import KeyVault, Settings
-from app.core.store import Store
-from app.ui.main import build_main_window
 from tests.openai_server import dialect_stream, openai_server_fixture  # noqa: F401
+from tests.test_ui_window import image, windows  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.gui
 
@@ -55,34 +52,9 @@ BIG_PAGE = (2000.0, 2000.0)
 
 
 @pytest.fixture
-def image(tmp_path) -> Path:
-    path = tmp_path / "red.png"
-    img = QImage(64, 48, QImage.Format.Format_RGB32)
-    img.fill(Qt.GlobalColor.red)
-    assert img.save(str(path))
-    return path
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, openai_server):
-    store = Store(tmp_path / "data")
-    backend = ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v", api_key="test-key")
-    made = build_main_window(
-        Settings(preset="vllm", base_url=openai_server.url, model="glm-4.6v"),
-        backend,
-        store=store,
-        vault=KeyVault(tmp_path / "config", use_keyring=False),
-        settings_path=tmp_path / "config" / "settings.json",
-    )
-    qtbot.addWidget(made)
-    made.show()
-    yield made
-    if made.run is not None:
-        made.run.cancel.set()
-    openai_server.release()
-    assert made.wait_for_workers(30)
-    made.close()
-    store.close()
+def window(windows):
+    """The main window against the loopback server (see tests/test_ui_window.py: it waits for workers after)."""
+    return windows()
 
 
 @pytest.fixture
