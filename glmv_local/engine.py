@@ -18,7 +18,7 @@ from typing import Any
 
 from glmv_local import chat, loader, processor
 from glmv_local.download import DEFAULT_MODEL
-from glmv_local.errors import GlmvLocalError, InputError, OutOfMemory
+from glmv_local.errors import GlmvLocalError, InputError, MissingDependency, OutOfMemory
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,21 @@ def make_streamer(tokenizer: Any, stop_ids: set[int]) -> Any:
     return Streamer()
 
 
+def require_inference_stack() -> None:
+    """torch and transformers are an optional extra: say so plainly instead of failing deep in loading."""
+    missing = []
+    for name in ("torch", "transformers"):
+        try:
+            __import__(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        raise MissingDependency(
+            f"the in-process model needs {' and '.join(missing)}, which this install does not have (an API-only "
+            "install): pip install 'glmv-desktop[local]', or choose an API backend"
+        )
+
+
 class Engine:
     """GLM-V in this process. Load once (``load``), ask many times (``stream``), ``unload`` to free the GPU.
 
@@ -155,6 +170,7 @@ class Engine:
     def load(self, progress: loader.ProgressFn | None = None) -> loader.Loaded:
         with self._load_lock:
             if self.loaded is None:
+                require_inference_stack()
                 s = self.settings
                 self.loaded = loader.load(
                     s.model,

@@ -147,3 +147,16 @@ def test_glmv_ask_backend_local_json(scripted_glmv_dir, screenshot):
     assert "".join(e["text"] for e in events if e["type"] == "thinking") == SCRIPT_THINKING
     assert "".join(e["text"] for e in events if e["type"] == "answer") == SCRIPT_ANSWER
     assert events[-1]["type"] == "done" and events[-1]["finish_reason"] == "stop"
+
+
+def test_an_api_only_install_says_what_the_local_backend_needs(tmp_path):
+    """Without torch (an API-only install) `glmv ask --backend local` fails with what to install, not a
+    traceback from deep inside loading."""
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from app.cli import main\n"
+        f"sys.exit(main(['ask', '--backend', 'local', '--model', {str(tmp_path)!r}, 'hi']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "pip install 'glmv-desktop[local]'" in done.stderr and "Traceback" not in done.stderr
