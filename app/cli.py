@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", dest="gui_preset", choices=list(PRESETS), help="server preset for the window")
     parser.add_argument("--base-url", dest="gui_base_url", metavar="URL", help="server address for the window")
     parser.add_argument("--model", dest="gui_model", metavar="NAME", help="model for the window")
+    parser.add_argument(
+        "--verbose", action="store_true", help="debug detail in the log file and on the terminal (never keys or images)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ask = commands.add_parser("ask", help="ask one question and stream the answer")
@@ -84,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     what = capture.add_mutually_exclusive_group(required=True)
     for flag, command, text in CAPTURE_COMMANDS:
         what.add_argument(flag, dest="capture", action="store_const", const=command, help=text)
+
+    doctor = commands.add_parser("doctor", help="check what works on this machine and what to do about what does not")
+    doctor.add_argument("--json", action="store_true", help="the findings as one JSON object")
     return parser
 
 
@@ -136,7 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
+    from app.core.logs import setup_logging
+
+    setup_logging(args.verbose)
     try:
+        if args.command == "doctor":
+            return _doctor(args)
         if args.command == "ask":
             return _ask(args)
         if args.command == "inspect":
@@ -170,6 +181,18 @@ def _window(args: argparse.Namespace, command: str | None = None) -> int:
             raise UsageError("the desktop window needs PySide6: pip install PySide6-Essentials") from None
         raise
     return run(overrides, command=command)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    """`glmv doctor`: exit 0 when nothing is a problem, 1 otherwise, so scripts can tell."""
+    from app.core import doctor
+
+    checks = doctor.run_checks()
+    if args.json:
+        print(json.dumps(doctor.to_json(checks), indent=2, ensure_ascii=False))
+    else:
+        print(doctor.format_text(checks), end="")
+    return doctor.exit_code(checks)
 
 
 def _capture(args: argparse.Namespace) -> int:

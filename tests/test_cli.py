@@ -351,3 +351,26 @@ def test_importing_the_cli_stays_light():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_doctor_json_lists_every_check_and_its_exit_code_says_whether_any_is_a_problem(tmp_path):
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "c"), "XDG_STATE_HOME": str(tmp_path / "s"), "DISPLAY": ""}
+    result = glmv("doctor", "--json", env=env, timeout=120)
+    report = json.loads(result.stdout)
+    names = {c["area"] for c in report["checks"]}
+    assert {"Platform", "Display", "Capture", "Keyring", "GPU", "LibreOffice", "Folders"} <= names
+    assert result.returncode == (1 if report["problems"] else 0)
+    display = next(c for c in report["checks"] if c["area"] == "Display")
+    assert display["status"] == "problem" and "xvfb-run" in display["fix"]
+
+
+def test_verbose_logs_to_the_state_folder_without_the_key(openai_server, tmp_path):
+    openai_server.enqueue(dialect_stream("vllm", "hm", "fine"))
+    env = {"XDG_STATE_HOME": str(tmp_path / "state"), "GLMV_API_KEY": "sk-very-secret-key-123456"}
+    url = openai_server.url
+    result = glmv("--verbose", "ask", "--preset", "vllm", "--base-url", url, "--model", "m", "hi", env=env)
+    assert result.returncode == 0, result.stderr
+    (log,) = (tmp_path / "state").rglob("*.log")
+    text = log.read_text()
+    assert "127.0.0.1" in text and "sk-very-secret-key-123456" not in text
+    assert openai_server.last.headers["authorization"] == "Bearer sk-very-secret-key-123456"
