@@ -102,3 +102,23 @@ def test_shortcuts_and_capture_settings_round_trip_and_reject_bad_values(tmp_pat
     bad = load(path)
     assert (bad.shortcuts, bad.capture_fps, bad.floating_pinned) == ({}, 10, True)
     assert len(bad.warnings) == 3
+
+
+def test_keys_that_pass_through_the_vault_never_reach_the_log(tmp_path):
+    """A key of no recognisable shape is still masked once the vault has saved or loaded it."""
+    import logging
+
+    from app.core.logs import REDACTED, setup_logging
+
+    log_file = setup_logging(folder=tmp_path / "log")
+    try:
+        vault = KeyVault(tmp_path / "cfg", use_keyring=False)
+        vault.set("vllm", "plainwordkey42", "http://gpu:8000/v1")
+        KeyVault(tmp_path / "cfg", use_keyring=False).get("zai")
+        logging.getLogger("app.test").warning("request failed with key plainwordkey42")
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        text = log_file.read_text()
+        assert "plainwordkey42" not in text and REDACTED in text
+    finally:
+        setup_logging(folder=tmp_path / "log2")

@@ -45,12 +45,16 @@ def account_name(preset: str, base_url: str | None = None) -> str:
 
 def find_api_key(preset: str, base_url: str | None = None, env_var: str | None = None) -> FoundKey | None:
     """The key to use: ``env_var`` when named and set, else ``GLMV_API_KEY``, else the keyring entry."""
+    from app.core.logs import remember_secret
+
     for name in (env_var, DEFAULT_ENV):
         if name:
             value = os.environ.get(name, "").strip()
             if value:
+                remember_secret(value)
                 return FoundKey(value, f"env:{name}")
     value = get_api_key(account_name(preset, base_url))
+    remember_secret(value)
     return FoundKey(value, "keyring") if value else None
 
 

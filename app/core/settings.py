@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.backends.base import GenerationOptions
+from app.core.logs import remember_secret
 
 log = logging.getLogger(__name__)
 
@@ -218,11 +219,14 @@ class KeyVault:
             found = _secrets().find_api_key(preset, base_url)
             if found is not None:
                 return found.value
-        return self._read_file().get(account) or None
+        key = self._read_file().get(account) or None
+        remember_secret(key)
+        return key
 
     def set(self, preset: str, key: str, base_url: str | None = None) -> str:
         """Saves ``key`` and returns where it went, in words."""
         key = key.strip()
+        remember_secret(key)
         account = _account(preset, base_url)
         if not key:
             self.delete(preset, base_url)
