@@ -61,6 +61,16 @@ def run(overrides: dict | None = None, *, command: str | None = None) -> int:
     app.setOrganizationName("glmv-desktop")
     app.setDesktopFileName("glmv-desktop")
     settings = settings_io.load().with_overrides(overrides or {})
+    from app.ui import first_run
+
+    if first_run.needed() and not overrides and command is None:
+        # First start (not one a capture command caused): say what this machine can do and what leaves it with
+        # each choice. "Decide later" saves nothing, so the welcome comes back next time; the window opens anyway.
+        from app.ui.workers import Tasks
+
+        chosen = first_run.run_first_start(settings, KeyVault(), Tasks(app))
+        if chosen is not None:
+            settings = chosen
     window_box: list = []
 
     def store_error(message: str) -> None:
