@@ -20,6 +20,7 @@ from typing import TextIO
 
 from app.core.backends.base import GenerationOptions
 from app.core.backends.dialects import PRESETS, UnknownPreset, get_preset
+from app.core.capture.commands import CAPTURE_COMMANDS
 from app.core.conversation import Attachment, Conversation
 from app.core.events import Answer, Boxes, Done, Event, Failed, Thinking
 
@@ -85,21 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="capture the screen into the running app (bind this to a desktop shortcut where hotkeys cannot work)",
     )
     what = capture.add_mutually_exclusive_group(required=True)
-    for flag, command, text in CAPTURE_COMMANDS:
-        what.add_argument(flag, dest="capture", action="store_const", const=command, help=text)
+    for command in CAPTURE_COMMANDS:
+        what.add_argument(command.flag, dest="capture", action="store_const", const=command.instance, help=command.help)
 
     doctor = commands.add_parser("doctor", help="check what works on this machine and what to do about what does not")
     doctor.add_argument("--json", action="store_true", help="the findings as one JSON object")
     return parser
-
-
-# flag, command for the running instance (app.ui.instance), help
-CAPTURE_COMMANDS = (
-    ("--region", "capture-region", "drag a region of the screen"),
-    ("--full", "capture-full", "the screen under the cursor"),
-    ("--window", "capture-window", "the active window (X11, Windows, macOS)"),
-    ("--record", "record", "start or stop recording the screen"),
-)
 
 
 def _add_document_options(parser: argparse.ArgumentParser) -> None:

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core.capture.commands import SHORTCUT_COMMANDS
+
 OK, NOTE, PROBLEM = "ok", "note", "problem"
 GIB = 1024**3
 # GLM-4.6V-Flash: 20.6 GB of bf16 weights; with a 32K context, the vision tower and CUDA's own share it wants
@@ -29,11 +31,7 @@ FLASH_BF16_NEED = 23 * GIB
 FLASH_4BIT_NEED = 10 * GIB
 # Apple silicon shares its memory; Metal lets one process use about two thirds to three quarters of it.
 APPLE_MIN_MEMORY = 32 * GIB
-WAYLAND_COMMANDS = (
-    ("Capture region", "glmv capture --region"),
-    ("Capture full screen", "glmv capture --full"),
-    ("Start/stop recording", "glmv capture --record"),
-)
+WAYLAND_COMMANDS = tuple((c.label, c.shell) for c in SHORTCUT_COMMANDS)
 PROBE_TIMEOUT_S = 60.0
 
 

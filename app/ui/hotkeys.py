@@ -16,6 +16,8 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal
 
+from app.core.capture.commands import SHORTCUT_COMMANDS
+
 log = logging.getLogger(__name__)
 
 ACTIONS = ("capture_full", "capture_region", "record", "toggle_floating", "new_chat", "history")
@@ -27,11 +29,8 @@ LABELS = {
     "new_chat": "New chat",
     "history": "History",
 }
-COMMANDS = {
-    "capture_full": "glmv capture --full",
-    "capture_region": "glmv capture --region",
-    "record": "glmv capture --record",
-}
+# action -> the command to bind in the desktop's own shortcut settings where global hotkeys cannot work
+COMMANDS = {c.action: c.shell for c in SHORTCUT_COMMANDS}
 MODIFIERS = {"ctrl": "Ctrl", "control": "Ctrl", "shift": "Shift", "alt": "Alt", "option": "Alt", "cmd": "Cmd"}
 MODIFIERS |= {"meta": "Cmd", "super": "Cmd", "win": "Cmd", "command": "Cmd"}
 MODIFIER_ORDER = ("Ctrl", "Alt", "Shift", "Cmd")

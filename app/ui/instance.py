@@ -16,9 +16,11 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
+from app.core.capture.commands import INSTANCE_COMMANDS
+
 log = logging.getLogger(__name__)
 
-COMMANDS = ("capture-full", "capture-region", "capture-window", "record", "show")
+COMMANDS = INSTANCE_COMMANDS
 MAX_LINE = 256
 
 

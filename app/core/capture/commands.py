@@ -1,0 +1,42 @@
+"""The capture commands, defined once: the `glmv capture` flags, what each sends to the running app over its
+command channel, the global-hotkey action it stands for, and the words settings and `glmv doctor` show for it.
+
+Where global hotkeys cannot work (Wayland), people bind these shell commands in their desktop's own shortcut
+settings, so every place that names them must agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CaptureCommand:
+    action: str  # the hotkey action (app.ui.hotkeys.ACTIONS) it stands for
+    flag: str  # `glmv capture FLAG`
+    instance: str  # the command the running app's channel takes
+    label: str  # what settings and doctor call it
+    help: str  # the CLI's help text
+
+    @property
+    def shell(self) -> str:
+        """The command line to bind to a desktop shortcut."""
+        return f"glmv capture {self.flag}"
+
+
+CAPTURE_COMMANDS = (
+    CaptureCommand("capture_region", "--region", "capture-region", "Capture region", "drag a region of the screen"),
+    CaptureCommand("capture_full", "--full", "capture-full", "Capture full screen", "the screen under the cursor"),
+    CaptureCommand(
+        "capture_window",
+        "--window",
+        "capture-window",
+        "Capture active window",
+        "the active window (X11, Windows, macOS)",
+    ),
+    CaptureCommand("record", "--record", "record", "Start/stop recording", "start or stop recording the screen"),
+)
+# What the running app's command channel accepts: the captures, and "show" (a second `glmv` brings it forward).
+INSTANCE_COMMANDS = (*(c.instance for c in CAPTURE_COMMANDS), "show")
+# The ones worth a desktop shortcut of their own (the active-window capture has no default hotkey either).
+SHORTCUT_COMMANDS = tuple(c for c in CAPTURE_COMMANDS if c.action != "capture_window")
