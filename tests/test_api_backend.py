@@ -492,3 +492,37 @@ def test_without_an_os_keyring_get_is_none_and_set_says_what_to_do(monkeypatch):
 def test_request_json_is_plain_utf8(openai_server):
     run(vllm(openai_server), Conversation().ask("Ünïcödé 你好"))
     assert json.loads(openai_server.last.raw)["messages"][-1]["content"] == "Ünïcödé 你好"
+
+
+# -- video ----------------------------------------------------------------------------------------------------
+
+
+def test_a_recording_goes_as_a_video_to_servers_that_take_video(openai_server, tmp_path):
+    from tests.test_media_video import make_video
+
+    clip = make_video(tmp_path / "recording.mp4", 3)
+    openai_server.enqueue(dialect_stream("vllm", "watching", "A moving square."))
+    events = run(vllm(openai_server), Conversation().ask("what happens?", [Attachment(clip)]))
+    assert isinstance(events[-1], Done), events[-1]
+    content = openai_server.last.body["messages"][-1]["content"]
+    (video,) = [p for p in content if p["type"] == "video_url"]
+    head, data = video["video_url"]["url"].split(",", 1)
+    assert head == "data:video/mp4;base64" and base64.b64decode(data) == clip.read_bytes()
+    assert not [p for p in content if p["type"] == "image_url"]
+
+
+def test_a_recording_goes_as_timestamped_frames_to_llamacpp(openai_server, tmp_path):
+    """llama.cpp takes no video: the GLM sampling rule picks frames, each sent as an image after its time."""
+    from tests.test_media_video import make_video
+
+    clip = make_video(tmp_path / "recording.mp4", 2)
+    openai_server.enqueue(dialect_stream("llamacpp", "watching", "A moving square."))
+    backend = ApiBackend("llamacpp", base_url=openai_server.url, model="glm")
+    events = run(backend, Conversation().ask("what happens?", [Attachment(clip)]))
+    assert isinstance(events[-1], Done), events[-1]
+    content = openai_server.last.body["messages"][-1]["content"]
+    assert not [p for p in content if p["type"] == "video_url"]
+    labels = [p["text"] for p in content if p["type"] == "text"][:-1]
+    images = [p for p in content if p["type"] == "image_url"]
+    assert len(images) == len(labels) == 6  # 3 frames a second for a clip under 30 s
+    assert labels[:2] == ["at 0.0 seconds", "at 0.3 seconds"]
