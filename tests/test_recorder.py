@@ -155,3 +155,23 @@ def test_session_stop_cancel_and_grab_failure(tmp_path):
     session.start()
     session.join(5)
     assert isinstance(ended[-1], CaptureError) and not (tmp_path / "broken.mp4").exists()
+
+
+def test_a_grab_woken_late_still_fills_its_own_slot(tmp_path):
+    """The OS may wake the grabber most of a frame late on a busy machine; that frame was not missed, so it must
+    not be counted a frame later (which would repeat the previous one, a dropped frame in the video)."""
+    readings = iter(range(10**6))
+
+    def clock() -> float:
+        # From the 8th reading on the clock is 70 ms ahead: one wake-up reads as 0.7 of a frame late.
+        return time.monotonic() + (0.07 if next(readings) >= 8 else 0.0)
+
+    ended: list = []
+    recorder = Recorder(tmp_path / "late.mp4", (64, 48), fps=10, max_seconds=1.0, encoder="opencv")
+    session = RecordingSession(lambda: frame(9, (64, 48)), recorder, ended.append, clock=clock)
+    session.start()
+    session.join(10)
+    (report,) = ended
+    assert isinstance(report, RecordingReport)
+    assert (report.frames, report.repeated, report.discarded) == (10, 0, 0)
+    assert session.late_grabs == 1

@@ -282,10 +282,17 @@ class RecordingSession:
                 if delay > 0 and self._stop.wait(delay):
                     break
                 t = self.clock()
-                if t - (start + slot / fps) > 0.5 / fps:
+                late = t - (start + slot / fps)
+                if late > 0.5 / fps:
                     self.late_grabs += 1
-                self._queue.put((self.grab(), t - start))
-                slot = max(slot + 1, round((t - start) * fps) + 1)
+                if late < 1 / fps:
+                    # Woken late by the OS, but before the next frame was due: this grab is that slot's frame.
+                    self._queue.put((self.grab(), slot / fps))
+                    slot += 1
+                else:
+                    # A whole frame or more was missed: the recorder repeats the last one to keep the timing.
+                    self._queue.put((self.grab(), t - start))
+                    slot = round((t - start) * fps) + 1
         except BaseException as e:
             self._queue.put(e)
         finally:
