@@ -290,38 +290,15 @@ def _draw_target(raw: str, attachments: list[tuple[Attachment, str]]) -> Path:
 
 
 def _question_images(attachments: list[tuple[Attachment, str]], backend) -> list[tuple[str, Callable]]:
-    """The images of the question in the order the model saw them, as (name, loader) pairs. Image files are
-    drawn on as they are (boxes are proportions of the whole image, so the original is the best canvas); pages,
-    slides and video frames are the rendered images that were sent."""
-    from app.core.grounding import load_upright
-    from app.core.media import ImagePart, MediaError, prepare
+    """The images of the question in the order the model saw them, as (name, loader) pairs, counted by
+    ``grounding.question_images`` as the window counts them: image files as themselves, pages, slides and video
+    frames as the rendered images that were sent."""
+    import dataclasses
 
-    images: list[tuple[str, Callable]] = []
-    for attachment, kind in attachments:
-        path = Path(attachment.path)
-        if kind == "image":
-            images.append((path.name, lambda path=path: load_upright(path)))
-            continue
-        if kind not in IMAGE_KINDS and kind != "video":
-            continue
-        try:
-            report = prepare(attachment, backend.media_target)
-        except MediaError:
-            continue
-        for part in report.parts:
-            if isinstance(part, ImagePart):
-                name = f"{path.name} ({part.label})" if part.label else path.name
-                images.append((name, lambda data=part.data: _decode(data)))
-    return images
+    from app.core.grounding import question_images
 
-
-def _decode(data: bytes):
-    import io
-
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as image:
-        return image.convert("RGB")
+    found = question_images([dataclasses.replace(a, kind=kind) for a, kind in attachments], backend.media_target)
+    return [(image.title, image.load) for image in found.images]
 
 
 def _draw(out: Path, attachments: list[tuple[Attachment, str]], groups: list[Boxes], backend) -> None:

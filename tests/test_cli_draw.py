@@ -15,6 +15,7 @@ from app.core.events import Box
 from app.core.grounding import color_for, to_pixels
 from tests.openai_server import dialect_stream, openai_server_fixture  # noqa: F401 (the openai_server fixture)
 from tests.test_cli import glmv
+from tests.test_grounding import page_number_of, pdf_with_pages
 
 ANSWER = "The button is at <|begin_of_box|>[[100, 200, 300, 400]]<|end_of_box|>."
 
@@ -125,3 +126,29 @@ def test_an_answer_without_boxes_draws_nothing_and_says_so(openai_server, tmp_pa
     assert result.returncode == 0
     assert result.stdout == "I see no button.\n"
     assert "no boxes; nothing was drawn" in result.stderr and not out.exists()
+
+
+def test_draw_pairs_groups_with_pdf_pages_and_screenshots_as_the_model_saw_them(openai_server, tmp_path):
+    """A 3-page PDF with pages 2-3 chosen, then a screenshot: the model saw Page 2, Page 3, the screenshot. The
+    first group is drawn on Page 2 as it was rendered; --json says which image each group is on."""
+    pdf = pdf_with_pages(tmp_path / "report.pdf")
+    shot = tmp_path / "shot.png"
+    Image.new("RGB", (800, 500), (250, 250, 250)).save(shot)
+    answer = (
+        "Chart: <|begin_of_box|>[[100, 200, 300, 400]]<|end_of_box|> "
+        "table: <|begin_of_box|>[[500, 500, 600, 600]]<|end_of_box|>"
+    )
+    openai_server.enqueue(dialect_stream("vllm", "", answer))
+    out = tmp_path / "out.png"
+    args = ("--attach", str(pdf), "--attach", str(shot), "--pages", "2-3", "--draw", str(out), "--json")
+    result = ask(openai_server, *args)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["image"] for line in result.stdout.splitlines() if '"boxes"' in line] == [0, 1]
+    assert f"drew 1 box on report.pdf (Page 2) (image 1) to {out}" in result.stderr
+    assert "boxes for image 2 were not drawn" in result.stderr
+    content = openai_server.last.body["messages"][0]["content"]
+    assert [p["text"] for p in content if p["type"] == "text"][:2] == ["Page 2", "Page 3"]
+    with Image.open(out) as drawn:
+        assert page_number_of(drawn) == 2
+        pixels = np.asarray(drawn.convert("RGB"))
+    assert stroke_colour_around(pixels, Box(100, 200, 300, 400)) == [color_for(0)] * 4

@@ -3,6 +3,7 @@ scales, negative origins), drawn with Pillow and cropped, with the capture metad
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 
@@ -11,6 +12,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from app.core import grounding
+from app.core.backends.base import GenerationOptions
 from app.core.capture.geometry import Rect, Screen, selection_to_virtual, virtual_bounds
 from app.core.conversation import Attachment
 from app.core.events import Box, Boxes
@@ -392,3 +394,146 @@ def test_transparent_images_are_drawn_over_white(tmp_path):
     Image.new("RGBA", (100, 100), (0, 0, 0, 0)).save(path)
     drawn = draw_boxes(path, [Box(400, 400, 600, 600)])
     assert drawn.mode == "RGB" and drawn.getpixel((50, 50)) == (255, 255, 255)
+
+
+# -- the images the model saw -----------------------------------------------------------------------------------
+
+# Each page of the test PDFs is filled with its own colour, so a rendered image says which page it is.
+PAGE_COLOURS = ((200, 40, 40), (40, 160, 40), (40, 40, 200), (200, 160, 0))
+LOREM = "The quarterly report lists revenue, costs and the outlook for every region in some detail. " * 3
+
+
+def pdf_with_pages(path, count: int = 3, *, text_on: tuple[int, ...] = ()):
+    """A real PDF (PyMuPDF) of ``count`` A4 pages, each a full-page square of ``PAGE_COLOURS[n - 1]`` with a white
+    stripe at 40..60% of its height; pages in ``text_on`` also carry enough text to go as their text layer."""
+    fitz = pytest.importorskip("fitz")
+    document = fitz.open()
+    for number in range(1, count + 1):
+        page = document.new_page(width=595, height=842)
+        colour = tuple(c / 255 for c in PAGE_COLOURS[number - 1])
+        page.draw_rect(page.rect, color=colour, fill=colour)
+        page.draw_rect(fitz.Rect(0, 842 * 0.4, 595, 842 * 0.6), color=(1, 1, 1), fill=(1, 1, 1))
+        if number in text_on:
+            page.insert_textbox(fitz.Rect(40, 842 * 0.4, 555, 842 * 0.6), LOREM, fontsize=11)
+    document.save(path)
+    return path
+
+
+def page_number_of(image: Image.Image) -> int:
+    """Which page of ``pdf_with_pages`` an image shows, from the colour at its top."""
+    colour = image.convert("RGB").getpixel((image.width // 2, image.height // 10))
+    distances = [sum(abs(a - b) for a, b in zip(colour, c, strict=True)) for c in PAGE_COLOURS]
+    assert min(distances) < 40, colour
+    return distances.index(min(distances)) + 1
+
+
+def test_a_pdf_and_a_screenshot_are_the_images_the_request_sent_in_its_order(tmp_path):
+    from app.core.backends.api import ApiBackend
+    from app.core.conversation import Conversation
+
+    pdf = pdf_with_pages(tmp_path / "report.pdf")
+    shot = tmp_path / "shot.png"
+    _image_with_square((1280, 720), (0, 0, 100, 100)).save(shot)
+    attachments = [Attachment(pdf), Attachment(shot)]
+    backend = ApiBackend("vllm", base_url="http://127.0.0.1:9", model="m", api_key="k")
+    found = grounding.question_images(attachments, backend.media_target)
+    assert found.complete
+    assert [i.title for i in found.images] == [
+        "report.pdf (Page 1)",
+        "report.pdf (Page 2)",
+        "report.pdf (Page 3)",
+        "shot.png",
+    ]
+    # The same images, in the same order, as the request body carries them.
+    body = backend.request_body(Conversation().ask("?", attachments), GenerationOptions())
+    urls = [p["image_url"]["url"] for p in body["messages"][0]["content"] if p["type"] == "image_url"]
+    assert len(urls) == len(found.images)
+    for image, url in zip(found.images[:3], urls, strict=False):
+        assert base64.b64decode(url.split(",", 1)[1]) == image.data
+    assert [page_number_of(i.load()) for i in found.images[:3]] == [1, 2, 3]
+    assert found.images[3].is_file and found.images[3].load().size == (1280, 720)
+    assert found.images[2].page == 3 and found.images[3].page is None
+    # Two groups: the first on page 1, the second on page 2 (n-th group, n-th image).
+    groups = [Boxes((Box(1, 2, 3, 4),)), Boxes((Box(5, 6, 7, 8),))]
+    assert found.assign(groups) == [0, 1]
+
+
+def test_chosen_pages_and_the_text_layer_decide_which_pages_are_images(tmp_path):
+    pdf = pdf_with_pages(tmp_path / "report.pdf", text_on=(1,))
+    shot = tmp_path / "shot.png"
+    Image.new("RGB", (64, 48)).save(shot)
+    chosen = grounding.question_images([Attachment(pdf, pages="2-3"), Attachment(shot)], MediaTarget())
+    assert [i.label for i in chosen.images] == ["Page 2", "Page 3", None]
+    assert page_number_of(chosen.images[0].load()) == 2
+    as_text = grounding.question_images([Attachment(pdf, text_layer=True), Attachment(shot)], MediaTarget())
+    assert [i.title for i in as_text.images] == ["report.pdf (Page 2)", "report.pdf (Page 3)", "shot.png"]
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    assert [i.title for i in grounding.question_images([Attachment(text), Attachment(shot)]).images] == ["shot.png"]
+
+
+def test_reports_prepared_earlier_count_without_rendering_and_pixels_come_later(tmp_path):
+    import dataclasses as dc
+
+    from app.core.media import prepare
+
+    pdf = pdf_with_pages(tmp_path / "report.pdf")
+    shot = tmp_path / "shot.png"
+    Image.new("RGB", (64, 48)).save(shot)
+    attachments = [Attachment(pdf, pages="2-3", kind="pdf"), Attachment(shot, kind="image")]
+    target = MediaTarget()
+    report = prepare(attachments[0], target)
+    # What the window's attachment strip keeps: sizes and labels, no pixels.
+    bare = dc.replace(report, parts=[dc.replace(p, data=b"") for p in report.parts])
+    assert grounding.needs_preparing(attachments) and not grounding.needs_preparing(attachments, [bare, None])
+    counted = grounding.question_images(attachments, target, reports=[bare, None])
+    assert [i.title for i in counted.images] == ["report.pdf (Page 2)", "report.pdf (Page 3)", "shot.png"]
+    assert counted.images[0].needs_pixels and counted.images[0].size == (report.parts[0].width, report.parts[0].height)
+    with pytest.raises(GroundingError, match="not loaded"):
+        counted.images[0].load()
+    filled = grounding.with_pixels(counted, {1}, target)
+    assert filled.images[0].needs_pixels and not filled.images[1].needs_pixels
+    assert filled.images[1].data == report.parts[1].data  # the very page the request sent
+    assert page_number_of(filled.images[1].load()) == 3
+
+
+def test_an_attachment_that_cannot_be_prepared_again_leaves_later_images_unknown(tmp_path):
+    pdf = pdf_with_pages(tmp_path / "report.pdf")
+    shot = tmp_path / "shot.png"
+    Image.new("RGB", (64, 48)).save(shot)
+    gone = tmp_path / "gone.pdf"
+    found = grounding.question_images([Attachment(shot), Attachment(gone, kind="pdf"), Attachment(pdf)])
+    assert [i.title for i in found.images] == ["shot.png"] and not found.complete
+    assert "gone.pdf" in (found.problem or "")
+    groups = [Boxes((Box(1, 2, 3, 4),)), Boxes((Box(5, 6, 7, 8),))]
+    assert found.assign(groups) == [0, None]  # the second image is not known: no guessing it is the first
+    assert found.assign(groups[:1]) == [0]
+
+
+def test_a_region_of_a_pdf_page_is_rendered_again_sharper(tmp_path):
+    pdf = pdf_with_pages(tmp_path / "report.pdf", text_on=(2,))
+    found = grounding.question_images([Attachment(pdf)], MediaTarget())
+    page = found.images[1]
+    width, height = page.source_size()
+    box = Box(0, 380, 1000, 620)  # the stripe with the text
+    sent = to_pixels(box, width, height)
+    out = grounding.crop_seen_box(page, box, tmp_path / "regions")
+    assert out.name.startswith("report-page-2-region-")
+    with Image.open(out) as region:
+        assert region.width > 2 * sent.width  # rendered from the page, not cut from the sent image
+        assert abs(region.width / region.height - 595 / (842 * 0.24)) < 0.05
+        assert region.convert("RGB").getpixel((2, 2)) == pytest.approx(PAGE_COLOURS[1], abs=10)
+
+
+def test_a_region_of_a_frame_or_an_unrenderable_page_is_cut_from_what_was_sent(tmp_path):
+    pdf = pdf_with_pages(tmp_path / "report.pdf")
+    page = grounding.question_images([Attachment(pdf)], MediaTarget()).images[2]
+    broken = grounding.SeenImage(Attachment(tmp_path / "moved.pdf"), 0, "pdf", "Page 3", page.size, page.data)
+    width, height = page.size
+    out = grounding.crop_seen(broken, PixelBox(0, 0, width // 2, height // 4), tmp_path / "regions")
+    with Image.open(out) as region:
+        assert region.size == (width // 2, height // 4)
+        assert region.convert("RGB").getpixel((5, 5)) == pytest.approx(PAGE_COLOURS[2], abs=10)
+    empty = grounding.SeenImage(Attachment(tmp_path / "clip.mp4"), 0, "video", "at 1.0 seconds", (64, 48))
+    with pytest.raises(GroundingError, match="not loaded"):
+        grounding.crop_seen(empty, PixelBox(0, 0, 10, 10), tmp_path)

@@ -17,24 +17,31 @@ Pillow is imported only by the functions that draw, crop or read files.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import math
+import re
 import struct
 import tempfile
+import threading
 import zlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.capture.geometry import Rect, Screen, SelectionF, device_to_logical
+from app.core.conversation import Attachment
 from app.core.events import Box, Boxes
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
     from PIL.PngImagePlugin import PngInfo
 
-    from app.core.media.parts import ImagePart
+    from app.core.media.parts import ImagePart, MediaReport, MediaTarget
+
+log = logging.getLogger(__name__)
 
 CAPTURE_KEY = "glmv-capture"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -77,24 +84,232 @@ def text_color_on(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
 # -- which image ------------------------------------------------------------------------------------------------
 
 
-def image_for_group(index: int, group_count: int, image_ref: int | None, image_count: int) -> int | None:
+def image_for_group(
+    index: int, group_count: int, image_ref: int | None, image_count: int, *, complete: bool = True
+) -> int | None:
     """The image (index into the question's images) box group ``index`` of ``group_count`` belongs to.
 
     The model's own reference wins (``None`` when it names an image the question does not have: drawing on a
     different one would mislead). Otherwise, with several images and several groups, groups pair with images in
     order (the usual "find X in each picture" answer), extra groups staying on the last image; else every group
-    is on the first image."""
+    is on the first image. When the images are not ``complete`` (an attachment could not be prepared again, so
+    how many images followed it is unknown) a group past the known ones has no image rather than the last."""
     if image_count <= 0:
         return None
     if image_ref is not None:
         return image_ref if 0 <= image_ref < image_count else None
-    if image_count > 1 and group_count > 1:
-        return min(index, image_count - 1)
+    if group_count > 1 and (image_count > 1 or not complete):
+        return index if index < image_count else (image_count - 1 if complete else None)
     return 0
 
 
-def assign_images(groups: Sequence[Boxes], image_count: int) -> list[int | None]:
-    return [image_for_group(i, len(groups), g.image_ref, image_count) for i, g in enumerate(groups)]
+def assign_images(groups: Sequence[Boxes], image_count: int, *, complete: bool = True) -> list[int | None]:
+    return [image_for_group(i, len(groups), g.image_ref, image_count, complete=complete) for i, g in enumerate(groups)]
+
+
+# -- the images the model saw -----------------------------------------------------------------------------------
+
+# Attachment kinds that never become images: nothing to prepare to count them.
+TEXT_ONLY_KINDS = frozenset({"text"})
+
+
+@dataclass(frozen=True)
+class SeenImage:
+    """One image the model received with a question; box group n refers to the n-th of them.
+
+    An image file (``kind`` "image") is drawn on and cropped from as it is: boxes are proportions of the whole
+    image, so the original is the sharpest canvas. A page, slide or video frame exists only as the image that was
+    rendered and sent (``data``, ``size``, ``label`` such as "Page 3"); ``data`` is empty where the preparation
+    that counted it kept no pixels (the window's attachment strip) until ``with_pixels`` fills it in."""
+
+    attachment: Attachment
+    attachment_index: int
+    kind: str
+    label: str | None = None
+    size: tuple[int, int] | None = None
+    data: bytes = field(default=b"", repr=False)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.attachment.path)
+
+    @property
+    def title(self) -> str:
+        """What captions and copied coordinates call it: "report.pdf (Page 3)", or the file name."""
+        return f"{self.path.name} ({self.label})" if self.label else self.path.name
+
+    @property
+    def is_file(self) -> bool:
+        return self.kind == "image"
+
+    @property
+    def needs_pixels(self) -> bool:
+        return not self.is_file and not self.data
+
+    @property
+    def page(self) -> int | None:
+        """The PDF page number this image is a rendering of (pages can be re-rendered sharper for a crop)."""
+        if self.kind != "pdf" or not self.label:
+            return None
+        match = re.fullmatch(r"Page (\d+)", self.label)
+        return int(match.group(1)) if match else None
+
+    def source_size(self) -> tuple[int, int]:
+        """The pixels boxes map to: the original file's upright size, or the rendered image's."""
+        if self.is_file:
+            return image_size(self.path)
+        if self.size is None:
+            raise GroundingError(f"{self.title}: its size is not known; ask again to render it")
+        return self.size
+
+    def load(self) -> PILImage.Image:
+        """The image to draw on, in RGB: the file upright, or the rendered page as it was sent."""
+        if self.is_file:
+            return load_upright(self.path)
+        if not self.data:
+            raise GroundingError(f"{self.title}: the rendered image is not loaded")
+        import io
+
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(io.BytesIO(self.data)) as image:
+                return image.convert("RGB")
+        except (OSError, UnidentifiedImageError, ValueError) as e:
+            raise GroundingError(f"{self.title}: the rendered image cannot be read ({e})") from None
+
+
+@dataclass(frozen=True)
+class QuestionImages:
+    """The images of one question in the order the model received them. ``problem`` says why the list may stop
+    short: an attachment that cannot be prepared again (moved, or a PDF whose password is not kept), after which
+    it is unknown how many images there were."""
+
+    images: tuple[SeenImage, ...] = ()
+    problem: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.problem is None
+
+    def assign(self, groups: Sequence[Boxes]) -> list[int | None]:
+        return assign_images(groups, len(self.images), complete=self.complete)
+
+
+def attachment_kind(attachment: Attachment) -> str:
+    """The kind ``app.core.media.prepare`` will use: the one given, else the content's (``OSError`` when the file
+    cannot be read)."""
+    if attachment.kind:
+        return attachment.kind
+    from app.core.media.kinds import detect_kind
+
+    return detect_kind(Path(attachment.path))[0]
+
+
+def needs_preparing(attachments: Sequence[Attachment], reports: Sequence[MediaReport | None] | None = None) -> bool:
+    """Whether ``question_images`` would render something (pages, slides, frames) to count the images, and so
+    must run off the UI thread. Image files and text need no more than a look at the file's first bytes."""
+    for i, attachment in enumerate(attachments):
+        if reports is not None and i < len(reports) and reports[i] is not None:
+            continue
+        try:
+            kind = attachment_kind(attachment)
+        except OSError:
+            continue  # unreadable: question_images stops there without preparing anything
+        if kind != "image" and kind not in TEXT_ONLY_KINDS:
+            return True
+    return False
+
+
+def question_images(
+    attachments: Sequence[Attachment],
+    target: MediaTarget | None = None,
+    *,
+    reports: Sequence[MediaReport | None] | None = None,
+    cancel: threading.Event | None = None,
+) -> QuestionImages:
+    """Every image the model received with ``attachments``, in the order it received them: what box groups are
+    paired with. The one place that counts them, for ``glmv ask`` and the window alike.
+
+    An image file is one image, itself. Anything else is prepared for ``target`` as the request prepared it (the
+    same pages; pages that went as their text layer are not images), unless ``reports[i]`` already holds that
+    preparation (the window's attachment strip made it; its images may come without pixels). Preparing renders
+    pages: call this off the UI thread when ``needs_preparing`` says so."""
+    from app.core.media import MediaCancelled, MediaError, prepare
+    from app.core.media.parts import MediaTarget
+
+    found: list[SeenImage] = []
+    for i, attachment in enumerate(attachments):
+        name = Path(attachment.path).name
+        report = reports[i] if reports is not None and i < len(reports) else None
+        try:
+            kind = report.kind if report is not None else attachment_kind(attachment)
+        except OSError as e:
+            return QuestionImages(tuple(found), f"{name} cannot be read ({e.strerror or e})")
+        if kind == "image":
+            found.append(SeenImage(attachment, i, "image"))
+            continue
+        if kind in TEXT_ONLY_KINDS:
+            continue
+        if report is None:
+            try:
+                report = prepare(attachment, target or MediaTarget(), cancel=cancel)
+            except MediaCancelled:
+                raise
+            except MediaError as e:
+                return QuestionImages(tuple(found), str(e))
+        found.extend(_images_of(attachment, i, report))
+    return QuestionImages(tuple(found))
+
+
+def _images_of(attachment: Attachment, index: int, report: MediaReport) -> list[SeenImage]:
+    from app.core.media.parts import ImagePart
+
+    return [
+        SeenImage(attachment, index, report.kind, part.label, (part.source_width, part.source_height), part.data)
+        for part in report.parts
+        if isinstance(part, ImagePart)
+    ]
+
+
+def with_pixels(
+    found: QuestionImages,
+    wanted: Collection[int],
+    target: MediaTarget | None = None,
+    *,
+    cancel: threading.Event | None = None,
+) -> QuestionImages:
+    """``found`` with the rendered pixels of the images at positions ``wanted`` filled in, and dropped from the
+    others (a long PDF's pages are megabytes; only those with boxes on them are kept). Only the attachments those
+    images came from are prepared again, as the request prepared them. An attachment that now renders a
+    different number of images (the file changed) leaves its images without pixels."""
+    from app.core.media import MediaCancelled, MediaError, prepare
+    from app.core.media.parts import MediaTarget
+
+    wanted = {i for i in wanted if 0 <= i < len(found.images)}
+    images = [
+        image if i in wanted or image.is_file else dataclasses.replace(image, data=b"")
+        for i, image in enumerate(found.images)
+    ]
+    redo = sorted({images[i].attachment_index for i in wanted if images[i].needs_pixels})
+    for index in redo:
+        positions = [i for i, image in enumerate(images) if image.attachment_index == index]
+        attachment = images[positions[0]].attachment
+        try:
+            report = prepare(attachment, target or MediaTarget(), cancel=cancel)
+        except MediaCancelled:
+            raise
+        except MediaError as e:
+            log.info("pages of %s cannot be rendered again: %s", attachment.path, e)
+            continue
+        fresh = _images_of(attachment, index, report)
+        if [f.label for f in fresh] != [images[i].label for i in positions]:
+            log.info("%s renders differently from when it was sent; its boxes are not drawn", attachment.path)
+            continue
+        for position, image in zip(positions, fresh, strict=True):
+            if position in wanted:
+                images[position] = image
+    return dataclasses.replace(found, images=tuple(images))
 
 
 # -- persisted form ---------------------------------------------------------------------------------------------
@@ -534,3 +749,83 @@ def crop_box(image_path: Path, box: Box, folder: Path | None = None) -> Path:
     """The region a box covers, cropped from the original image."""
     width, height = image_size(image_path)
     return crop_region(image_path, to_pixels(box, width, height), folder)
+
+
+# A region of a PDF page asked about is rendered again from the page itself: its text and lines stay sharp at a
+# size the model reads well, where a crop of the sent page would be a few hundred blurry pixels.
+REGION_LONG_SIDE = 1568
+REGION_MIN_ZOOM = 300 / 72
+REGION_MAX_ZOOM = 8.0
+REGION_MAX_PIXELS = 16_000_000
+
+
+def crop_seen(image: SeenImage, rect: PixelBox, folder: Path | None = None) -> Path:
+    """The part ``rect`` (pixels of ``image.source_size()``) of an image the model saw, as a PNG to attach: cut
+    from the original file, rendered again sharper from a PDF page, or cut from the page, slide or frame that
+    was sent."""
+    if image.is_file:
+        return crop_region(image.path, rect, folder)
+    width, height = image.source_size()
+    page = image.page
+    if page is not None:
+        try:
+            return _render_pdf_region(image, page, rect, width, height, folder)
+        except GroundingError as e:
+            log.info("%s; cropping the page as it was sent", e)
+    rendered = image.load()
+    left, top = min(max(rect.left, 0), width - 1), min(max(rect.top, 0), height - 1)
+    right, bottom = min(max(rect.right, left + 1), width), min(max(rect.bottom, top + 1), height)
+    if rendered.size != (width, height):
+        sx, sy = rendered.width / width, rendered.height / height
+        box = (_round(left * sx), _round(top * sy), max(_round(right * sx), 1), max(_round(bottom * sy), 1))
+    else:
+        box = (left, top, right, bottom)
+    return _save_region(rendered.crop(box), image, f"{left}-{top}-{right - left}x{bottom - top}", folder)
+
+
+def crop_seen_box(image: SeenImage, box: Box, folder: Path | None = None) -> Path:
+    """The region a box covers on an image the model saw."""
+    return crop_seen(image, to_pixels(box, *image.source_size()), folder)
+
+
+def _render_pdf_region(
+    image: SeenImage, page_number: int, rect: PixelBox, width: int, height: int, folder: Path | None
+) -> Path:
+    import pymupdf
+    from PIL import Image
+
+    try:
+        with pymupdf.open(image.path, filetype="pdf") as doc:
+            if doc.needs_pass and not (image.attachment.password and doc.authenticate(image.attachment.password)):
+                raise GroundingError(f"{image.title}: the PDF is locked and its password is not kept")
+            page = doc[page_number - 1]
+            bounds = page.rect
+            clip = pymupdf.Rect(
+                bounds.x0 + rect.left * bounds.width / width,
+                bounds.y0 + rect.top * bounds.height / height,
+                bounds.x0 + rect.right * bounds.width / width,
+                bounds.y0 + rect.bottom * bounds.height / height,
+            )
+            long_side = max(clip.width, clip.height, 1e-3)
+            zoom = min(max(REGION_LONG_SIDE / long_side, REGION_MIN_ZOOM), REGION_MAX_ZOOM)
+            zoom = min(zoom, math.sqrt(REGION_MAX_PIXELS / max(clip.width * clip.height, 1e-3)))
+            pix = page.get_pixmap(
+                matrix=pymupdf.Matrix(zoom, zoom), clip=clip, colorspace=pymupdf.csRGB, alpha=False, annots=True
+            )
+            region = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+    except (RuntimeError, ValueError, OSError, IndexError) as e:
+        raise GroundingError(f"{image.title}: the page cannot be rendered again ({e})") from None
+    where = f"{rect.left}-{rect.top}-{rect.width}x{rect.height}"
+    return _save_region(region, image, where, folder)
+
+
+def _save_region(region: PILImage.Image, image: SeenImage, where: str, folder: Path | None) -> Path:
+    folder = Path(folder) if folder is not None else regions_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    label = re.sub(r"[^a-z0-9.]+", "-", (image.label or "").lower()).strip("-")
+    stem = "-".join(p for p in (image.path.stem[:60] or "image", label) if p)
+    out = folder / f"{stem}-region-{where}.png"
+    tmp = out.with_name(out.name + ".part")
+    region.save(tmp, format="PNG")
+    tmp.replace(out)
+    return out
