@@ -406,15 +406,15 @@ LOREM = "The quarterly report lists revenue, costs and the outlook for every reg
 def pdf_with_pages(path, count: int = 3, *, text_on: tuple[int, ...] = ()):
     """A real PDF (PyMuPDF) of ``count`` A4 pages, each a full-page square of ``PAGE_COLOURS[n - 1]`` with a white
     stripe at 40..60% of its height; pages in ``text_on`` also carry enough text to go as their text layer."""
-    fitz = pytest.importorskip("fitz")
-    document = fitz.open()
+    pymupdf = pytest.importorskip("pymupdf")
+    document = pymupdf.open()
     for number in range(1, count + 1):
         page = document.new_page(width=595, height=842)
         colour = tuple(c / 255 for c in PAGE_COLOURS[number - 1])
         page.draw_rect(page.rect, color=colour, fill=colour)
-        page.draw_rect(fitz.Rect(0, 842 * 0.4, 595, 842 * 0.6), color=(1, 1, 1), fill=(1, 1, 1))
+        page.draw_rect(pymupdf.Rect(0, 842 * 0.4, 595, 842 * 0.6), color=(1, 1, 1), fill=(1, 1, 1))
         if number in text_on:
-            page.insert_textbox(fitz.Rect(40, 842 * 0.4, 555, 842 * 0.6), LOREM, fontsize=11)
+            page.insert_textbox(pymupdf.Rect(40, 842 * 0.4, 555, 842 * 0.6), LOREM, fontsize=11)
     document.save(path)
     return path
 

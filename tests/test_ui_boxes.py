@@ -26,6 +26,7 @@ from app.ui.boxes_view import BoxCanvas, BoxViewer
 from app.ui.main import build_main_window
 from app.ui.transcript import AnswerCard, Thumbnail, Transcript, UserCard
 from tests.openai_server import dialect_stream, openai_server_fixture  # noqa: F401 (the openai_server fixture)
+from tests.test_grounding import PAGE_COLOURS, pdf_with_pages
 from tests.test_ui_window import ask, wait_answer
 
 pytestmark = pytest.mark.gui
@@ -358,3 +359,204 @@ def test_the_window_draws_streamed_boxes_and_finds_them_again_after_a_restart(qt
     assert again.wait_for_workers(15)
     again.close()
     store.close()
+
+
+# -- pages, slides and frames: the images the model saw ---------------------------------------------------------
+
+TWO_GROUPS = (
+    "The chart: <|begin_of_box|>[[100, 150, 500, 350]]<|end_of_box|> "
+    "and the table: <|begin_of_box|>[[200, 650, 900, 900]]<|end_of_box|>."
+)
+THREE_GROUPS = TWO_GROUPS + " The button: <|begin_of_box|>[[700, 830, 860, 900]]<|end_of_box|>."
+
+
+def window_on(qtbot, tmp_path: Path, server, data: Path):
+    """A real main window on the history in ``data``, talking to the loopback server."""
+    store = Store(data)
+    window = build_main_window(
+        Settings(preset="vllm", base_url=server.url, model="glm-4.6v"),
+        ApiBackend("vllm", base_url=server.url, model="glm-4.6v", api_key="k"),
+        store=store,
+        vault=KeyVault(tmp_path / "config", use_keyring=False),
+        settings_path=tmp_path / "config" / "settings.json",
+    )
+    qtbot.addWidget(window)
+    window.show()
+    return window, store
+
+
+def close(window, store) -> None:
+    assert window.wait_for_workers(15)
+    window.close()
+    store.close()
+
+
+def attach(qtbot, window, *attachments: Attachment) -> None:
+    for attachment in attachments:
+        window.composer.strip.add(attachment)
+    qtbot.waitUntil(lambda: all(c.ready for c in window.composer.strip.chips()), timeout=15000)
+
+
+def send(qtbot, window, text: str) -> None:
+    ask(qtbot, window, text)
+
+
+def drawn_titles(panel) -> list[str]:
+    return [item.title for item in panel.images if not item.image.needs_pixels]
+
+
+def page_shown(canvas: BoxCanvas) -> int:
+    """Which test PDF page a canvas shows, from the colour near the top of the drawn image."""
+    image = canvas.grab().toImage()
+    target = canvas.image_rect()
+    colour = pixel(image, target.center().x(), target.top() + target.height() * 0.1)
+    distances = [sum(abs(a - b) for a, b in zip(colour, c, strict=True)) for c in PAGE_COLOURS]
+    assert min(distances) < 60, colour
+    return distances.index(min(distances)) + 1
+
+
+def test_boxes_stream_onto_the_pdf_pages_the_model_saw_in_the_window(qtbot, tmp_path, openai_server):
+    """A 3-page PDF and a screenshot: the model saw Page 1, Page 2, Page 3, the screenshot. While the answer is
+    still streaming, the first group is drawn on the rendered Page 1 and the second on Page 2."""
+    pdf = pdf_with_pages(tmp_path / "report.pdf")
+    shot = screenshot(tmp_path / "shot.png")
+    window, store = window_on(qtbot, tmp_path, openai_server, tmp_path / "data")
+    openai_server.enqueue(dialect_stream("vllm", "looking", TWO_GROUPS, ending="stall"))
+    attach(qtbot, window, Attachment(pdf), Attachment(shot))
+    send(qtbot, window, "where are the chart and the table?")
+    qtbot.waitUntil(lambda: bool(window.answer_cards()) and len(window.answer_cards()[0].groups) == 2, timeout=10000)
+    card = window.answer_cards()[0]
+    panel = card.boxes_panel
+    qtbot.waitUntil(lambda: len(panel.canvases) == 2, timeout=15000)
+    assert window.is_streaming()  # drawn live, before the answer ends
+    assert drawn_titles(panel) == ["report.pdf (Page 1)", "report.pdf (Page 2)"]
+    assert panel.caption.text() == "1 box on report.pdf (Page 1) · 1 box on report.pdf (Page 2)"
+    first, second = panel.canvases
+    qtbot.waitUntil(lambda: first.width() > 100)
+    assert (page_shown(first), page_shown(second)) == (1, 2)
+    # The box sits at its proportions of the rendered page, in the first box's colour.
+    rect = first.box_rects()[0]
+    assert (rect.x(), rect.y(), rect.width(), rect.height()) == pytest.approx(
+        expected_rect(first, Box(100, 150, 500, 350))
+    )
+    image = first.grab().toImage()
+    assert pixel(image, rect.left(), rect.center().y()) == pytest.approx(color_for(0), abs=40)
+    question = window.transcript.question_for(card)
+    assert question is not None and question.reports is not None and question.reports[0] is not None
+    window.stop()
+    openai_server.release()
+    wait_answer(qtbot, window)
+    assert drawn_titles(card.boxes_panel) == ["report.pdf (Page 1)", "report.pdf (Page 2)"]
+    close(window, store)
+
+
+def test_chosen_pages_count_as_the_model_saw_them_live_after_reopening_and_in_the_cli(qtbot, tmp_path, openai_server):
+    """Pages 2-3 of the PDF, then a screenshot: three groups land on Page 2, Page 3 and the screenshot, live and
+    after the conversation is reopened in a new window on the same history; the CLI counts the same images."""
+    from app.cli import _question_images
+
+    pdf = pdf_with_pages(tmp_path / "report.pdf")
+    shot = screenshot(tmp_path / "shot.png")
+    window, store = window_on(qtbot, tmp_path, openai_server, tmp_path / "data")
+    openai_server.enqueue(dialect_stream("vllm", "looking", THREE_GROUPS))
+    attach(qtbot, window, Attachment(pdf, pages="2-3"), Attachment(shot))
+    send(qtbot, window, "where?")
+    wait_answer(qtbot, window)
+    (card,) = window.answer_cards()
+    expected = ["report.pdf (Page 2)", "report.pdf (Page 3)", "shot.png"]
+    qtbot.waitUntil(lambda: len(card.boxes_panel.canvases) == 3, timeout=15000)
+    assert drawn_titles(card.boxes_panel) == expected
+    assert [page_shown(c) for c in card.boxes_panel.canvases[:2]] == [2, 3]
+    assert card.boxes_panel.canvases[2].source_size == (1600, 900)
+    sent = [p["text"] for p in openai_server.last.body["messages"][0]["content"] if p["type"] == "text"]
+    assert sent[:2] == ["Page 2", "Page 3"]
+    backend = ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v", api_key="k")
+    cli_names = [
+        name
+        for name, _ in _question_images([(Attachment(pdf, pages="2-3"), "pdf"), (Attachment(shot), "image")], backend)
+    ]
+    assert cli_names == [i.title for i in window.transcript.question_for(card).found.images] == expected
+    conversation = window.conversation_id
+    close(window, store)
+
+    again, store = window_on(qtbot, tmp_path, openai_server, tmp_path / "data")
+    assert again.wait_for_workers(15)
+    again.new_chat()  # the window opened the last conversation by itself; open it again, as from the history list
+    again.open_conversation(conversation)
+    (card,) = again.answer_cards()
+    assert "finding the pages" in card.boxes_panel.caption.text()  # documents are prepared on a worker
+    qtbot.waitUntil(lambda: len(card.boxes_panel.canvases) == 3, timeout=15000)
+    assert drawn_titles(card.boxes_panel) == expected
+    assert [page_shown(c) for c in card.boxes_panel.canvases[:2]] == [2, 3]
+    question = again.transcript.question_for(card)
+    assert question is not None and question.reports is None and question.sources[0].pages == "2-3"
+    assert question.sources[0].path != pdf  # the copy in the history's folder
+    assert card.boxes_panel.caption.text() == (
+        "1 box on report.pdf (Page 2) · 1 box on report.pdf (Page 3) · 1 box on shot.png"
+    )
+    # Asking about the box on Page 2 renders that part of the page again, sharper than the page that was sent.
+    canvas = card.boxes_panel.canvases[0]
+    qtbot.waitUntil(lambda: canvas.width() > 100)
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=canvas.box_rects()[0].center().toPoint())
+    qtbot.waitUntil(lambda: len(again.composer.strip.chips()) == 1)
+    (region,) = composer_paths(again)
+    assert region.name.startswith("report-page-2-region-")
+    on_sent = to_pixels(Box(100, 150, 500, 350), *canvas.source_size)
+    with Image.open(region) as crop:
+        assert crop.width > 2 * on_sent.width
+        assert abs(crop.width / crop.height - on_sent.width / on_sent.height) < 0.05
+        assert crop.convert("RGB").getpixel((3, 3)) == pytest.approx(PAGE_COLOURS[1], abs=10)
+    close(again, store)
+
+
+def test_pages_sent_as_text_are_not_images_and_boxes_without_pages_say_why(qtbot, tmp_path, openai_server):
+    """The text layer of page 1 went as text: the first image is Page 2. A reopened PDF that is gone leaves its
+    boxes as coordinates, saying why."""
+    pdf = pdf_with_pages(tmp_path / "report.pdf", text_on=(1,))
+    window, store = window_on(qtbot, tmp_path, openai_server, tmp_path / "data")
+    openai_server.enqueue(dialect_stream("vllm", "", TWO_GROUPS))
+    attach(qtbot, window, Attachment(pdf, text_layer=True))
+    send(qtbot, window, "where?")
+    wait_answer(qtbot, window)
+    (card,) = window.answer_cards()
+    qtbot.waitUntil(lambda: len(card.boxes_panel.canvases) == 2, timeout=15000)
+    assert drawn_titles(card.boxes_panel) == ["report.pdf (Page 2)", "report.pdf (Page 3)"]
+    conversation = window.conversation_id
+    store.flush()
+    stored = store.messages(conversation)[0].attachments[0].path
+    close(window, store)
+    stored.unlink()
+
+    again, store = window_on(qtbot, tmp_path, openai_server, tmp_path / "data")
+    again.open_conversation(conversation)
+    (card,) = again.answer_cards()
+    qtbot.waitUntil(lambda: "coordinates only" in card.boxes_panel.caption.text(), timeout=15000)
+    assert card.boxes_panel.canvases == []
+    assert "2 boxes with no image to draw on (coordinates only): " in card.boxes_panel.caption.text()
+    assert "moved or deleted" in card.boxes_panel.caption.text()
+    close(again, store)
+
+
+def test_a_look_at_an_answer_with_a_box_on_a_pdf_page(qtbot, tmp_path, openai_server):
+    """The answer card as people see it, saved as a PNG (pytest --basetemp=DIR keeps it to look at)."""
+    pdf = pdf_with_pages(tmp_path / "report.pdf", text_on=(2,))
+    window, store = window_on(qtbot, tmp_path, openai_server, tmp_path / "data")
+    window.resize(1280, 900)
+    answer = "The paragraph is here: <|begin_of_box|>[[40, 380, 960, 620]]<|end_of_box|>."
+    openai_server.enqueue(dialect_stream("vllm", "", answer))
+    attach(qtbot, window, Attachment(pdf, pages="2"))
+    send(qtbot, window, "where is the paragraph?")
+    wait_answer(qtbot, window)
+    (card,) = window.answer_cards()
+    qtbot.waitUntil(lambda: len(card.boxes_panel.canvases) == 1, timeout=15000)
+    qtbot.waitUntil(lambda: card.boxes_panel.canvases[0].width() > 100)
+    shot = tmp_path / "answer-card-pdf-page.png"
+    assert card.grab().save(str(shot))
+    assert window.grab().save(str(tmp_path / "window-pdf-page.png"))
+    assert card.boxes_panel.caption.text() == "1 box on report.pdf (Page 2)"
+    canvas = card.boxes_panel.canvases[0]
+    image = canvas.grab().toImage()
+    rect = canvas.box_rects()[0]
+    assert pixel(image, rect.left(), rect.center().y()) == pytest.approx(color_for(0), abs=40)
+    assert page_shown(canvas) == 2
+    close(window, store)

@@ -1,8 +1,10 @@
 """Grounding boxes shown on the images they refer to: inline under an answer, and large in a viewer where a
 dragged rectangle (or a click on a box) becomes a cropped follow-up attachment.
 
-Boxes are placed from the ORIGINAL image's proportions (``app.core.grounding``), whatever size the preview is
-decoded at; crops are cut from the original file, never from the preview.
+The images are those the model saw (``grounding.question_images``): attached image files, and the pages, slides
+and video frames rendered for the request. Boxes are placed from the ORIGINAL image's proportions (the file, or
+the rendered page), whatever size the preview is decoded at; crops are cut from the original file or rendered
+again from the PDF page, never from the preview.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import grounding
+from app.core.conversation import Attachment
 from app.core.events import Box, Boxes
 
 log = logging.getLogger(__name__)
@@ -65,11 +68,19 @@ class Placed:
 class ImageBoxes:
     """One image of the question and the boxes that belong on it."""
 
-    path: Path
+    image: grounding.SeenImage
     image_number: int
     boxes: list[Placed]
     size: tuple[int, int] | None = None
     capture: grounding.CaptureInfo | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.image.path
+
+    @property
+    def title(self) -> str:
+        return self.image.title
 
 
 def load_image(path: Path, max_side: int | None = None) -> QImage:
@@ -80,6 +91,13 @@ def load_image(path: Path, max_side: int | None = None) -> QImage:
     if max_side and size.isValid() and max(size.width(), size.height()) > max_side:
         reader.setScaledSize(size.scaled(max_side, max_side, Qt.AspectRatioMode.KeepAspectRatio))
     return reader.read()
+
+
+def load_seen(image: grounding.SeenImage, max_side: int | None = None) -> QImage:
+    """An image the model saw: the file (decoded small when it is large), or the page as it was rendered."""
+    if image.is_file:
+        return load_image(image.path, max_side)
+    return QImage.fromData(image.data)
 
 
 def qcolor(index: int, alpha: int = 255) -> QColor:
@@ -340,9 +358,9 @@ def coordinates_text(images: Sequence[ImageBoxes], unplaced: Sequence[Placed] = 
     for item in images:
         if item.size is None:
             continue
-        lines.append(f"{item.path.name} (image {item.image_number}):")
+        lines.append(f"{item.title} (image {item.image_number}):")
         for placed in item.boxes:
-            line = grounding.describe_box(placed.index, placed.box, *item.size, item.path.name, item.capture)
+            line = grounding.describe_box(placed.index, placed.box, *item.size, item.title, item.capture)
             lines.append(f"  {line}")
     if unplaced:
         lines.append("Not on an attached image (0..1000 of the image):")
@@ -353,9 +371,14 @@ def coordinates_text(images: Sequence[ImageBoxes], unplaced: Sequence[Placed] = 
     return "\n".join(lines)
 
 
-def place_groups(groups: Sequence[Boxes], images: Sequence[Path]) -> tuple[list[ImageBoxes], list[Placed]]:
-    """Groups onto the question's images (by the model's reference, else in order); boxes numbered in order."""
-    targets = grounding.assign_images(groups, len(images))
+def place_groups(
+    groups: Sequence[Boxes], found: grounding.QuestionImages, *, loading: bool = False
+) -> tuple[list[ImageBoxes], list[Placed]]:
+    """Groups onto the images the model saw (by the model's reference, else in order); boxes numbered in order.
+
+    A rendered page whose pixels are still being rendered again (``loading``) keeps its boxes, to be drawn when
+    they come; one whose pixels could not be had, or a file that cannot be read, gives coordinates only."""
+    targets = found.assign(groups)
     by_image: dict[int, ImageBoxes] = {}
     unplaced: list[Placed] = []
     index = 0
@@ -366,18 +389,22 @@ def place_groups(groups: Sequence[Boxes], images: Sequence[Path]) -> tuple[list[
             if target is None:
                 unplaced.append(placed)
             else:
-                item = by_image.setdefault(target, ImageBoxes(Path(images[target]), target + 1, []))
+                item = by_image.setdefault(target, ImageBoxes(found.images[target], target + 1, []))
                 item.boxes.append(placed)
     items = [by_image[k] for k in sorted(by_image)]
     for item in items:
+        if item.image.needs_pixels and not loading:
+            log.info("boxes cannot be drawn: %s was not rendered again", item.title)
+            unplaced.extend(item.boxes)
+            continue
         try:
-            item.size = grounding.image_size(item.path)
+            item.size = item.image.source_size()
         except grounding.GroundingError as e:
             log.info("boxes cannot be placed: %s", e)
             unplaced.extend(item.boxes)
             continue
-        item.capture = grounding.read_capture_metadata(item.path)
-    return [i for i in items if i.size is not None], unplaced
+        item.capture = grounding.read_capture_metadata(item.path) if item.image.is_file else None
+    return [i for i in items if i.size is not None], sorted(unplaced, key=lambda p: p.index)
 
 
 class BoxesPanel(QFrame):
@@ -392,6 +419,8 @@ class BoxesPanel(QFrame):
         self.setObjectName("boxesPanel")
         self.setAccessibleName("boxes")
         self.groups: list[Boxes] = []
+        self.found: grounding.QuestionImages | None = None
+        self.loading = False
         self.images: list[ImageBoxes] = []
         self.unplaced: list[Placed] = []
         self.canvases: list[BoxCanvas] = []
@@ -421,16 +450,27 @@ class BoxesPanel(QFrame):
     def show_boxes(self) -> bool:
         return self.toggle.isChecked()
 
-    def set_groups(self, groups: Sequence[Boxes], images: Sequence[Path]) -> None:
+    def set_groups(
+        self, groups: Sequence[Boxes], found: grounding.QuestionImages | None, *, loading: bool = False
+    ) -> None:
+        """Shows ``groups`` on the images the model saw. ``found`` is ``None`` while they are still being found
+        (a document's pages prepared on a worker); ``loading`` while some pages' pixels are being rendered."""
         self.groups = list(groups)
-        self.images, self.unplaced = place_groups(self.groups, images)
+        self.found, self.loading = found, loading
+        if found is None:
+            self.images, self.unplaced = [], []
+        else:
+            self.images, self.unplaced = place_groups(self.groups, found, loading=loading)
         for canvas in self.canvases:
             self.column.removeWidget(canvas)
             canvas.deleteLater()
         self.canvases = []
         for item in self.images:
-            preview = load_image(item.path, INLINE_DECODE_SIDE)
+            if item.image.needs_pixels:
+                continue  # drawn when its page has been rendered again
+            preview = load_seen(item.image, INLINE_DECODE_SIDE)
             canvas = BoxCanvas(preview, item.size, item.boxes, max_height=INLINE_MAX_HEIGHT)
+            canvas.setAccessibleName(f"boxes on {item.title}")
             canvas.set_show_boxes(self.show_boxes())
             canvas.box_clicked.connect(lambda i, item=item: self.ask_about_box(item, i))
             canvas.image_clicked.connect(lambda item=item: self.open_large(item))
@@ -441,18 +481,26 @@ class BoxesPanel(QFrame):
         self.setVisible(bool(self.groups))
 
     def _caption(self) -> str:
+        if self.found is None:
+            count = sum(len(g.boxes) for g in self.groups)
+            return f"{count} box{'es' if count != 1 else ''}: finding the pages they are on…"
         parts = []
         for item in self.images:
             count = len(item.boxes)
-            text = f"{count} box{'es' if count != 1 else ''} on {item.path.name}"
+            text = f"{count} box{'es' if count != 1 else ''} on {item.title}"
             if item.capture is not None and item.capture.screens:
                 numbers = sorted({grounding.box_on_screen(p.box, item.capture).number or 0 for p in item.boxes} - {0})
                 if numbers:
                     text += f" (screen {', '.join(map(str, numbers))})"
+            if item.image.needs_pixels:
+                text += " (rendering the page…)"
             parts.append(text)
         if self.unplaced:
             count = len(self.unplaced)
-            parts.append(f"{count} box{'es' if count != 1 else ''} with no image to draw on (coordinates only)")
+            text = f"{count} box{'es' if count != 1 else ''} with no image to draw on (coordinates only)"
+            if self.found.problem:
+                text += f": {self.found.problem}"
+            parts.append(text)
         return " · ".join(parts)
 
     def set_show_boxes(self, show: bool) -> None:
@@ -470,7 +518,7 @@ class BoxesPanel(QFrame):
         self.message.emit("Coordinates copied")
 
     def ask_about_box(self, item: ImageBoxes, position: int) -> None:
-        self._crop(lambda: grounding.crop_box(item.path, item.boxes[position].box))
+        self._crop(lambda: grounding.crop_seen_box(item.image, item.boxes[position].box))
 
     def _crop(self, make) -> None:
         try:
@@ -481,7 +529,7 @@ class BoxesPanel(QFrame):
         self.region_cropped.emit(path)
 
     def open_large(self, item: ImageBoxes) -> None:
-        viewer = BoxViewer(item.path, item.boxes, self.window(), show_boxes=self.show_boxes(), capture=item.capture)
+        viewer = BoxViewer(item.image, item.boxes, self.window(), show_boxes=self.show_boxes(), capture=item.capture)
         viewer.region_cropped.connect(self.region_cropped)
         viewer.boxes_toggled.connect(self.set_show_boxes)
         viewer.open()
@@ -489,14 +537,16 @@ class BoxesPanel(QFrame):
 
 class BoxViewer(QDialog):
     """An image large, zoomed to fit (or in and out), with its boxes. Dragging a rectangle selects a region;
-    "Ask about this region" (or a click on a box) crops the original and hands it back as an attachment."""
+    "Ask about this region" (or a click on a box) crops the original (a PDF page: renders that part of the page
+    again, sharper) and hands it back as an attachment. ``source`` is an attached file or an image the model
+    saw."""
 
     region_cropped = Signal(object)
     boxes_toggled = Signal(bool)
 
     def __init__(
         self,
-        path: Path,
+        source: Path | grounding.SeenImage,
         boxes: Sequence[Placed] = (),
         parent: QWidget | None = None,
         *,
@@ -505,16 +555,20 @@ class BoxViewer(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("boxViewer")
-        self.setWindowTitle(path.name)
+        if isinstance(source, grounding.SeenImage):
+            self.image = source
+        else:
+            self.image = grounding.SeenImage(Attachment(Path(source), kind="image"), 0, "image")
+        self.setWindowTitle(self.image.title)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.path = path
+        self.path = self.image.path
         self.capture = capture
         self.zoom: float | None = None  # None: fit to the window
         try:
-            size = grounding.image_size(path)
+            size = self.image.source_size()
         except grounding.GroundingError:
             size = (1, 1)
-        self.canvas = BoxCanvas(load_image(path, VIEWER_DECODE_SIDE), size, boxes, selectable=True)
+        self.canvas = BoxCanvas(load_seen(self.image, VIEWER_DECODE_SIDE), size, boxes, selectable=True)
         self.canvas.set_show_boxes(show_boxes)
         self.canvas.region_selected.connect(self._selected)
         self.canvas.box_clicked.connect(self._box_clicked)
@@ -612,10 +666,10 @@ class BoxViewer(QDialog):
 
     def ask_selection(self) -> None:
         if self.canvas.selection is not None:
-            self._finish(lambda: grounding.crop_region(self.path, self.canvas.selection))
+            self._finish(lambda: grounding.crop_seen(self.image, self.canvas.selection))
 
     def _box_clicked(self, position: int) -> None:
-        self._finish(lambda: grounding.crop_box(self.path, self.canvas.boxes[position].box))
+        self._finish(lambda: grounding.crop_seen_box(self.image, self.canvas.boxes[position].box))
 
     def _finish(self, make) -> None:
         try:

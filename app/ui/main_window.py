@@ -34,7 +34,7 @@ from app.core.backends.base import recent_turns
 from app.core.conversation import Attachment, Conversation, Message
 from app.core.markdown_render import render
 from app.core.media.budget import DEFAULT_ANSWER_RESERVE, check_message
-from app.core.media.parts import estimate_text_tokens
+from app.core.media.parts import MediaReport, estimate_text_tokens
 from app.core.settings import KeyVault, Settings
 from app.core.store import Store, make_title
 from app.ui import theme
@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
         self.sidebar.layout().addWidget(self.settings_button)
 
         self.transcript = Transcript()
+        self.transcript.use_workers(self.tasks, lambda: media_target(self.backend))
         self.composer = Composer(self.tasks, lambda: media_target(self.backend), self.colors, store.folder / "pasted")
         self.thinking = ThinkingPane(settings.thinking_collapsed)
         self.status = QLabel("")
@@ -336,6 +337,8 @@ class MainWindow(QMainWindow):
             self.show_banner("model", self.backend_error or "No backend is set up: open Settings.", retryable=False)
             return
         attachments = self.composer.strip.attachments()
+        # What the strip prepared for each file: the question counts the images the model saw from it.
+        reports = [chip.info.report if chip.info is not None else None for chip in chips]
         info = self.composer.strip.info()
         attachment_tokens = sum(int(i.get("tokens") or 0) for i in info.values())
         self.clear_banners()
@@ -354,7 +357,7 @@ class MainWindow(QMainWindow):
             self.cancel_edit()
         else:
             question_id = self.store.add_message(self.conversation_id, "user", text, attachments, attachment_info=info)
-        self._add_question(question_id, text, attachments, attachment_tokens)
+        self._add_question(question_id, text, attachments, attachment_tokens, reports)
         if new_conversation or len(self.turns) == 1:
             self.sidebar.upsert(self.conversation_id, make_title(text, [a.name for a in attachments]))
         else:
@@ -367,8 +370,15 @@ class MainWindow(QMainWindow):
         item = self.sidebar.list.currentItem()
         return item.text() if item is not None else ""
 
-    def _add_question(self, message_id: str, text: str, attachments: list[Attachment], tokens: int = 0) -> None:
-        card = UserCard(message_id, text, [Path(a.path) for a in attachments], self.colors)
+    def _add_question(
+        self,
+        message_id: str,
+        text: str,
+        attachments: list[Attachment],
+        tokens: int = 0,
+        reports: list[MediaReport | None] | None = None,
+    ) -> None:
+        card = UserCard(message_id, text, attachments, self.colors, reports)
         card.edit_requested.connect(self.edit_question)
         card.setMaximumWidth(max(360, int(self.transcript.viewport().width() * 0.8)))
         self.turns.append(Turn(message_id, "user", text, list(attachments), card=card, attachment_tokens=tokens))

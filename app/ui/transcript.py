@@ -1,9 +1,15 @@
 """The conversation as cards: questions with their attachments, answers (with their grounding boxes drawn on
-the images they refer to), and failure banners."""
+the images they refer to), and failure banners.
+
+A question knows the images the model saw with it (``grounding.question_images``): attached image files, and the
+pages, slides and frames its documents and videos became. It counts them from what the attachments strip already
+prepared when the question was sent live, and prepares its documents again on a worker when a conversation is
+reopened or when a box lands on a page whose pixels the strip did not keep."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +26,20 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
+from app.core import grounding
+from app.core.conversation import Attachment
 from app.core.events import Boxes
-from app.core.grounding import groups_from_json
+from app.core.grounding import QuestionImages, groups_from_json
 from app.core.markdown_render import render
+from app.core.media.parts import MediaReport, MediaTarget
 from app.ui import theme
 from app.ui.boxes_view import BoxesPanel, BoxViewer
 from app.ui.panes import AnswerView, format_seconds
+from app.ui.workers import Tasks
+
+log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 THUMB = 96
@@ -90,13 +103,33 @@ class Thumbnail(QLabel):
 
 
 class UserCard(QFrame):
+    """A question: its text, its attachments, and the images the model saw with them (found on demand, for the
+    answers whose boxes refer to them)."""
+
     edit_requested = Signal(str)
     region_cropped = Signal(object)
+    images_changed = Signal()  # the images became known, or more of their pixels were rendered
 
-    def __init__(self, message_id: str, text: str, attachments: list[Path], colors: theme.Colors) -> None:
+    def __init__(
+        self,
+        message_id: str,
+        text: str,
+        attachments: Sequence[Path | Attachment],
+        colors: theme.Colors,
+        reports: Sequence[MediaReport | None] | None = None,
+    ) -> None:
+        """``reports`` are what the attachments strip prepared for each attachment (``None`` where it has none):
+        with them the images are counted at once, without rendering anything again."""
         super().__init__()
         self.message_id = message_id
-        self.attachments = list(attachments)
+        self.sources = [a if isinstance(a, Attachment) else Attachment(Path(a)) for a in attachments]
+        self.attachments = [Path(a.path) for a in self.sources]
+        self.reports = list(reports) if reports is not None else None
+        self.tasks: Tasks | None = None
+        self.target: MediaTarget | None = None
+        self.found: QuestionImages | None = None
+        self._working = False
+        self._tried: set[int] = set()  # images whose pixels were asked for (not asked again if they failed)
         self.setObjectName("userCard")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.text = QLabel(text)
@@ -106,10 +139,10 @@ class UserCard(QFrame):
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 8, 8)
-        if attachments:
+        if self.attachments:
             row = QHBoxLayout()
             row.setSpacing(6)
-            for path in attachments:
+            for path in self.attachments:
                 thumbnail = Thumbnail(path)
                 thumbnail.region_cropped.connect(self.region_cropped)
                 row.addWidget(thumbnail)
@@ -131,15 +164,74 @@ class UserCard(QFrame):
         self.edit.setIcon(theme.icon("edit", colors.muted, 16))
 
     def images(self) -> list[Path]:
+        """The attached image files (what the thumbnails open large)."""
         return [p for p in self.attachments if is_image(Path(p))]
+
+    def may_have_images(self) -> bool:
+        """Whether answers may refer to this question's images: not when it is known to have none (no attachments,
+        only text, or a PDF that went wholly as its text layer)."""
+        if self.found is not None:
+            return bool(self.found.images) or not self.found.complete
+        return bool(self.sources)
+
+    def request_images(self, groups: Sequence[Boxes]) -> tuple[QuestionImages | None, bool]:
+        """(the images the model saw, whether pixels ``groups`` need are still being rendered). The images are
+        ``None`` while being found on a worker; ``images_changed`` says when there is more."""
+        if self.found is None and not self._working:
+            if grounding.needs_preparing(self.sources, self.reports):
+                self._work(groups)
+            else:
+                self.found = grounding.question_images(self.sources, reports=self.reports)
+        if self.found is None:
+            return None, True
+        targets = {t for t in self.found.assign(groups) if t is not None}
+        missing = {t for t in targets if self.found.images[t].needs_pixels}
+        if missing - self._tried and not self._working:
+            self._work(groups)
+        return self.found, bool(missing) and (self._working or bool(missing - self._tried))
+
+    def _work(self, groups: Sequence[Boxes]) -> None:
+        """Finds the images (preparing documents as the request did) and renders the pages ``groups`` land on,
+        keeping the pixels of those only, on a worker."""
+        sources, reports, found, target = list(self.sources), self.reports, self.found, self.target
+        groups = list(groups)
+
+        def job() -> tuple[QuestionImages, set[int]]:
+            images = found or grounding.question_images(sources, target, reports=reports)
+            wanted = {i for i in images.assign(groups) if i is not None}
+            keep = {i for i, image in enumerate(images.images) if image.data} if found is not None else set()
+            return grounding.with_pixels(images, wanted | keep, target), wanted
+
+        self._working = True
+        (self.tasks or Tasks(self)).run(job, self._found, self._failed, name="question images")
+
+    def _found(self, result: tuple[QuestionImages, set[int]]) -> None:
+        if not isValid(self):
+            return  # the conversation was closed while its pages rendered
+        self._working = False
+        self.found, tried = result
+        self._tried |= tried
+        self.images_changed.emit()
+
+    def _failed(self, error: BaseException) -> None:
+        if not isValid(self):
+            return
+        log.info("the images of a question could not be found again: %s", error)
+        self._working = False
+        if self.found is None:
+            self.found = QuestionImages((), f"its attachments could not be prepared again ({error})")
+        else:
+            self._tried |= set(range(len(self.found.images)))
+        self.images_changed.emit()
 
 
 class AnswerCard(QFrame):
     """One answer, and under it the boxes it gave, drawn on the question's images.
 
     Boxes arrive live (``add_boxes`` per ``Boxes`` event) or all at once (``set_boxes`` with the stored form,
-    when history is reopened or the stream ends). The images come from ``question_images``, which the transcript
-    sets when the card is added, because only the transcript knows which question the answer follows."""
+    when history is reopened or the stream ends). They are drawn on the images the model saw with the question
+    ``find_question`` gives, which the transcript sets when the card is added, because only the transcript knows
+    which question the answer follows."""
 
     selected = Signal(str)
     regenerate_requested = Signal(str)
@@ -159,7 +251,8 @@ class AnswerCard(QFrame):
         self.view.setObjectName("answer_past")
         self.view.copied.connect(self.copied)
         self.groups: list[Boxes] = []
-        self.question_images: Callable[[], list[Path]] = list
+        self.find_question: Callable[[], UserCard | None] = lambda: None
+        self._watching: list[UserCard] = []
         self.boxes_panel = BoxesPanel(self)
         self.boxes_panel.message.connect(self.copied)
         self.boxes_panel.region_cropped.connect(self.region_cropped)
@@ -199,7 +292,18 @@ class AnswerCard(QFrame):
         self.refresh_boxes()
 
     def refresh_boxes(self) -> None:
-        self.boxes_panel.set_groups(self.groups, self.question_images() if self.groups else [])
+        if not self.groups:
+            self.boxes_panel.set_groups([], QuestionImages())
+            return
+        question = self.find_question()
+        if question is None:
+            self.boxes_panel.set_groups(self.groups, QuestionImages())
+            return
+        if not any(q is question for q in self._watching):
+            self._watching.append(question)
+            question.images_changed.connect(self.refresh_boxes)
+        found, loading = question.request_images(self.groups)
+        self.boxes_panel.set_groups(self.groups, found, loading=loading)
 
     def update_meta(self, extra: str = "") -> None:
         parts = [p for p in (self.model, extra) if p]
@@ -280,6 +384,8 @@ class Transcript(QScrollArea):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.tasks: Tasks | None = None
+        self.target: Callable[[], MediaTarget] = MediaTarget
         self.setObjectName("transcriptArea")
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -304,6 +410,11 @@ class Transcript(QScrollArea):
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.verticalScrollBar().rangeChanged.connect(self._range_changed)
 
+    def use_workers(self, tasks: Tasks, target: Callable[[], MediaTarget]) -> None:
+        """Where questions prepare their documents again (the window's workers, so closing waits for them) and
+        for which model: the backend's media target, as the attachments strip and the request use it."""
+        self.tasks, self.target = tasks, target
+
     def apply_colors(self, colors: theme.Colors, *, rerender: bool = False) -> None:
         """Restyle the cards already shown after a change of scheme (see ``AnswerCard.apply_colors``)."""
         for card in self.cards():
@@ -325,7 +436,12 @@ class Transcript(QScrollArea):
         if isinstance(widget, (UserCard, AnswerCard)):
             widget.region_cropped.connect(self.attach_region)
         if isinstance(widget, AnswerCard):
-            widget.question_images = lambda card=widget: self.images_for(card)
+            widget.find_question = lambda card=widget: self.question_for(card)
+        if isinstance(widget, UserCard):
+            if self.tasks is None:
+                self.tasks = Tasks(self)
+            widget.tasks = widget.tasks or self.tasks
+            widget.target = widget.target or self.target()
         if user:
             widget.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
             self.column.insertWidget(self.column.indexOf(self.empty), widget, 0, Qt.AlignmentFlag.AlignRight)
@@ -346,16 +462,16 @@ class Transcript(QScrollArea):
             widget.deleteLater()
         self.empty.show()
 
-    def images_for(self, answer: QWidget) -> list[Path]:
-        """The images an answer's boxes refer to: those of the question it answers, or, when that question had
-        none ("and where is the save button?"), of the latest earlier question that had some."""
+    def question_for(self, answer: QWidget) -> UserCard | None:
+        """The question whose images an answer's boxes refer to: the one it answers, or, when that question had
+        none ("and where is the save button?"), the latest earlier question that had some."""
         cards = self.cards()
         if answer not in cards:
-            return []
+            return None
         for card in reversed(cards[: cards.index(answer)]):
-            if isinstance(card, UserCard) and card.images():
-                return card.images()
-        return []
+            if isinstance(card, UserCard) and card.may_have_images():
+                return card
+        return None
 
     def attach_region(self, path: Path) -> None:
         window = self.window()
