@@ -280,9 +280,9 @@ def _scan_quads(text: str) -> tuple[Box, ...]:
             found.append(box)
         prev = m.end()
     if not found:
-        m = _BARE_QUAD_RE.match(text)
-        if m:
-            box = _box([float(v) for v in _NUM_RE.findall(m.group(1))], None)
+        bare = _BARE_QUAD_RE.match(text)
+        if bare:
+            box = _box([float(v) for v in _NUM_RE.findall(bare.group(1))], None)
             if box is not None:
                 found.append(box)
     return tuple(found)

@@ -53,9 +53,9 @@ def find_api_key(preset: str, base_url: str | None = None, env_var: str | None =
             if value:
                 remember_secret(value)
                 return FoundKey(value, f"env:{name}")
-    value = get_api_key(account_name(preset, base_url))
-    remember_secret(value)
-    return FoundKey(value, "keyring") if value else None
+    saved = get_api_key(account_name(preset, base_url))
+    remember_secret(saved)
+    return FoundKey(saved, "keyring") if saved else None
 
 
 def get_api_key(account: str) -> str | None:

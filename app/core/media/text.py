@@ -45,10 +45,10 @@ def decode(data: bytes, *, truncated: bool = False) -> tuple[str, str]:
         if data.startswith(bom):
             return data.decode(encoding, errors=errors), encoding
     if b"\x00" in data:
-        encoding = _utf16_without_bom(data)
-        if encoding is None:
+        utf16 = _utf16_without_bom(data)
+        if utf16 is None:
             raise ValueError("binary content (it contains NUL bytes)")
-        return data.decode(encoding, errors=errors), encoding
+        return data.decode(utf16, errors=errors), utf16
     try:
         text = data.decode("utf-8")
         encoding = "utf-8"
