@@ -467,7 +467,7 @@ def check_gpu() -> Check:
     data["device"] = device
     data["torch_cuda"] = torch.version.cuda
     if device == "cuda":
-        cards = []
+        cards: list[dict[str, Any]] = []
         for index in range(torch.cuda.device_count()):
             free, total = torch.cuda.mem_get_info(index)
             cards.append(

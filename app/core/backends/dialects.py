@@ -8,7 +8,7 @@ A ``Dialect`` holds those differences so ``ApiBackend`` stays one code path; a `
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict
 from urllib.parse import urlsplit
 
 from app.core.backends.base import Capabilities
@@ -95,7 +95,20 @@ class Dialect:
 # the byte budget keeps even the base64 form (4/3 larger) under 5 MB.
 _ZAI_IMAGE_BYTES = 5 * MB * 3 // 4 - 4096
 
-_ZAI_LIMITS = {
+
+class _Limits(TypedDict, total=False):
+    """The bounds two dialects share, typed so they can be spread into ``Dialect``."""
+
+    max_images: int | None
+    max_image_bytes: int | None
+    max_image_side: int | None
+    max_videos: int | None
+    max_video_bytes: int | None
+    temperature_range: tuple[float, float]
+    max_tokens_limit: int | None
+
+
+_ZAI_LIMITS: _Limits = {
     "max_images": 150,
     "max_image_bytes": _ZAI_IMAGE_BYTES,
     "max_image_side": 6000,
