@@ -90,7 +90,7 @@ class OpenCVEncoder:
     def __init__(self, path: Path, size: tuple[int, int], fps: int) -> None:
         import cv2
 
-        self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), size)
+        self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), float(fps), size)
         if not self._writer.isOpened():
             raise CaptureError(
                 f"OpenCV could not open a video writer for {path} (its FFmpeg backend is missing?). "

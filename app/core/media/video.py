@@ -167,7 +167,7 @@ def transcode(path: Path, info: VideoInfo, limit: int | None) -> Path:
         keep_every = 1 if scale > 0.5 else 2
         fps = info.fps / keep_every
         cap = cv2.VideoCapture(str(path))
-        writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+        writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
         try:
             index = 0
             while True:
@@ -183,6 +183,7 @@ def transcode(path: Path, info: VideoInfo, limit: int | None) -> Path:
         if limit is None or out.stat().st_size <= limit:
             return out
         scale *= 0.6
+    assert limit is not None  # without a limit the first pass returned
     raise MediaError(
         f"{path.name}: even re-encoded at {width}x{height} the video is over the {limit / 1e6:.0f} MB limit; "
         "trim it to a shorter clip and attach that"
