@@ -48,7 +48,7 @@ _FORMATS_BY_EXTENSION = {
 }
 _ORIENTATION = 0x0112
 _SRGB = ImageCms.createProfile("sRGB")
-_LAB = ImageCms.createProfile("LAB")
+_LAB = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB"))
 
 
 def smart_resize(
@@ -210,7 +210,7 @@ def _to_srgb(img: Image.Image) -> Image.Image:
     Phone photos and macOS screenshots are tagged Display P3, print files carry CMYK profiles; dropping the
     profile when re-encoding would shift their colours. A profile lcms cannot use is ignored.
     """
-    icc = img.info.get("icc_profile")
+    icc: bytes = img.info.get("icc_profile") or b""
     if img.mode != "LAB" and (not icc or img.mode not in ("RGB", "RGBA", "CMYK")):
         return img
     try:

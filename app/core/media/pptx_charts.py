@@ -394,15 +394,15 @@ def _category(draw, canvas, plots: list[Plot], area, theme: Theme, fnt, px_per_p
 
     gridlines = val_axis is None or val_axis.find("c:majorGridlines", NS) is not None
     for t, label in zip(ticks, labels, strict=True):
-        p = vpos(t)
+        at = vpos(t)
         if gridlines:
-            line = [p, y0, p, y1] if horizontal else [x0, p, x1, p]
+            line = [at, y0, at, y1] if horizontal else [x0, at, x1, at]
             draw.line(line, fill=GRID, width=max(1, round(px_per_pt * 0.75)))
         if show_val:
             if horizontal:
-                draw.text((p, y1 + gap / 2), label, font=fnt, fill=TEXT, anchor="ma")
+                draw.text((at, y1 + gap / 2), label, font=fnt, fill=TEXT, anchor="ma")
             else:
-                draw.text((x0 - gap, p), label, font=fnt, fill=TEXT, anchor="rm")
+                draw.text((x0 - gap, at), label, font=fnt, fill=TEXT, anchor="rm")
     band = ((y1 - y0) if horizontal else (x1 - x0)) / n
     zero = vpos(max(lo, min(hi, 0.0)))
     index = 0
@@ -575,25 +575,24 @@ def _xy(draw, plots: list[Plot], area, theme: Theme, fnt, px_per_pt: float, plot
 
 def _smooth(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Catmull-Rom through the points, as Office's smoothed lines look."""
-    out = []
+    out: list[tuple[float, float]] = []
     ext = [pts[0], *pts, pts[-1]]
     for i in range(1, len(ext) - 2):
         p0, p1, p2, p3 = ext[i - 1], ext[i], ext[i + 1], ext[i + 2]
         for j in range(10):
             t = j / 10
             t2, t3 = t * t, t * t * t
-            out.append(
-                tuple(
-                    0.5
-                    * (
-                        2 * p1[k]
-                        + (-p0[k] + p2[k]) * t
-                        + (2 * p0[k] - 5 * p1[k] + 4 * p2[k] - p3[k]) * t2
-                        + (-p0[k] + 3 * p1[k] - 3 * p2[k] + p3[k]) * t3
-                    )
-                    for k in range(2)
+            x, y = (
+                0.5
+                * (
+                    2 * p1[k]
+                    + (-p0[k] + p2[k]) * t
+                    + (2 * p0[k] - 5 * p1[k] + 4 * p2[k] - p3[k]) * t2
+                    + (-p0[k] + 3 * p1[k] - 3 * p2[k] + p3[k]) * t3
                 )
+                for k in range(2)
             )
+            out.append((x, y))
     out.append(pts[-1])
     return out
 

@@ -12,7 +12,7 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from app.core.media.pptx_charts import draw_chart
 from app.core.media.pptx_style import (
@@ -620,7 +620,7 @@ class SlideRenderer:
 @dataclass
 class _Seg:
     text: str
-    font: object
+    font: ImageFont.FreeTypeFont | None  # None for a line break
     color: RGBA
     size: float
 

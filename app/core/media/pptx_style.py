@@ -138,8 +138,8 @@ class Theme:
             h = int(el.get("hue", "0")) / 21600000
             s = int(el.get("sat", "0")) / 100000
             lum = int(el.get("lum", "0")) / 100000
-            r, g, b = colorsys.hls_to_rgb(h, lum, s)
-            rgba = (round(r * 255), round(g * 255), round(b * 255), 255)
+            red, green, blue = colorsys.hls_to_rgb(h, lum, s)
+            rgba = (round(red * 255), round(green * 255), round(blue * 255), 255)
         else:
             return None
         return _apply_mods(rgba, el)
@@ -380,7 +380,7 @@ _FONT_FILES = {
 
 
 @functools.lru_cache(maxsize=256)
-def font(size_px: int, bold: bool = False, italic: bool = False) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def font(size_px: int, bold: bool = False, italic: bool = False) -> ImageFont.FreeTypeFont:
     """A sans-serif font at ``size_px``; Pillow's own scalable default when no system font is found."""
     size_px = max(4, min(1000, size_px))
     for name in _FONT_FILES[(bold, italic)] + _FONT_FILES[(False, False)]:
@@ -388,7 +388,9 @@ def font(size_px: int, bold: bool = False, italic: bool = False) -> ImageFont.Fr
             return ImageFont.truetype(name, size_px)
         except OSError:
             continue
-    return ImageFont.load_default(size_px)
+    default = ImageFont.load_default(size_px)
+    assert isinstance(default, ImageFont.FreeTypeFont)  # given a size, Pillow always loads its scalable Aileron
+    return default
 
 
 def polygon_mask(size: tuple[int, int], points: list[tuple[float, float]], offset: tuple[int, int]) -> Image.Image:
