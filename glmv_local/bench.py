@@ -214,10 +214,12 @@ def main(argv: list[str] | None = None) -> int:
         shape = args.shape or ("flash" if torch.cuda.is_available() else "tiny")
         engine = random_engine(shape, args.device, args.dtype, args.speed)
     load_s = time.perf_counter() - start
-    placement = engine.loaded.placement
+    loaded = engine.loaded
+    assert loaded is not None  # loaded above, by load() or by random_engine
+    placement = loaded.placement
     print(
         f"model {engine.settings.model} on {placement.device} ({placement.dtype_name}, {placement.attention}); "
-        f"{engine.loaded.checkpoint.parameters / 1e6:,.1f} M parameters; load + warm-up {load_s:.1f} s; "
+        f"{loaded.checkpoint.parameters / 1e6:,.1f} M parameters; load + warm-up {load_s:.1f} s; "
         f"static cache + compile: {'on' if engine.compiled else 'off'}"
     )
     ours = measure_engine(engine, args.new_tokens)

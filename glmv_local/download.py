@@ -146,7 +146,9 @@ def resolve(
     return download(model, where, progress=progress, revision=revision)
 
 
-def download(model: str, where: Path, *, progress: ProgressFn | None = None, revision: str | None = None):
+def download(
+    model: str, where: Path, *, progress: ProgressFn | None = None, revision: str | None = None
+) -> checkpoint.Checkpoint:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
 
@@ -154,8 +156,10 @@ def download(model: str, where: Path, *, progress: ProgressFn | None = None, rev
         plan = snapshot_download(model, allow_patterns=PATTERNS, cache_dir=where, revision=revision, dry_run=True)
         needed = sum(int(f.file_size or 0) for f in plan if f.will_download)
         check_disk_space(needed, where)
-        kwargs = {"tqdm_class": _progress_class(progress)} if progress else {}
-        path = Path(snapshot_download(model, allow_patterns=PATTERNS, cache_dir=where, revision=revision, **kwargs))
+        tqdm_class = _progress_class(progress) if progress else None
+        path = Path(
+            snapshot_download(model, allow_patterns=PATTERNS, cache_dir=where, revision=revision, tqdm_class=tqdm_class)
+        )
     except RepositoryNotFoundError as e:
         raise ModelNotFound(f"{model}: no such model on the Hub (or it is private: set HF_TOKEN).") from e
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as e:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from glmv_local import chat, loader, processor
 from glmv_local.download import DEFAULT_MODEL
@@ -78,7 +78,9 @@ def cancel_criteria(cancel: threading.Event) -> Any:
 
     class Cancelled(StoppingCriteria):
         def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
-            return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device)
+            # torch.full is typed as returning Tensor; BoolTensor here is only the base class's legacy annotation.
+            done = torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device)
+            return cast("torch.BoolTensor", done)
 
     return Cancelled()
 
@@ -90,6 +92,11 @@ def make_streamer(tokenizer: Any, stop_ids: set[int]) -> Any:
     from transformers import TextIteratorStreamer
 
     class Streamer(TextIteratorStreamer):
+        # The base class's state that ``put`` takes over, declared so it is typed when transformers is not analysed.
+        token_cache: list[int]
+        print_len: int
+        next_tokens_are_prompt: bool
+
         def __init__(self) -> None:
             super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=False)
             self.generated = 0
@@ -105,7 +112,7 @@ def make_streamer(tokenizer: Any, stop_ids: set[int]) -> Any:
             if self.first_token_at is None:
                 self.first_token_at = time.perf_counter()
             self.token_cache.extend(i for i in ids if i not in stop_ids)
-            text = self.tokenizer.decode(self.token_cache, **self.decode_kwargs)
+            text = cast(str, self.tokenizer.decode(self.token_cache, **self.decode_kwargs))
             if text.endswith("\ufffd"):
                 return
             piece = text[self.print_len :]
