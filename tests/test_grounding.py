@@ -537,3 +537,18 @@ def test_a_region_of_a_frame_or_an_unrenderable_page_is_cut_from_what_was_sent(t
     empty = grounding.SeenImage(Attachment(tmp_path / "clip.mp4"), 0, "video", "at 1.0 seconds", (64, 48))
     with pytest.raises(GroundingError, match="not loaded"):
         grounding.crop_seen(empty, PixelBox(0, 0, 10, 10), tmp_path)
+
+
+def test_video_frames_are_images_only_where_the_video_went_as_frames(tmp_path):
+    from tests.test_media_video import make_video
+
+    clip = make_video(tmp_path / "clip.mp4", 2)
+    shot = tmp_path / "shot.png"
+    Image.new("RGB", (64, 48)).save(shot)
+    attachments = [Attachment(clip), Attachment(shot)]
+    as_frames = grounding.question_images(attachments, MediaTarget(accepts_video=False))
+    titles = [i.title for i in as_frames.images]
+    assert titles[0] == "clip.mp4 (at 0.0 seconds)" and titles[-1] == "shot.png" and len(titles) > 3
+    assert all(i.kind == "video" and i.data for i in as_frames.images[:-1])
+    as_video = grounding.question_images(attachments, MediaTarget(accepts_video=True))
+    assert [i.title for i in as_video.images] == ["shot.png"]  # the model saw a video, then one image

@@ -560,3 +560,34 @@ def test_a_look_at_an_answer_with_a_box_on_a_pdf_page(qtbot, tmp_path, openai_se
     assert pixel(image, rect.left(), rect.center().y()) == pytest.approx(color_for(0), abs=40)
     assert page_shown(canvas) == 2
     close(window, store)
+
+
+def test_a_region_dragged_on_a_pdf_page_in_the_large_view_is_rendered_again(qtbot, tmp_path):
+    from app.core.grounding import question_images
+    from app.core.media.parts import MediaTarget
+
+    pdf = pdf_with_pages(tmp_path / "report.pdf", text_on=(3,))
+    page = question_images([Attachment(pdf)], MediaTarget()).images[2]
+    viewer = BoxViewer(page, [])
+    qtbot.addWidget(viewer)
+    viewer.resize(900, 900)
+    viewer.show()
+    assert viewer.windowTitle() == "report.pdf (Page 3)" and viewer.canvas.source_size == page.size
+    qtbot.waitUntil(lambda: viewer.canvas.width() > 100)
+    canvas = viewer.canvas
+    start, end = (
+        QPointF(canvas.width() * 0.1, canvas.height() * 0.38),
+        QPointF(canvas.width() * 0.9, canvas.height() * 0.62),
+    )
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=start.toPoint())
+    qtbot.mouseMove(canvas, pos=QPoint(int(start.x()) + 20, int(start.y()) + 20))
+    qtbot.mouseMove(canvas, pos=end.toPoint())
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=end.toPoint())
+    region = canvas.selection
+    assert region is not None
+    with qtbot.waitSignal(viewer.region_cropped) as cropped:
+        qtbot.mouseClick(viewer.ask, Qt.MouseButton.LeftButton)
+    with Image.open(cropped.args[0]) as crop:
+        assert crop.width > 1.5 * region.width  # from the page itself, not the pixels that were sent
+        assert abs(crop.width / crop.height - region.width / region.height) < 0.05
+        assert crop.convert("RGB").getpixel((2, 2)) == pytest.approx(PAGE_COLOURS[2], abs=10)
