@@ -346,7 +346,8 @@ def _boxes_from_rows(rows: Any) -> tuple[Box, ...]:
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
             continue
         label = row[4] if len(row) == 5 and isinstance(row[4], str) else None
-        found.append(Box(*(float(v) for v in values), label))
+        x1, y1, x2, y2 = (float(v) for v in values)
+        found.append(Box(x1, y1, x2, y2, label))
     return tuple(found)
 
 
@@ -496,7 +497,7 @@ def parse_capture_metadata(data: Any) -> CaptureInfo:
     rect = _int_rect(data.get("rect"), "rect")
     if rect.empty:
         raise ValueError("the captured rectangle is empty")
-    screens = []
+    screens: list[Screen] = []
     for item in data.get("screens") or []:
         if not isinstance(item, dict):
             raise ValueError("a screen entry is not an object")
@@ -578,7 +579,8 @@ def _screen_at(screens: Sequence[Screen], device: Rect, cx: float, cy: float) ->
     for i, screen in enumerate(screens):
         if screen.native.contains(cx, cy):
             return i + 1, screen
-    best, best_area = (None, None), 0
+    best: tuple[int | None, Screen | None] = (None, None)
+    best_area = 0
     for i, screen in enumerate(screens):
         part = screen.native.intersection(device)
         if part.width * part.height > best_area:
