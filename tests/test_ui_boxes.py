@@ -188,6 +188,20 @@ def test_a_follow_up_without_images_points_at_the_last_question_with_some(qtbot,
     assert card.boxes_panel.images[0].path == shot
 
 
+def test_a_follow_up_with_only_text_attachments_points_at_the_earlier_images(qtbot, transcript, tmp_path):
+    shot = screenshot(tmp_path / "shot.png")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("the export button is blue")
+    colors = theme.colors(False)
+    transcript.add(UserCard("q1", "what is this?", [shot], colors), user=True)
+    transcript.add(AnswerCard("a1", colors), user=False)
+    transcript.add(UserCard("q2", "with these notes, where is export?", [notes], colors), user=True)
+    card = AnswerCard("a2", colors)
+    transcript.add(card)
+    card.set_boxes([Boxes((Box(700, 830, 860, 900),))])
+    assert [item.title for item in card.boxes_panel.images] == ["shot.png"]
+
+
 def test_copy_coordinates_says_where_on_the_real_screen(qtbot, transcript, tmp_path):
     # The shot covers HDMI-1 (scale 1.25: 1600x900 native pixels at x 0..1600).
     shot = screenshot(tmp_path / "shot.png", capture=Rect(0, 0, 1600, 900))

@@ -163,25 +163,27 @@ class UserCard(QFrame):
     def apply_colors(self, colors: theme.Colors) -> None:
         self.edit.setIcon(theme.icon("edit", colors.muted, 16))
 
-    def images(self) -> list[Path]:
-        """The attached image files (what the thumbnails open large)."""
-        return [p for p in self.attachments if is_image(Path(p))]
-
     def may_have_images(self) -> bool:
         """Whether answers may refer to this question's images: not when it is known to have none (no attachments,
         only text, or a PDF that went wholly as its text layer)."""
+        if not self.sources:
+            return False
+        self._count_at_once()
         if self.found is not None:
             return bool(self.found.images) or not self.found.complete
-        return bool(self.sources)
+        return True
+
+    def _count_at_once(self) -> None:
+        """Counts the images here when nothing needs rendering (image files, text, or the strip's reports)."""
+        if self.found is None and not self._working and not grounding.needs_preparing(self.sources, self.reports):
+            self.found = grounding.question_images(self.sources, reports=self.reports)
 
     def request_images(self, groups: Sequence[Boxes]) -> tuple[QuestionImages | None, bool]:
         """(the images the model saw, whether pixels ``groups`` need are still being rendered). The images are
         ``None`` while being found on a worker; ``images_changed`` says when there is more."""
+        self._count_at_once()
         if self.found is None and not self._working:
-            if grounding.needs_preparing(self.sources, self.reports):
-                self._work(groups)
-            else:
-                self.found = grounding.question_images(self.sources, reports=self.reports)
+            self._work(groups)
         if self.found is None:
             return None, True
         targets = {t for t in self.found.assign(groups) if t is not None}
