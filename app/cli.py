@@ -26,8 +26,9 @@ from app.core.events import Answer, Boxes, Done, Event, Failed, Thinking
 
 DEFAULT_PRESET = "openai"
 DEFAULT_LOCAL_MODEL = "zai-org/GLM-4.6V-Flash"
-PAGED_KINDS = ("pdf", "slides")
-IMAGE_KINDS = ("image", "pdf", "slides")
+PAGED_KINDS = ("pdf", "slides", "document")
+# Attachments the model sees as images: files, rendered pages and slides, video frames.
+IMAGE_KINDS = ("image", "pdf", "slides", "document", "video")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -279,7 +280,7 @@ def _ask(args: argparse.Namespace) -> int:
 
 def _draw_target(raw: str, attachments: list[tuple[Attachment, str]]) -> Path:
     """Checked before asking, so a misspelt folder or a question without images costs no request."""
-    if not any(kind in IMAGE_KINDS or kind == "video" for _, kind in attachments):
+    if not any(kind in IMAGE_KINDS for _, kind in attachments):
         raise UsageError("--draw needs an image to draw on: attach a screenshot, photo, PDF or slides with --attach")
     path = Path(raw).expanduser()
     if path.is_dir():

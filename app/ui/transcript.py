@@ -86,7 +86,9 @@ class Thumbnail(QLabel):
             self.setPixmap(pixmap)
             self.setCursor(Qt.CursorShape.PointingHandCursor)
         else:
-            self.setText(f"📄 {path.name.split('_', 1)[-1] if '_' in path.name else path.name}")
+            # The file's type in words: an emoji icon would be an empty box where no emoji font is installed.
+            kind = path.suffix.lstrip(".").upper() or "FILE"
+            self.setText(f"{kind} · {path.name}")
             self.setWordWrap(True)
             self.setMaximumWidth(180)
 
