@@ -69,16 +69,7 @@ def stream_into(transcript: Transcript, card: AnswerCard, server, question: Conv
 @pytest.fixture
 def main_window(qtbot, tmp_path, openai_server):
     """The real main window on a real store, talking to the loopback server."""
-    store = Store(tmp_path / "data")
-    window = build_main_window(
-        Settings(preset="vllm", base_url=openai_server.url, model="glm-4.6v"),
-        ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v", api_key="k"),
-        store=store,
-        vault=KeyVault(tmp_path / "config", use_keyring=False),
-        settings_path=tmp_path / "config" / "settings.json",
-    )
-    qtbot.addWidget(window)
-    window.show()
+    window, store = window_on(qtbot, tmp_path, openai_server, tmp_path / "data")
     yield window
     openai_server.release()
     assert window.wait_for_workers(15)
@@ -337,21 +328,7 @@ def test_the_window_draws_streamed_boxes_and_finds_them_again_after_a_restart(qt
     """Through the real window: box groups drawn while the answer streams, saved with their image numbers, and
     drawn again when the conversation is reopened in a new window on the same history."""
     shot = screenshot(tmp_path / "shot.png")
-
-    def window_on(data: Path):
-        store = Store(data)
-        window = build_main_window(
-            Settings(preset="vllm", base_url=openai_server.url, model="glm-4.6v"),
-            ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v", api_key="k"),
-            store=store,
-            vault=KeyVault(tmp_path / "config", use_keyring=False),
-            settings_path=tmp_path / "config" / "settings.json",
-        )
-        qtbot.addWidget(window)
-        window.show()
-        return window, store
-
-    window, store = window_on(tmp_path / "data")
+    window, store = window_on(qtbot, tmp_path, openai_server, tmp_path / "data")
     openai_server.enqueue(dialect_stream("vllm", "looking", ANSWER))
     ask(qtbot, window, "where is export?", [shot])
     wait_answer(qtbot, window)
@@ -364,7 +341,7 @@ def test_the_window_draws_streamed_boxes_and_finds_them_again_after_a_restart(qt
     window.close()
     store.close()
 
-    again, store = window_on(tmp_path / "data")
+    again, store = window_on(qtbot, tmp_path, openai_server, tmp_path / "data")
     again.open_conversation(conversation)
     (card,) = again.answer_cards()
     assert [[b.as_list() for b in g.boxes] for g in card.groups] == [[[700, 830, 860, 900]], [[0, 0, 160, 60]]]
