@@ -10,10 +10,9 @@ import threading
 from pathlib import Path
 
 from app.core.conversation import Attachment
-from app.core.media import MediaCancelled, MediaError
-from app.core.media.libreoffice import ConversionCancelled, ConversionError, converted_pdf, find_soffice
+from app.core.media import MediaError
+from app.core.media.libreoffice import find_soffice, render_converted
 from app.core.media.parts import MediaReport, MediaTarget
-from app.core.media.pdf import render_pdf
 
 INSTALL = (
     "install LibreOffice to read it (Debian/Ubuntu: sudo apt install libreoffice-writer; Fedora: sudo dnf install "
@@ -30,19 +29,5 @@ def prepare(
         raise MediaError(f"{path.name}: the file is gone (moved or deleted after it was attached); attach it again")
     if find_soffice() is None:
         raise MediaError(f"{path.name}: {path.suffix or 'word-processor'} documents need LibreOffice; {INSTALL}")
-    try:
-        with converted_pdf(path, cancel=cancel) as pdf:
-            render_pdf(
-                pdf,
-                target,
-                report,
-                pages_spec=attachment.pages,
-                text_layer=attachment.text_layer,
-                name=path.name,
-                cancel=cancel,
-            )
-    except ConversionCancelled as e:
-        raise MediaCancelled(str(e)) from e
-    except ConversionError as e:
-        raise MediaError(str(e)) from e
+    render_converted(path, target, report, cancel=cancel, pages_spec=attachment.pages, text_layer=attachment.text_layer)
     report.renderer = "libreoffice"

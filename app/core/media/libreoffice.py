@@ -18,6 +18,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+from app.core.media import MediaCancelled, MediaError
+from app.core.media.parts import MediaReport, MediaTarget
+from app.core.media.pdf import render_pdf
 
 DEFAULT_TIMEOUT = 120.0
 
@@ -40,6 +45,21 @@ class ConversionError(Exception):
 
 class ConversionCancelled(ConversionError):
     pass
+
+
+def render_converted(
+    path: Path, target: MediaTarget, report: MediaReport, *, cancel: threading.Event | None = None, **options: Any
+) -> None:
+    """Converts ``path`` to PDF with LibreOffice and renders its pages (``options`` go to ``render_pdf``): how
+    slides and word-processor documents look as LibreOffice draws them. A failed conversion is a ``MediaError``,
+    a cancelled one ``MediaCancelled``."""
+    try:
+        with converted_pdf(path, cancel=cancel) as pdf:
+            render_pdf(pdf, target, report, name=path.name, cancel=cancel, **options)
+    except ConversionCancelled as e:
+        raise MediaCancelled(str(e)) from e
+    except ConversionError as e:
+        raise MediaError(str(e)) from e
 
 
 def find_soffice() -> str | None:

@@ -13,13 +13,12 @@ import zipfile
 from pathlib import Path
 
 from app.core.conversation import Attachment
-from app.core.media import MediaCancelled, MediaError, check_cancel
+from app.core.media import MediaError, check_cancel
 from app.core.media.budget import image_budget
 from app.core.media.images import fit_size, image_part
-from app.core.media.libreoffice import INSTALL_HINT, ConversionCancelled, ConversionError, converted_pdf, find_soffice
+from app.core.media.libreoffice import INSTALL_HINT, find_soffice, render_converted
 from app.core.media.pages import PageSpecError, format_pages, parse_pages, plan_pages
 from app.core.media.parts import MediaReport, MediaTarget, TextPart
-from app.core.media.pdf import render_pdf
 
 RENDERERS = ("libreoffice", "python-pptx")
 # Slides are made to be read from across a room: fewer pixels than a page of small print keep them legible.
@@ -73,22 +72,15 @@ def _through_libreoffice(
         deck = _slides_of(path)
         if deck is not None and not deck:
             raise MediaError(f"{path.name}: the presentation has no slides")
-    try:
-        with converted_pdf(path, cancel=cancel) as pdf:
-            render_pdf(
-                pdf,
-                target,
-                report,
-                pages_spec=attachment.pages,
-                unit="Slide",
-                name=path.name,
-                token_range=(MIN_SLIDE_TOKENS, MAX_SLIDE_TOKENS),
-                cancel=cancel,
-            )
-    except ConversionCancelled as e:
-        raise MediaCancelled(str(e)) from e
-    except ConversionError as e:
-        raise MediaError(str(e)) from e
+    render_converted(
+        path,
+        target,
+        report,
+        cancel=cancel,
+        pages_spec=attachment.pages,
+        unit="Slide",
+        token_range=(MIN_SLIDE_TOKENS, MAX_SLIDE_TOKENS),
+    )
     if deck:
         # LibreOffice's PDF has no speaker notes; python-pptx reads them cheaply.
         _append_notes(report, deck)
