@@ -9,23 +9,10 @@
 # prepared by scripts/setup (GLMV_LOCAL=0 scripts/setup is enough for the api variant).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-variant="${1:-api}"
-[[ "$variant" == api || "$variant" == local ]] || { echo "usage: $0 [api|local]" >&2; exit 2; }
-dist="${GLMV_DIST:-dist}"
-work="${GLMV_BUILD:-build}"
-py=.venv/bin/python
-say() { printf '[build] %s\n' "$*" >&2; }
+source packaging/build_common.sh
 
-[[ -x "$py" ]] || { say "no .venv: run scripts/setup first (GLMV_LOCAL=0 scripts/setup for the api variant)"; exit 1; }
-if [[ "$variant" == local ]] && ! "$py" -c "import torch, transformers" 2>/dev/null; then
-    say "the local variant needs torch and transformers in .venv: run GLMV_LOCAL=1 scripts/setup"; exit 1
-fi
-"$py" -c "import PyInstaller" 2>/dev/null || { say "installing PyInstaller into .venv"; "$py" -m pip install -q "pyinstaller>=6.10"; }
-
-version="$("$py" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')"
 arch="$(uname -m)"
 name="glmv-desktop-$version-linux-$arch-$variant"
-out="$dist/$variant"
 
 # pynput's PyInstaller hook imports pynput, which needs an X display; a headless build machine gets Xvfb.
 runner=()

@@ -15,23 +15,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [[ "$(uname -s)" == Darwin ]] || { echo "[build] this script runs on macOS; see packaging/README.md" >&2; exit 1; }
-variant="${1:-api}"
-[[ "$variant" == api || "$variant" == local ]] || { echo "usage: $0 [api|local]" >&2; exit 2; }
-dist="${GLMV_DIST:-dist}"
-work="${GLMV_BUILD:-build}"
-py=.venv/bin/python
-say() { printf '[build] %s\n' "$*" >&2; }
-
-[[ -x "$py" ]] || { say "no .venv: run scripts/setup first (GLMV_LOCAL=0 scripts/setup for the api variant)"; exit 1; }
-if [[ "$variant" == local ]] && ! "$py" -c "import torch, transformers" 2>/dev/null; then
-    say "the local variant needs torch and transformers in .venv: run GLMV_LOCAL=1 scripts/setup"; exit 1
-fi
-"$py" -c "import PyInstaller" 2>/dev/null || "$py" -m pip install -q "pyinstaller>=6.10"
+source packaging/build_common.sh
 [[ -f resources/icons/glmv.icns ]] || "$py" packaging/render_icons.py
 
-version="$("$py" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')"
 name="glmv-desktop-$version-macos-$(uname -m)-$variant"
-out="$dist/$variant"
 GLMV_VARIANT="$variant" GLMV_VERSION="$version" "$py" -m PyInstaller --noconfirm --clean --log-level WARN \
     --distpath "$out" --workpath "$work/pyinstaller-$variant" packaging/glmv.spec
 app="$out/GLM-V.app"
