@@ -288,7 +288,7 @@ class CaptureController(QObject):
             self.selector.show()
 
         self._after_hiding(
-            [qrect_of(info.geometry) for _, info in screens], lambda: self._in_background(grab_all, show)
+            [info.geometry for _, info in screens], lambda: self._in_background(grab_all, show)
         )
 
     def _selected(self, on_selected: Callable, info: Screen, selection: SelectionF, shot: Shot) -> None:
