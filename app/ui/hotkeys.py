@@ -12,11 +12,14 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
 from app.core.capture.commands import SHORTCUT_COMMANDS
+
+if TYPE_CHECKING:
+    from pynput.keyboard import GlobalHotKeys
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +164,7 @@ class PynputProvider:
     name = "pynput"
 
     def __init__(self) -> None:
-        self._listener = None
+        self._listener: GlobalHotKeys | None = None
 
     def problem(self) -> str | None:
         from app.core.capture.screens import is_wayland
@@ -226,7 +229,9 @@ class Hotkeys(QObject):
 
     def __init__(self, providers: list[HotkeyProvider] | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.providers = providers if providers is not None else [PynputProvider(), DesktopShortcutProvider()]
+        self.providers: list[HotkeyProvider] = (
+            providers if providers is not None else [PynputProvider(), DesktopShortcutProvider()]
+        )
         self.provider: HotkeyProvider | None = None
         self.status = ""
 
@@ -237,7 +242,7 @@ class Hotkeys(QObject):
             first, second, combo = clashes[0]
             raise HotkeyError(f"{combo} is bound to both “{LABELS[first]}” and “{LABELS[second]}”.")
         self.stop()
-        reasons = []
+        reasons: list[str] = []
         for provider in self.providers:
             problem = provider.problem()
             if problem is None:
