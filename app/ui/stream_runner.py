@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from app.core.backends.base import Backend, GenerationOptions
 from app.core.conversation import Conversation
-from app.core.events import Answer, Boxes, Done, Event, Failed, Thinking
+from app.core.events import Answer, Boxes, Done, Failed, Thinking
 from app.core.grounding import groups_to_json
 from app.core.markdown_render import Rendered, render
 from app.core.store import StreamSaver
@@ -31,7 +31,7 @@ class StreamResult:
     text: str
     thinking: str
     thinking_seconds: float | None
-    end: Event
+    end: Done | Failed
     boxes: list[Boxes] = field(default_factory=list)
     rendered: Rendered | None = None
 
@@ -85,7 +85,7 @@ class StreamRun:
         return end - self.thinking_started
 
     def run(self) -> StreamResult:
-        end: Event | None = None
+        end: Done | Failed | None = None
         try:
             for event in self.backend.stream(self.conversation, self.options, self.cancel):
                 if isinstance(event, Thinking):
