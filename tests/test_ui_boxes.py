@@ -315,13 +315,21 @@ def test_the_viewer_zooms(qtbot, tmp_path):
     viewer.show()
     qtbot.waitUntil(lambda: viewer.canvas.width() > 10)
     fit = viewer.current_zoom()
-    assert viewer.canvas.width() == round(3000 * fit) <= viewer.scroll.viewport().width()
+    assert viewer.canvas.width() == round(3000 * fit) <= viewer.scroll_area.viewport().width()
     qtbot.mouseClick(viewer.actual, Qt.MouseButton.LeftButton)
     assert viewer.canvas.size().toTuple() == (3000, 2000)
     qtbot.mouseClick(viewer.zoom_out, Qt.MouseButton.LeftButton)
     assert viewer.canvas.width() == 2400
     qtbot.mouseClick(viewer.fit, Qt.MouseButton.LeftButton)
     assert viewer.canvas.width() == round(3000 * fit)
+    viewer.activateWindow()
+    qtbot.waitUntil(viewer.isActiveWindow)
+    qtbot.keyClick(viewer, "1")  # the keyboard shortcuts
+    assert viewer.canvas.width() == 3000
+    qtbot.keyClick(viewer, "-")
+    assert viewer.canvas.width() == 2400
+    qtbot.keyClick(viewer, "0")
+    assert viewer.zoom is None and viewer.canvas.width() == round(3000 * viewer.fit_zoom())
 
 
 def test_the_window_draws_streamed_boxes_and_finds_them_again_after_a_restart(qtbot, tmp_path, openai_server):

@@ -468,6 +468,7 @@ class BoxesPanel(QFrame):
         for item in self.images:
             if item.image.needs_pixels:
                 continue  # drawn when its page has been rendered again
+            assert item.size is not None  # place_groups returns only the images it could size
             preview = load_seen(item.image, INLINE_DECODE_SIDE)
             canvas = BoxCanvas(preview, item.size, item.boxes, max_height=INLINE_MAX_HEIGHT)
             canvas.setAccessibleName(f"boxes on {item.title}")
@@ -572,12 +573,12 @@ class BoxViewer(QDialog):
         self.canvas.set_show_boxes(show_boxes)
         self.canvas.region_selected.connect(self._selected)
         self.canvas.box_clicked.connect(self._box_clicked)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("viewerArea")
-        self.scroll.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.scroll.setWidget(self.canvas)
-        self.scroll.setWidgetResizable(False)
-        self.scroll.viewport().installEventFilter(self)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setObjectName("viewerArea")
+        self.scroll_area.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.scroll_area.setWidget(self.canvas)
+        self.scroll_area.setWidgetResizable(False)
+        self.scroll_area.viewport().installEventFilter(self)
 
         self.fit = text_button("Fit", "Zoom to fit the window (0)")
         self.fit.clicked.connect(lambda: self.set_zoom(None))
@@ -611,7 +612,7 @@ class BoxViewer(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addLayout(bar)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.scroll_area, 1)
         for keys, slot in (
             ("0", lambda: self.set_zoom(None)),
             ("1", lambda: self.set_zoom(1.0)),
@@ -619,14 +620,14 @@ class BoxViewer(QDialog):
             ("=", lambda: self.set_zoom(self.current_zoom() * 1.25)),
             ("-", lambda: self.set_zoom(self.current_zoom() / 1.25)),
         ):
-            QShortcut(QKeySequence(keys), self, activated=slot)
+            QShortcut(QKeySequence(keys), self).activated.connect(slot)
         screen = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
         self.resize(int(screen.width() * 0.8), int(screen.height() * 0.85))
         QTimer.singleShot(0, self._layout_canvas)
 
     def fit_zoom(self) -> float:
         sw, sh = self.canvas.source_size
-        view = self.scroll.viewport().size()
+        view = self.scroll_area.viewport().size()
         return max(min((view.width() - 2) / sw, (view.height() - 2) / sh), 0.01)
 
     def current_zoom(self) -> float:
@@ -643,7 +644,7 @@ class BoxViewer(QDialog):
         self.zoom_label.setText(f"{z * 100:.0f}%" + (" (fit)" if self.zoom is None else ""))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.scroll.viewport() and event.type() == QEvent.Type.Resize and self.zoom is None:
+        if watched is self.scroll_area.viewport() and event.type() == QEvent.Type.Resize and self.zoom is None:
             self._layout_canvas()
         return super().eventFilter(watched, event)
 
