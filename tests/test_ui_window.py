@@ -312,6 +312,7 @@ def test_search_filters_the_history(qtbot, windows, openai_server):
     ask(qtbot, window, "Tell me about birds")
     wait_answer(qtbot, window)
     window.new_chat()
+    assert window.sidebar.current_id() is None
     ask(qtbot, window, "Tell me about pets")
     wait_answer(qtbot, window)
     window.store.flush()

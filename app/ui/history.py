@@ -67,13 +67,17 @@ class HistorySidebar(QWidget):
         self._debounce.setInterval(200)
         self._debounce.timeout.connect(self.reload)
         self.search.textChanged.connect(lambda _: self._debounce.start())
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 10, 10, 10)
-        layout.setSpacing(8)
-        layout.addWidget(self.new_button)
-        layout.addWidget(self.search)
-        layout.addWidget(self.list, 1)
+        self._column = QVBoxLayout(self)
+        self._column.setContentsMargins(10, 10, 10, 10)
+        self._column.setSpacing(8)
+        self._column.addWidget(self.new_button)
+        self._column.addWidget(self.search)
+        self._column.addWidget(self.list, 1)
         self._loading = False
+
+    def add_footer(self, widget: QWidget) -> None:
+        """Puts ``widget`` below the list; the main window's Settings button lives there."""
+        self._column.addWidget(widget)
 
     def apply_colors(self, colors: theme.Colors) -> None:
         self.new_button.setIcon(theme.icon("new", colors.text, 16))
@@ -128,7 +132,7 @@ class HistorySidebar(QWidget):
         try:
             if conversation_id is None:
                 self.list.clearSelection()
-                self.list.setCurrentItem(None)
+                self.list.setCurrentRow(-1)
                 return
             for row in range(self.list.count()):
                 if self.list.item(row).data(ID_ROLE) == conversation_id:

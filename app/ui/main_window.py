@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
         self.editing: str | None = None
         self.selected: str | None = None
         self.run: StreamRun | None = None
-        self.thread: StreamThread | None = None
+        self.stream_thread: StreamThread | None = None
         self.streaming_card: AnswerCard | None = None
         self.stream_conversation: str | None = None
         self.threads: list[StreamThread] = []
@@ -132,7 +132,7 @@ class MainWindow(QMainWindow):
         self.settings_button.setObjectName("settingsButton")
         self.settings_button.setToolTip("Settings (Ctrl+,)")
         self.settings_button.clicked.connect(self.open_settings)
-        self.sidebar.layout().addWidget(self.settings_button)
+        self.sidebar.add_footer(self.settings_button)
 
         self.transcript = Transcript()
         self.transcript.use_workers(self.tasks, lambda: media_target(self.backend))
@@ -203,7 +203,7 @@ class MainWindow(QMainWindow):
             ("Escape", self.stop),
             ("Ctrl+F", self.sidebar.search.setFocus),
         ):
-            QShortcut(QKeySequence(keys), self, activated=slot)
+            QShortcut(QKeySequence(keys), self).activated.connect(slot)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._scheme_changed)
 
         self.apply_theme()
@@ -300,7 +300,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------------------------------ state
 
     def is_streaming(self) -> bool:
-        return self.thread is not None
+        return self.stream_thread is not None
 
     def answer_cards(self) -> list[AnswerCard]:
         return [t.card for t in self.turns if t.role == "assistant" and t.card is not None]
@@ -424,11 +424,11 @@ class MainWindow(QMainWindow):
             self.store.stream_saver(message_id),
             dark=self.dark,
         )
-        self.thread = StreamThread(self.run, self)
-        self.thread.ended.connect(self._stream_ended)
-        self.threads.append(self.thread)
+        self.stream_thread = StreamThread(self.run, self)
+        self.stream_thread.ended.connect(self._stream_ended)
+        self.threads.append(self.stream_thread)
         self.composer.set_streaming(True)
-        self.thread.start()
+        self.stream_thread.start()
         self.timer.start()
 
     def _tick(self) -> None:
@@ -458,10 +458,10 @@ class MainWindow(QMainWindow):
         self._tick()
         self.timer.stop()
         card = self.streaming_card
-        thread = self.thread
+        thread = self.stream_thread
         rendered_dark = self.run.dark if self.run is not None else self.dark
         self.run = None
-        self.thread = None
+        self.stream_thread = None
         self.streaming_card = None
         if thread is not None:
             thread.wait(2000)
@@ -586,8 +586,8 @@ class MainWindow(QMainWindow):
 
     def select_answer(self, message_id: str) -> None:
         self.selected = message_id
-        for card in self.answer_cards():
-            card.set_selected(card.message_id == message_id)
+        for shown in self.answer_cards():
+            shown.set_selected(shown.message_id == message_id)
         card = next((c for c in self.answer_cards() if c.message_id == message_id), None)
         if card is None:
             return
