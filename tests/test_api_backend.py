@@ -4,6 +4,7 @@ request carries what each server expects, and every fault ends as a clear ``Fail
 from __future__ import annotations
 
 import base64
+import io
 import json
 import threading
 import time
@@ -226,6 +227,32 @@ def test_images_are_sent_as_base64_or_data_uri_per_dialect(openai_server, tmp_pa
         payload = url
     raw = base64.b64decode(payload, validate=True)
     assert raw[:8] == b"\x89PNG\r\n\x1a\n" or raw[:3] == b"\xff\xd8\xff"
+
+
+@pytest.mark.parametrize(
+    ("preset", "screen", "sent"),
+    [
+        ("zai", (1920, 1080), (1920, 1080)),
+        ("vllm", (1920, 1080), (1920, 1080)),
+        ("sglang", (1920, 1080), (1920, 1080)),
+        ("vllm", (3840, 2160), (2912, 1624)),  # over the pixel budget: downscaled here, by the processor's rule
+        ("llamacpp", (1920, 1080), (1932, 1092)),
+        ("openai", (1920, 1080), (1932, 1092)),
+    ],
+)
+def test_servers_running_the_processor_get_screenshots_within_the_budget_at_their_own_size(
+    openai_server, tmp_path, preset, screen, sent
+):
+    """vLLM, SGLang and Z.ai resize with the processor's own rule, so rounding to 28 here is time spent for
+    nothing; llama.cpp pads to its own rounding and an unknown server may not resize at all: those get the
+    processor's size, which keeps the token estimate and the boxes true."""
+    png = _png(tmp_path / "screen.png", screen)
+    base = openai_server.zai_url if preset == "zai" else openai_server.url
+    backend = ApiBackend(preset, base_url=base, model="glm-4.6v", api_key="k")
+    assert isinstance(run(backend, Conversation().ask("what is this?", [Attachment(png)]))[-1], Done)
+    url = openai_server.last.body["messages"][-1]["content"][0]["image_url"]["url"]
+    with Image.open(io.BytesIO(base64.b64decode(url.split(",")[-1]))) as image:
+        assert image.size == sent
 
 
 def test_past_questions_keep_their_images(openai_server, tmp_path):

@@ -350,11 +350,22 @@ def test_a_thin_strip_is_enlarged_to_one_patch_a_side(tmp_path):
     ]
 
 
-def test_a_screenshot_only_rounded_to_the_patch_grid_gets_no_warning(tmp_path):
+def test_a_screenshot_within_the_budget_goes_at_its_own_size(tmp_path):
+    """The server's processor rounds 1920x1080 to 1932x1092 itself; resizing here first only costs time."""
     path = tmp_path / "screen.png"
     quadrants(1920, 1080).save(path)
     report, part = prepared(path, MediaTarget(max_image_bytes=5 * 1024 * 1024))
-    assert (part.width, part.height, part.tokens, part.mime) == (1932, 1092, 2691, "image/png")
+    assert (part.width, part.height, part.tokens, part.mime) == (1920, 1080, 2691, "image/png")
+    assert np.array_equal(np.asarray(decode(part.data)), np.asarray(quadrants(1920, 1080)))
+    assert report.warnings == []
+
+
+def test_a_server_that_needs_the_processor_size_gets_the_screenshot_rounded_to_the_patch_grid(tmp_path):
+    path = tmp_path / "screen.png"
+    quadrants(1920, 1080).save(path)
+    report, part = prepared(path, MediaTarget(send_processor_size=True))
+    assert (part.width, part.height, part.tokens) == (1932, 1092, 2691)
+    assert decode(part.data).size == (1932, 1092)
     assert report.warnings == []
 
 
@@ -451,7 +462,7 @@ def test_image_part_takes_any_mode_and_keeps_its_label():
     assert part.label == "page 3"
     assert part.source == "doc.pdf"
     assert decode(part.data).convert("RGB").getpixel((5, 5)) == (255, 255, 255)
-    assert (part.width, part.height) == (308, 196)
+    assert (part.width, part.height, part.tokens) == (300, 200, (196 // 14) * (308 // 14) // 4)
 
 
 # --- damaged and hostile files ---------------------------------------------------------------------------------
@@ -542,16 +553,18 @@ def test_png_named_jpg_is_an_image_with_a_warning(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["glmv-bench-chart.jpeg", "glmv-rl-figure.jpeg"])
-def test_corpus_images_get_the_processor_size(name):
+def test_corpus_images_are_counted_at_the_processor_size(name):
+    """Within the budget they go as they are, or at the processor's size to a server that needs it."""
     path = CORPUS / name
     if not path.exists():
         pytest.skip(f"{path} is not here")
     with Image.open(path) as original:
         width, height = original.size
-    report, part = prepared(path, MediaTarget(max_image_bytes=5 * 1024 * 1024))
     h, w = smart_resize(height, width)
-    assert (part.width, part.height) == (w, h)
-    assert part.tokens == (h // 14) * (w // 14) // 4
-    assert len(part.data) <= 5 * 1024 * 1024
-    assert decode(part.data).size == (w, h)
-    assert report.warnings == []
+    for exact, sent in ((False, (width, height)), (True, (w, h))):
+        report, part = prepared(path, MediaTarget(max_image_bytes=5 * 1024 * 1024, send_processor_size=exact))
+        assert (part.width, part.height) == sent
+        assert part.tokens == (h // 14) * (w // 14) // 4
+        assert len(part.data) <= 5 * 1024 * 1024
+        assert decode(part.data).size == sent
+        assert report.warnings == []

@@ -28,6 +28,10 @@ class Dialect:
     ``reasoning_field`` documents where the server usually puts reasoning; the backend reads
     ``reasoning_content``, ``reasoning`` and inline ``<think>`` from every server anyway, because the same
     server changes field between versions and flags.
+
+    ``send_processor_size``: the server may not resize images as GLM's processor does, so they go at the
+    processor's size. llama.cpp resizes with its own token limits, bilinear and letterboxed; an unknown server
+    may do anything. vLLM, SGLang and Z.ai run the processor, which rounds an image to its grid itself.
     """
 
     name: str
@@ -45,6 +49,7 @@ class Dialect:
     temperature_range: tuple[float, float] = (0.0, 2.0)
     max_tokens_limit: int | None = None
     context_tokens: int = GLM_CONTEXT_TOKENS
+    send_processor_size: bool = False
 
     @property
     def capabilities(self) -> Capabilities:
@@ -68,6 +73,7 @@ class Dialect:
             accepts_video=self.accepts_video,
             max_video_bytes=self.max_video_bytes,
             context_tokens=self.context_tokens,
+            send_processor_size=self.send_processor_size,
         )
 
     def thinking_fields(self, enabled: bool) -> dict:
@@ -165,6 +171,7 @@ DIALECTS: dict[str, Dialect] = {
         reasoning_field="reasoning_content",
         accepts_video=False,
         stream_usage_option=True,
+        send_processor_size=True,
     ),
     "openai": Dialect(
         name="openai",
@@ -174,6 +181,7 @@ DIALECTS: dict[str, Dialect] = {
         reasoning_field="reasoning_content",
         accepts_video=True,
         stream_usage_option=True,
+        send_processor_size=True,
     ),
 }
 

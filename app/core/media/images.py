@@ -1,7 +1,9 @@
 """Images as model input: decoded safely, sized by the model processor's own rule, encoded within byte limits.
 
-The size rule is GLM-4.6V's (Qwen2-VL lineage) ``smart_resize``: an image sent at the size the processor would
-pick anyway reaches the model unchanged, and the token count shown before sending is the one the model will see.
+The size rule is GLM-4.6V's (Qwen2-VL lineage) ``smart_resize``, and the token count shown before sending is that of
+the size it picks. An image the processor would only round to its 28-pixel grid goes as it is (the server's
+processor rounds it, and resizing a screenshot here costs 60 ms); one over the pixel budget or the server's side
+limit is resized here, as is every image for a server that does not resize as the processor does.
 
 Pillow's decompression-bomb limit is process-wide; this module sets it to ``MAX_SOURCE_PIXELS`` so that large
 camera and scanner images (100+ megapixels) open, and refuses anything larger itself with a clear message.
@@ -121,7 +123,7 @@ def load_image(path: Path | str) -> Image.Image:
 
 
 def image_part(img: Image.Image, target: MediaTarget, *, label: str | None = None, source: str = "") -> ImagePart:
-    """``img`` resized to the model's pixel budget and encoded (PNG, else JPEG) within ``target``'s byte limit."""
+    """``img`` within the model's pixel budget and encoded (PNG, else JPEG) within ``target``'s byte limit."""
     return _build(img, target, label=label, source=source)[0]
 
 
@@ -296,6 +298,8 @@ def _build(
             f"{name}: the image is {source_width}x{source_height}, too thin for the model ({e}); crop it or pad it"
         ) from e
     notes = _size_notes(source_width, source_height, width, height, target)
+    if rgb.size == (source_width, source_height) and _only_rounded(source_width, source_height, width, height, target):
+        width, height = rgb.size
     limit = target.max_image_bytes
     data, mime, quality = _encode(_resize(rgb, width, height), limit)
     if mime == "image/jpeg" and limit is not None and len(data) <= limit:
@@ -327,6 +331,18 @@ def _build(
         source=source,
     )
     return part, notes
+
+
+def _only_rounded(source_width: int, source_height: int, width: int, height: int, target: MediaTarget) -> bool:
+    """Whether the processor's size for the source is the source rounded to the grid, which a server running the
+    processor does itself: no downscale for the budget or the side limit, no enlargement, no aspect trim."""
+    if target.send_processor_size:
+        return False
+    factor, side = target.factor, target.max_image_side
+    if side is not None and max(source_width, source_height) > side:
+        return False
+    rounded = (max(factor, round(source_width / factor) * factor), max(factor, round(source_height / factor) * factor))
+    return (width, height) == rounded
 
 
 def _size_notes(source_width: int, source_height: int, width: int, height: int, target: MediaTarget) -> list[str]:

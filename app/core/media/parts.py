@@ -1,7 +1,7 @@
 """What an attachment becomes on its way to a model: a list of parts.
 
 Parts are backend-neutral. The API backend encodes them for its dialect (base64 or data URI, video URL), the
-local backend hands them to the processor. ``ImagePart.data`` is already scaled to the model's pixel budget and
+local backend hands them to the processor. ``ImagePart.data`` is already within the model's pixel budget and
 encoded (PNG or JPEG) within the target's byte limit.
 """
 
@@ -58,6 +58,9 @@ class MediaTarget:
 
     The pixel defaults are GLM-4.6V's image processor (shortest_edge 12544, longest_edge 9633792 pixels,
     patch 14, merge 2); a checkpoint's own processor config overrides them where known.
+
+    ``send_processor_size`` is for servers that do not resize as the processor does: every image then goes at
+    the processor's size, not only those it would scale down.
     """
 
     min_pixels: int = 12544
@@ -70,6 +73,7 @@ class MediaTarget:
     max_video_bytes: int | None = None
     image_tokens_budget: int | None = None
     context_tokens: int = 131072
+    send_processor_size: bool = False
 
     @property
     def factor(self) -> int:
