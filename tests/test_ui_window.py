@@ -196,6 +196,19 @@ def test_dropping_a_pdf_adds_it_with_its_page_count(qtbot, windows, tmp_path):
     qtbot.waitUntil(lambda: window.composer.strip.chips() == [])
 
 
+def test_a_pasted_image_is_attached_as_a_png(windows):
+    window = windows()
+    pasted = QImage(40, 30, QImage.Format.Format_RGB32)
+    pasted.fill(Qt.GlobalColor.blue)
+    data = QMimeData()
+    data.setImageData(pasted)
+    window.composer.input.insertFromMimeData(data)
+    (chip,) = window.composer.strip.chips()
+    saved = QImage(str(chip.path))
+    assert chip.path.suffix == ".png" and chip.path.read_bytes().startswith(b"\x89PNG")
+    assert saved.size().toTuple() == (40, 30) and saved.pixelColor(5, 5) == Qt.GlobalColor.blue
+
+
 def test_a_broken_attachment_is_named_and_blocks_sending(qtbot, windows, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a png")

@@ -344,7 +344,8 @@ class AttachmentsStrip(QScrollArea):
         self.setVisible(False)
 
     def chips(self) -> list[AttachmentChip]:
-        return [w for i in range(self.row.count()) if isinstance(w := self.row.itemAt(i).widget(), AttachmentChip)]
+        items = (self.row.itemAt(i) for i in range(self.row.count()))
+        return [w for item in items if item is not None and isinstance(w := item.widget(), AttachmentChip)]
 
     def add(self, item: Path | str | Attachment) -> AttachmentChip | None:
         attachment = item if isinstance(item, Attachment) else Attachment(Path(item))
@@ -508,7 +509,7 @@ class ComposerInput(QPlainTextEdit):
         folder = self.paste_folder or Path(tempfile.gettempdir())
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"pasted-{time.strftime('%Y%m%d-%H%M%S')}-{int(time.time() * 1000) % 1000:03d}.png"
-        image.save(str(path), "PNG")
+        image.save(str(path))  # the format follows the .png suffix
         return path
 
     def _fit(self) -> None:

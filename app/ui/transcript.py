@@ -430,7 +430,8 @@ class Transcript(QScrollArea):
     def cards(self) -> list[QWidget]:
         found = []
         for i in range(self.column.count()):
-            widget = self.column.itemAt(i).widget()
+            item = self.column.itemAt(i)
+            widget = item.widget() if item is not None else None
             if widget is not None and widget is not self.empty:
                 found.append(widget)
         return found
@@ -440,7 +441,7 @@ class Transcript(QScrollArea):
         if isinstance(widget, (UserCard, AnswerCard)):
             widget.region_cropped.connect(self.attach_region)
         if isinstance(widget, AnswerCard):
-            widget.find_question = lambda card=widget: self.question_for(card)
+            widget.find_question = lambda: self.question_for(widget)
         if isinstance(widget, UserCard):
             if self.tasks is None:
                 self.tasks = Tasks(self)
