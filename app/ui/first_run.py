@@ -199,8 +199,8 @@ class FirstRunDialog(QDialog):
         buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
-        for widget in (heading, intro, self.machine_label, self.local_choice, local_box, self.api_choice, api_box):
-            layout.addWidget(widget)
+        for part in (heading, intro, self.machine_label, self.local_choice, local_box, self.api_choice, api_box):
+            layout.addWidget(part)
         layout.addStretch(1)
         layout.addWidget(buttons)
         self._preset_changed()

@@ -132,8 +132,9 @@ class ModelDownloadPanel(QWidget):
         top = self.window()
         if top is self:
             return
-        if top.layout() is not None:
-            top.layout().activate()
+        layout = top.layout()
+        if layout is not None:
+            layout.activate()
         needed = top.sizeHint().height()
         if top.height() < needed:
             top.resize(top.width(), needed)

@@ -40,6 +40,7 @@ from app.core.settings import LIMITS, QUANTIZATIONS, THEMES, KeyVault, Settings
 from app.ui.backend_factory import BackendUnavailable, check_connection
 from app.ui.hotkeys import LABELS
 from app.ui.model_download import ModelDownloadPanel
+from app.ui.shell import DesktopShell
 from app.ui.shortcut_edit import DesktopCommands, ShortcutsEditor
 from app.ui.workers import Tasks
 
@@ -278,9 +279,9 @@ class SettingsDialog(QDialog):
 
         The desktop shell of the window (if any) is found by name, so the dialog works without one (tests)."""
         shell = self._shell()
-        hotkeys = getattr(shell, "hotkeys", None)
         bind = "Bind the commands below in the desktop's own shortcut settings instead."
-        if hotkeys is not None:
+        if shell is not None and shell.hotkeys is not None:
+            hotkeys = shell.hotkeys
             provider = hotkeys.provider
             if provider is not None and provider.name == "pynput":
                 return "Global shortcuts are on: they work while any application has the focus.", False
@@ -288,7 +289,7 @@ class SettingsDialog(QDialog):
                 reasons = "; ".join(hotkeys.status.split("; ")[1:])
                 because = f" ({reasons})" if reasons else ""
                 return f"Global shortcuts cannot be heard by the app here{because}. {bind}", True
-            return f"{getattr(shell, 'hotkey_status', '') or 'Global shortcuts are off.'} {bind}", True
+            return f"{shell.hotkey_status or 'Global shortcuts are off.'} {bind}", True
         from app.ui.hotkeys import PynputProvider
 
         problem = PynputProvider().problem()
@@ -296,16 +297,18 @@ class SettingsDialog(QDialog):
             return f"Global shortcuts cannot be heard by the app here ({problem}). {bind}", True
         return "Global shortcuts are not running in this window; they start with the app.", False
 
-    def _shell(self) -> QObject | None:
+    def _shell(self) -> DesktopShell | None:
         parent = self.parentWidget()
-        return parent.findChild(QObject, "desktopShell") if parent is not None else None
+        shell = parent.findChild(QObject, "desktopShell") if parent is not None else None
+        return shell if isinstance(shell, DesktopShell) else None
 
     def showEvent(self, event: QShowEvent) -> None:
         """Global hotkeys pause while the dialog is open: pressing the current keys to record new ones must not
         also take a screenshot. Cancel starts them again; Save restarts them with the new keys (the shell does,
         on the window's ``settings_applied``)."""
         super().showEvent(event)
-        hotkeys = getattr(self._shell(), "hotkeys", None)
+        shell = self._shell()
+        hotkeys = shell.hotkeys if shell is not None else None
         if hotkeys is not None and hotkeys.provider is not None:
             hotkeys.stop()
             self._paused_hotkeys = True
@@ -349,7 +352,9 @@ class SettingsDialog(QDialog):
         self.pages.setCurrentIndex(index)
         for i in range(self.pages.count()):
             policy = QSizePolicy.Policy.Preferred if i == index else QSizePolicy.Policy.Ignored
-            self.pages.widget(i).setSizePolicy(policy, policy)
+            page = self.pages.widget(i)
+            assert page is not None  # i < count()
+            page.setSizePolicy(policy, policy)
         self.pages.updateGeometry()
 
     def _preset(self):
