@@ -189,12 +189,15 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _capture(args: argparse.Namespace) -> int:
-    """Hand the capture to the running app; when none answers, start it and capture once its window is up."""
-    from app.ui.instance import send_command
+    """Hand the capture to the running app and exit with how it ended (0 with the file's path, 1 with the app's
+    message when it could not capture); when no app answers, start it and capture once its window is up."""
+    from app.ui.instance import hand_over
+    from app.ui.main import report
 
-    if send_command(args.capture, 1500):
-        return EXIT_OK
-    return _window(args, command=args.capture)
+    handed = hand_over(args.capture, 1500)
+    if handed is None:
+        return _window(args, command=args.capture)
+    return report(*handed)
 
 
 # -- attachments ----------------------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def test_glmv_capture_full_attaches_the_screen_and_the_question_reaches_the_serv
         lambda: (
             subprocess.run([sys.executable, "-c", probe], env=env, cwd=xvfb.ROOT, capture_output=True, text=True)
             .stdout.strip()
-            .endswith("True")
+            .endswith("ok")
         ),
         60,
         "the app to start and answer on its command channel",

@@ -78,8 +78,8 @@ def test_full_capture_equals_the_screen_and_hides_our_window(display, tmp_path):
 
 def test_capture_command_from_a_second_process_captures_the_screen(display, tmp_path):
     result = run_scenario(display, tmp_path, "command")
-    assert result["sent"] == "True", result
     assert result["failed"] is None
+    assert result["sent"] == f"captured {result['path']}", "the sender hears where the capture went"
     assert np.array_equal(load_rgb(result["path"]), pattern())
 
 
@@ -283,7 +283,7 @@ def _scenario_command(out: Path) -> dict:
     app, controller, result = _app(out)
     server = InstanceServer("glmv-test-" + uuid.uuid4().hex[:8])
     assert server.listen()
-    route_commands(server, {"capture-full": controller.full_screen})
+    route_commands(server, {"capture-full": lambda reply: controller.run("capture_full", lambda o: reply(o.to_line()))})
     code = f"from app.ui.instance import send_command; print(send_command('capture-full', 5000, {server.name!r}))"
     sender = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     _wait(app, lambda: result["captured"] or result["failed"])

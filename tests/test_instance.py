@@ -47,15 +47,19 @@ def test_second_process_hands_its_command_to_the_first(qtbot, name):
     )
     with qtbot.waitSignal(server.command_received, timeout=20000) as blocker:
         pass
+    command, ticket = blocker.args
+    assert command == "capture-region"
+    # The sender waits until the command has run and hears how it ended.
+    server.answer(ticket, "captured /tmp/region.png")
+    qtbot.waitUntil(lambda: proc.poll() is not None, timeout=20000)
     out, err = proc.communicate(timeout=20)
-    assert blocker.args == ["capture-region"]
-    assert out.split() == ["True", "False"], err
+    assert out.splitlines() == ["captured /tmp/region.png", "False"], err
     server.close()
 
 
 def test_no_instance_answers_false_quickly(name):
     result = second_process(f"from app.ui.instance import send_command; print(send_command('show', 500, {name!r}))")
-    assert result.stdout.strip() == "False", result.stderr
+    assert result.stdout.strip() == "None", result.stderr
 
 
 def test_unknown_commands_are_refused_on_both_sides(qtbot, name):
@@ -64,7 +68,7 @@ def test_unknown_commands_are_refused_on_both_sides(qtbot, name):
     server = InstanceServer(name)
     assert server.listen()
     received: list[str] = []
-    server.command_received.connect(received.append)
+    server.command_received.connect(lambda command, ticket: received.append(command))
     socket = QLocalSocket()
     socket.connectToServer(name)
     assert socket.waitForConnected(2000)
@@ -113,8 +117,9 @@ def test_name_left_by_a_crashed_instance_is_reclaimed(qtbot, name):
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             cwd=ROOT,
         )
-    proc2.wait(20)
-    assert blocker.args == ["show"]
+    assert blocker.args[0] == "show"
+    server.answer(blocker.args[1], "ok")
+    qtbot.waitUntil(lambda: proc2.poll() is not None, timeout=20000)
     server.close()
 
 

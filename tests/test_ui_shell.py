@@ -79,7 +79,7 @@ def test_glmv_capture_commands_reach_the_running_app(qtbot, windows, shell_of):
         text=True,
     )
     qtbot.waitUntil(lambda: sender.poll() is not None, timeout=20000)
-    assert sender.stdout.read().strip() == "True"
+    assert sender.stdout.read().strip() == "ok"
     assert window.isVisible()
     assert set(shell.commands()) == {"capture-full", "capture-region", "capture-window", "record", "show"}
 

@@ -2,13 +2,17 @@
 
 This is how capture works where global hotkeys cannot (Wayland): the desktop's own shortcut runs
 ``glmv capture --region``, which reaches the running app in a few milliseconds. The protocol is one UTF-8 line
-per connection, answered by ``ok`` or ``unknown``, so the sender knows the command was taken.
+per connection, answered by one line once the command has run: ``unknown`` at once for a command the app does
+not know, ``ok`` for "show", and for a capture how it ended (``CaptureOutcome.to_line``: ``captured PATH``,
+``failed MESSAGE``, ...), so `glmv capture` can exit non-zero with the app's message when it could not capture.
 """
 
 from __future__ import annotations
 
+import functools
 import getpass
 import hashlib
+import itertools
 import logging
 import os
 from collections.abc import Callable
@@ -16,12 +20,16 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from app.core.capture.commands import INSTANCE_COMMANDS
+from app.core.capture.commands import INSTANCE_COMMANDS, CaptureOutcome
 
 log = logging.getLogger(__name__)
 
 COMMANDS = INSTANCE_COMMANDS
 MAX_LINE = 256
+MAX_REPLY = 64 * 1024
+# How long `glmv capture` waits for the running app to say how the capture ended: a region capture waits for the
+# person's drag, a recording started by selecting its area too.
+REPLY_TIMEOUT_MS = 15 * 60 * 1000
 
 
 def server_name() -> str:
@@ -36,8 +44,16 @@ def server_name() -> str:
     return "glmv-desktop-" + hashlib.sha1(user.encode()).hexdigest()[:12]
 
 
-def send_command(cmd: str, timeout_ms: int = 1000, name: str | None = None) -> bool:
-    """True when a running instance took the command; False when none answers (start the app then).
+class NoAnswer(Exception):
+    """The running app took the command but did not say how it ended in time (or closed the connection)."""
+
+
+def send_command(
+    cmd: str, timeout_ms: int = 1000, name: str | None = None, reply_timeout_ms: int | None = None
+) -> str | None:
+    """The running instance's answer to ``cmd`` (one line, see the module's docstring); None when no instance
+    listens (start the app then). Raises NoAnswer when one took the command but did not answer within
+    ``reply_timeout_ms`` (``timeout_ms`` when not given): a region capture waits for the person's drag.
 
     Blocking and usable before any QCoreApplication exists, so the CLI can still create the GUI afterwards."""
     if cmd not in COMMANDS:
@@ -45,23 +61,51 @@ def send_command(cmd: str, timeout_ms: int = 1000, name: str | None = None) -> b
     socket = QLocalSocket()
     socket.connectToServer(name or server_name())
     if not socket.waitForConnected(timeout_ms):
-        return False
+        return None
     try:
         socket.write((cmd + "\n").encode())
         if not socket.waitForBytesWritten(timeout_ms):
-            return False
+            return None
+        wait_ms = timeout_ms if reply_timeout_ms is None else reply_timeout_ms
         while not socket.canReadLine():
-            if not socket.waitForReadyRead(timeout_ms):
-                return False
-        return bytes(socket.readLine().data()).strip() == b"ok"
+            if socket.bytesAvailable() > MAX_REPLY or not socket.waitForReadyRead(wait_ms):
+                raise NoAnswer(f"the running app took `{cmd}` but did not answer within {wait_ms / 1000:g} s")
+        return bytes(socket.readLine(MAX_REPLY).data()).decode("utf-8", "replace").strip()
     finally:
         socket.disconnectFromServer()
 
 
-class InstanceServer(QObject):
-    """Listens for commands from later instances and emits them on the Qt thread."""
+def hand_over(cmd: str, timeout_ms: int = 1500, name: str | None = None) -> tuple[int, str] | None:
+    """Run ``cmd`` in the running app and wait until it has run: (exit status, what to print: on stdout for
+    status 0, as an error otherwise), or None when no app is running."""
+    try:
+        line = send_command(cmd, timeout_ms, name, reply_timeout_ms=REPLY_TIMEOUT_MS)
+    except NoAnswer as e:
+        return 1, f"{e}; look at the app's window for what happened"
+    if line is None:
+        return None
+    if line == "ok":
+        return 0, ""
+    if line == "unknown":
+        return 1, f"the running app does not know `{cmd}` (an older version?); quit it and start it again"
+    try:
+        outcome = CaptureOutcome.from_line(line)
+    except ValueError:
+        return 1, f"the running app answered something unexpected: {line[:200]!r}"
+    if outcome.status == "captured":
+        return 0, outcome.detail
+    if outcome.status == "started":
+        return 0, f"recording to {outcome.detail}; run the same command again to stop"
+    if outcome.status == "cancelled":
+        return 1, outcome.detail or "the capture was cancelled; nothing was captured"
+    return 1, outcome.detail
 
-    command_received = Signal(str)
+
+class InstanceServer(QObject):
+    """Listens for commands from later instances and emits them on the Qt thread, each with the ticket that
+    ``answer`` takes to reply to its sender when the command has run."""
+
+    command_received = Signal(str, int)
 
     def __init__(self, name: str | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -70,6 +114,8 @@ class InstanceServer(QObject):
         self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         self._server.newConnection.connect(self._accept)
         self._sockets: set[QLocalSocket] = set()
+        self._waiting: dict[int, QLocalSocket] = {}
+        self._tickets = itertools.count(1)
 
     def listen(self) -> bool:
         """False when another instance already answers on this name. A name left behind by a crashed instance
@@ -86,7 +132,22 @@ class InstanceServer(QObject):
         return True
 
     def close(self) -> None:
+        for ticket in list(self._waiting):
+            self.answer(ticket, "failed The app is closing.")
         self._server.close()
+
+    def answer(self, ticket: int, line: str) -> None:
+        """Reply to the command ``ticket`` came with, and end that connection; a sender that gave up is ignored."""
+        socket = self._waiting.pop(ticket, None)
+        if socket is None:
+            return
+        try:
+            if socket.state() == QLocalSocket.LocalSocketState.ConnectedState:
+                socket.write((line.replace("\n", " ") + "\n").encode())
+                socket.flush()
+            self._finish(socket)
+        except RuntimeError:  # the socket went with the server (the app is being torn down)
+            log.debug("no socket left to answer ticket %d", ticket)
 
     @property
     def listening(self) -> bool:
@@ -112,32 +173,47 @@ class InstanceServer(QObject):
                 self._finish(socket)
             return
         command = bytes(socket.readLine(MAX_LINE).data()).decode("utf-8", "replace").strip()
-        known = command in COMMANDS
-        socket.write(b"ok\n" if known else b"unknown\n")
-        socket.flush()
-        self._finish(socket)
-        if known:
-            self.command_received.emit(command)
-        else:
+        if command not in COMMANDS:
             log.info("ignored unknown command %r from another instance", command[:40])
+            socket.write(b"unknown\n")
+            socket.flush()
+            self._finish(socket)
+            return
+        # One command per connection: whatever else the sender writes is not read.
+        self._sockets.discard(socket)
+        socket.readyRead.disconnect(self._ready_read)
+        ticket = next(self._tickets)
+        self._waiting[ticket] = socket
+        self.command_received.emit(command, ticket)
 
     def _finish(self, socket: QLocalSocket) -> None:
         """Explicit deleteLater once answered: tying it to ``disconnected`` crashes when the server is torn
         down with a socket still open (the socket is then deleted twice)."""
-        self._sockets.discard(socket)
-        socket.readyRead.disconnect(self._ready_read)
+        if socket in self._sockets:
+            self._sockets.discard(socket)
+            socket.readyRead.disconnect(self._ready_read)
         socket.disconnectFromServer()
         socket.deleteLater()
 
 
-def route_commands(server: InstanceServer, handlers: dict[str, Callable[[], object]]) -> None:
-    """Run ``handlers[command]()`` for each command that arrives; commands without a handler are logged."""
+Reply = Callable[[str], None]
 
-    def run(command: str) -> None:
+
+def route_commands(server: InstanceServer, handlers: dict[str, Callable[[Reply], object]]) -> None:
+    """Run ``handlers[command](reply)`` for each command that arrives; the handler calls ``reply(line)`` once,
+    now or when the command has run. A command without a handler, or whose handler raised, is answered for it."""
+
+    def run(command: str, ticket: int) -> None:
+        reply = functools.partial(server.answer, ticket)
         handler = handlers.get(command)
         if handler is None:
             log.info("no handler for command %r", command)
-        else:
-            handler()
+            reply("unknown")
+            return
+        try:
+            handler(reply)
+        except Exception as e:
+            log.exception("command %r failed", command)
+            reply(f"failed {type(e).__name__}: {e}")
 
     server.command_received.connect(run)

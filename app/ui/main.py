@@ -38,6 +38,16 @@ def build_main_window(
     return MainWindow(settings, backend, store, vault, settings_path=settings_path, backend_error=backend_error)
 
 
+def report(status: int, text: str) -> int:
+    """Print what the running app said of a handed-over command (a result on stdout, a failure on stderr)."""
+    if status == 0:
+        if text:
+            print(text)
+    else:
+        print(f"glmv: {text}", file=sys.stderr)
+    return status
+
+
 def run(overrides: dict | None = None, *, command: str | None = None) -> int:
     """`glmv`: load the settings (with this run's overrides), open the history, show the window.
 
@@ -47,15 +57,16 @@ def run(overrides: dict | None = None, *, command: str | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.ui.instance import InstanceServer, send_command
+    from app.ui.instance import InstanceServer, hand_over
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     server = InstanceServer()
     if not server.listen():
-        if send_command(command or "show", 2000):
-            return 0
-        print("glmv: another instance holds the app's socket but does not answer; close it and try again")
-        return 1
+        handed = hand_over(command or "show", 2000)
+        if handed is None:
+            print("glmv: another instance holds the app's socket but does not answer; close it and try again")
+            return 1
+        return report(*handed)
     app.setApplicationName("GLM-V")
     app.setApplicationDisplayName("GLM-V")
     app.setOrganizationName("glmv-desktop")
@@ -95,7 +106,8 @@ def run(overrides: dict | None = None, *, command: str | None = None) -> int:
     if command is not None:
         handler = shell.commands().get(command)
         if handler is not None:
-            QTimer.singleShot(300, handler)
+            # This process is the app: a failure shows in its window, so nobody else needs the answer.
+            QTimer.singleShot(300, lambda: handler(lambda line: None))
     try:
         return app.exec()
     finally:

@@ -8,21 +8,27 @@ ends in the same place: the capture attached in the composer, question box focus
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from app.core import settings as settings_io
+from app.core.capture.commands import CAPTURE_COMMANDS
 from app.core.settings import Settings
 from app.ui.capture.controller import CaptureController
 from app.ui.floating import FloatingWindow
 from app.ui.hotkeys import DesktopShortcutProvider, HotkeyError, Hotkeys, default_bindings
-from app.ui.instance import InstanceServer, route_commands
+from app.ui.instance import InstanceServer, Reply, route_commands
 from app.ui.tray import Tray
+
+if TYPE_CHECKING:
+    from app.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +49,7 @@ class DesktopShell(QObject):
 
     def __init__(
         self,
-        window,
+        window: MainWindow,
         *,
         settings_path: Path | None = None,
         server: InstanceServer | None = None,
@@ -127,15 +133,21 @@ class DesktopShell(QObject):
 
     # ------------------------------------------------------------------------------------------ actions
 
-    def commands(self) -> dict[str, Callable[[], object]]:
-        """What each `glmv capture` command does in the running app."""
-        return {
-            "capture-full": self.capture.full_screen,
-            "capture-region": self.capture.region,
-            "capture-window": self.capture.active_window,
-            "record": self.capture.toggle_recording,
-            "show": self.show_main,
+    def commands(self) -> dict[str, Callable[[Reply], object]]:
+        """What each `glmv capture` command does in the running app; each answers ``reply`` once it has run, a
+        capture with how it ended (the file, or what failed), so the command can exit non-zero with the message."""
+        handlers: dict[str, Callable[[Reply], object]] = {
+            c.instance: functools.partial(self._capture_command, c.action) for c in CAPTURE_COMMANDS
         }
+        handlers["show"] = self._show_command
+        return handlers
+
+    def _capture_command(self, action: str, reply: Reply) -> None:
+        self.capture.run(action, done=lambda outcome: reply(outcome.to_line()))
+
+    def _show_command(self, reply: Reply) -> None:
+        self.show_main()
+        reply("ok")
 
     def run_action(self, action: str) -> None:
         """A global hotkey fired (on the Qt thread)."""

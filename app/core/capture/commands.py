@@ -40,3 +40,33 @@ CAPTURE_COMMANDS = (
 INSTANCE_COMMANDS = (*(c.instance for c in CAPTURE_COMMANDS), "show")
 # The ones worth a desktop shortcut of their own (the active-window capture has no default hotkey either).
 SHORTCUT_COMMANDS = tuple(c for c in CAPTURE_COMMANDS if c.action != "capture_window")
+
+
+OUTCOMES = ("captured", "started", "failed", "cancelled", "busy")
+
+
+@dataclass(frozen=True)
+class CaptureOutcome:
+    """How one capture request ended, as the window knows it and as the command channel reports it back to
+    `glmv capture`: ``captured`` (``detail`` is the file), ``started`` (a recording runs; ``detail`` is the file it
+    will be), ``failed``, ``cancelled`` (the person pressed Esc) or ``busy`` (another capture was under way), with
+    ``detail`` saying what happened and what to do."""
+
+    status: str
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("captured", "started")
+
+    def to_line(self) -> str:
+        """One line for the channel; line breaks in a message become spaces."""
+        detail = self.detail.replace("\r", " ").replace("\n", " ")
+        return f"{self.status} {detail}" if detail else self.status
+
+    @staticmethod
+    def from_line(line: str) -> CaptureOutcome:
+        status, _, detail = line.strip().partition(" ")
+        if status not in OUTCOMES:
+            raise ValueError(f"not a capture outcome: {line[:80]!r}")
+        return CaptureOutcome(status, detail)

@@ -2,23 +2,32 @@
 recording bar; the pixels are read and written on worker threads so the Qt thread never waits.
 
 Every result is a file path: ``captured`` for a PNG or an MP4 (the main window attaches it and focuses the
-question box), ``failed`` with a message that says what to do, ``notice`` for things worth telling.
+question box), ``failed`` with a message that says what to do, ``notice`` for things worth telling. Whoever
+asked for a capture can also pass ``done``, which hears once how that capture ended (the command channel
+reports it back to `glmv capture`).
+
+A capture is one state (``busy``, the windows hidden for it, its overlays or recording) with one way out,
+``_end``: every step that runs on the Qt thread is guarded, so an exception anywhere ends the capture, shows our
+windows again, logs the traceback and says so, instead of leaving the app hidden or "busy" for good.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from PySide6.QtCore import QObject, QRect, QTimer, Signal, Slot
 from PySide6.QtGui import QCursor, QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 
+from app.core import logs
 from app.core.capture import screens as handlers_module
+from app.core.capture.commands import CaptureOutcome
 from app.core.capture.geometry import (
     Rect,
     Screen,
@@ -36,11 +45,15 @@ from app.core.capture.windows import active_window_rect
 from app.ui.capture.overlay import CAPTURE_UI_PROPERTY, RegionSelector
 from app.ui.capture.qtscreens import all_screens, qimage_of, qrect_of, rect_of, with_capture_size
 from app.ui.capture.recording_ui import RecorderBar, RegionBorder, exclude_from_capture, place_outside
+from app.ui.handover import Handover
 
 log = logging.getLogger(__name__)
 
 MAX_HIDE_DELAY_MS = 100
 DEFAULT_HIDE_DELAY_MS = 50
+
+Done = Callable[[CaptureOutcome], None]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def default_folder() -> Path:
@@ -63,12 +76,34 @@ def _stamp() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int(now * 1000) % 1000:03d}"
 
 
+def unexpected(error: BaseException) -> str:
+    """The message for a capture that failed in a way nobody planned for."""
+    return (
+        f"The capture failed unexpectedly ({type(error).__name__}: {error}). Try again; if it keeps failing, "
+        f"the log has the details: {logs.log_folder() / logs.FILE_NAME}"
+    )
+
+
+def guarded(method: F) -> F:
+    """A step of a capture that runs on the Qt thread: an exception in it ends the capture as failed."""
+
+    @functools.wraps(method)
+    def wrapper(self: CaptureController, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as e:
+            log.exception("capture failed in %s", method.__name__)
+            self._abort(unexpected(e))
+            return None
+
+    return cast(F, wrapper)
+
+
 class CaptureController(QObject):
     captured = Signal(str)
     failed = Signal(str)
     notice = Signal(str)
     recording_changed = Signal(bool)
-    _relay = Signal(object, object)
 
     def __init__(
         self,
@@ -92,13 +127,15 @@ class CaptureController(QObject):
         self.last_report: RecordingReport | None = None
         self._screenshotter: Screenshotter | None = None
         self._busy = False
+        self._selecting_for_recording = False
+        self._waiters: list[Done] = []
         self._hidden: list[QWidget] = []
         self._bar: RecorderBar | None = None
         self._border: RegionBorder | None = None
         self._ticker = QTimer(self)
         self._ticker.setInterval(250)
         self._ticker.timeout.connect(self._tick)
-        self._relay.connect(self._deliver)
+        self._handover = Handover(self)
 
     # ----- public slots -----
 
@@ -110,26 +147,40 @@ class CaptureController(QObject):
     def recording(self) -> bool:
         return self.session is not None
 
+    def run(self, action: str, done: Done | None = None) -> None:
+        """The capture a hotkey action or `glmv capture` command names (``capture_full``, ``capture_region``,
+        ``capture_window``, ``record``); ``done`` hears how it ended."""
+        starts: dict[str, Callable[[Done | None], None]] = {
+            "capture_full": self.full_screen,
+            "capture_region": self.region,
+            "capture_window": self.active_window,
+            "record": self.toggle_recording,
+        }
+        starts[action](done)
+
     @Slot()
-    def full_screen(self) -> None:
+    @guarded
+    def full_screen(self, done: Done | None = None) -> None:
         """The screen under the cursor, or every screen when ``all_screens`` is set."""
-        if not self._begin():
+        if not self._begin(done):
             return
         screens = [info for _, info in all_screens()]
         if not self.all_screens:
             under = QGuiApplication.screenAt(QCursor.pos()) or QGuiApplication.primaryScreen()
             screens = [info for q, info in all_screens() if q is under] or screens[:1]
         rect = virtual_bounds(s.native for s in screens)
-        self._after_hiding([s.geometry for s in screens], lambda: self._grab_and_save(rect, "screenshot"))
+        self._after_hiding([s.geometry for s in screens], self._step(self._grab_and_save, rect, "screenshot"))
 
     @Slot()
-    def region(self) -> None:
-        if self._begin():
+    @guarded
+    def region(self, done: Done | None = None) -> None:
+        if self._begin(done):
             self._select(self._save_selection)
 
     @Slot()
-    def active_window(self) -> None:
-        if not self._begin():
+    @guarded
+    def active_window(self, done: Done | None = None) -> None:
+        if not self._begin(done):
             return
         try:
             rect = active_window_rect().intersection(self._desktop())
@@ -141,34 +192,48 @@ class CaptureController(QObject):
             return
         ours = QApplication.activeWindow() is not None
         targets = [] if ours else [self._logical(rect)]
-        self._after_hiding(targets, lambda: self._grab_and_save(rect, "window"))
+        self._after_hiding(targets, self._step(self._grab_and_save, rect, "window"))
 
     @Slot()
-    def toggle_recording(self) -> None:
+    @guarded
+    def toggle_recording(self, done: Done | None = None) -> None:
+        """Start a recording, or stop the one running. Asked again while the area to record is being selected,
+        it records the whole screen under the cursor (as Enter does)."""
         if self.session is not None:
-            self.stop_recording()
+            self.stop_recording(done)
+        elif self.selector is not None and self._selecting_for_recording:
+            if done is not None:
+                self._waiters.append(done)
+            self.selector.accept_screen_under_cursor()
         elif self.record_region:
-            self.record_selection()
+            self.record_selection(done)
         else:
-            self.record_screen()
+            self.record_screen(done)
 
     @Slot()
-    def record_screen(self) -> None:
-        if self.session is not None or not self._begin():
+    @guarded
+    def record_screen(self, done: Done | None = None) -> None:
+        if self.session is not None or not self._begin(done):
             return
         under = QGuiApplication.screenAt(QCursor.pos()) or QGuiApplication.primaryScreen()
         info = next(info for q, info in all_screens() if q is under)
-        self._start_recording(info.native, info)
+        self._after_hiding([info.geometry], self._step(self._start_recording, info.native, info))
 
     @Slot()
-    def record_selection(self) -> None:
-        if self.session is None and self._begin():
+    @guarded
+    def record_selection(self, done: Done | None = None) -> None:
+        if self.session is None and self._begin(done):
+            self._selecting_for_recording = True
             self._select(lambda info, selection, shot: self._start_recording(self._virtual(info, selection), info))
 
     @Slot()
-    def stop_recording(self) -> None:
+    def stop_recording(self, done: Done | None = None) -> None:
         if self.session is not None:
+            if done is not None:
+                self._waiters.append(done)
             self.session.stop()
+        elif done is not None:
+            done(CaptureOutcome("failed", "No recording is running."))
 
     @Slot()
     def cancel_recording(self) -> None:
@@ -192,38 +257,96 @@ class CaptureController(QObject):
             self._screenshotter = handlers_module.pick(self.handlers)
         return self._screenshotter
 
-    def _begin(self) -> bool:
+    def _begin(self, done: Done | None) -> bool:
         if self._busy:
-            self.notice.emit("A capture is already in progress.")
+            message = "A capture is already in progress; finish or cancel it (Esc) first."
+            self.notice.emit(message)
+            if done is not None:
+                done(CaptureOutcome("busy", message))
             return False
         try:
             self.screenshotter()
         except CaptureError as e:
             self.failed.emit(str(e))
+            if done is not None:
+                done(CaptureOutcome("failed", str(e)))
             return False
         self._busy = True
+        if done is not None:
+            self._waiters.append(done)
         return True
 
-    def _fail(self, message: str) -> None:
+    def _end(self, outcome: CaptureOutcome) -> None:
+        """The one way out of a capture: overlays and recording controls gone, our windows back, not busy, the
+        outcome announced and every waiter told."""
+        self._close_capture_ui()
         self._restore()
         self._busy = False
-        self.failed.emit(message)
+        self._selecting_for_recording = False
+        if outcome.status == "captured":
+            self.captured.emit(outcome.detail)
+        elif outcome.status == "failed":
+            self.failed.emit(outcome.detail)
+        elif outcome.status == "cancelled" and outcome.detail:
+            self.notice.emit(outcome.detail)
+        self._tell(outcome)
 
-    @Slot(object, object)
-    def _deliver(self, fn: Callable[[Any], None], value: Any) -> None:
-        fn(value)
+    def _tell(self, outcome: CaptureOutcome) -> None:
+        waiters, self._waiters = self._waiters, []
+        for done in waiters:
+            try:
+                done(outcome)
+            except Exception:
+                log.exception("a capture's caller failed to take its outcome")
+
+    def _fail(self, message: str) -> None:
+        self._end(CaptureOutcome("failed", message))
+
+    def _abort(self, message: str) -> None:
+        """An unplanned failure: whatever was running for this capture stops, and it ends as failed."""
+        if self.session is not None:
+            session, self.session = self.session, None
+            session.on_end = None
+            session.cancel()
+            self._ticker.stop()
+            self.recording_changed.emit(False)
+        self._fail(message)
+
+    def _close_capture_ui(self) -> None:
+        if self.selector is not None:
+            selector, self.selector = self.selector, None
+            selector.close()
+        if self._bar is not None:
+            self._bar.close()
+            self._bar.deleteLater()
+            self._bar = None
+        if self._border is not None:
+            self._border.close()
+            self._border = None
+
+    def _step(self, fn: Callable[..., object], *args: Any) -> Callable[[], None]:
+        """``fn(*args)`` as a later step of the current capture (a timer's or a worker's), guarded alike."""
+
+        def step() -> None:
+            try:
+                fn(*args)
+            except Exception as e:
+                log.exception("capture failed in %s", getattr(fn, "__name__", "a step"))
+                self._abort(unexpected(e))
+
+        return step
 
     def _in_background(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
         def target() -> None:
             try:
                 value = work()
             except CaptureError as e:
-                self._relay.emit(self._fail, str(e))
+                self._handover.post(self._fail, str(e))
             except Exception as e:
                 log.exception("capture failed")
-                self._relay.emit(self._fail, f"The capture failed unexpectedly: {e}")
+                self._handover.post(self._fail, unexpected(e))
             else:
-                self._relay.emit(done, value)
+                self._handover.post(self._step(done, value))
 
         threading.Thread(target=target, name="capture", daemon=True).start()
 
@@ -248,10 +371,16 @@ class CaptureController(QObject):
         else:
             then()
 
-    def _restore(self) -> None:
+    def _restore(self, keep_hidden_over: Rect | None = None) -> None:
+        """Show the windows hidden for this capture again, except those over ``keep_hidden_over`` (logical):
+        a recording keeps out of its own video the windows that would cover it."""
+        still_hidden = []
         for w in self._hidden:
-            w.show()
-        self._hidden = []
+            if keep_hidden_over is not None and overlaps_any(rect_of(w.frameGeometry()), [keep_hidden_over]):
+                still_hidden.append(w)
+            else:
+                w.show()
+        self._hidden = still_hidden
 
     def _grab_and_save(self, rect: Rect, prefix: str) -> None:
         shooter, desktop = self.screenshotter(), self._desktop()
@@ -260,14 +389,13 @@ class CaptureController(QObject):
         self._in_background(lambda: shooter.grab(rect, desktop).save_png(path, screens=screens), self._saved)
 
     def _saved(self, path: Path) -> None:
-        self._restore()
-        self._busy = False
-        self.captured.emit(str(path))
+        self._end(CaptureOutcome("captured", str(path)))
 
     def _select(self, on_selected: Callable[[Screen, SelectionF, Shot], None]) -> None:
         """Freeze every screen, then let the person select on the frozen images."""
         screens = all_screens()
         shooter, desktop = self.screenshotter(), self._desktop()
+        recording = self._selecting_for_recording
 
         def grab_all() -> list[Shot]:
             if isinstance(shooter, MssScreenshotter):
@@ -282,23 +410,25 @@ class CaptureController(QObject):
                 sized = with_capture_size(info, shot)
                 frozen[sized.name] = shot
                 entries.append((q, sized, qimage_of(shot, shot.pixels.shape[1] / info.geometry.width)))
-            self.selector = RegionSelector(entries, self)
+            hint = "the area to record" if recording else "the area to capture"
+            self.selector = RegionSelector(entries, self, hint=hint)
             self.selector.selected.connect(lambda info, sel: self._selected(on_selected, info, sel, frozen[info.name]))
             self.selector.cancelled.connect(self._selection_cancelled)
             self.selector.show()
 
-        self._after_hiding(
-            [info.geometry for _, info in screens], lambda: self._in_background(grab_all, show)
-        )
+        self._after_hiding([info.geometry for _, info in screens], self._step(self._in_background, grab_all, show))
 
-    def _selected(self, on_selected: Callable, info: Screen, selection: SelectionF, shot: Shot) -> None:
+    @guarded
+    def _selected(
+        self, on_selected: Callable[[Screen, SelectionF, Shot], None], info: Screen, selection: SelectionF, shot: Shot
+    ) -> None:
         self.selector = None
         on_selected(info, selection, shot)
 
+    @guarded
     def _selection_cancelled(self) -> None:
         self.selector = None
-        self._restore()
-        self._busy = False
+        self._end(CaptureOutcome("cancelled", ""))
 
     def _save_selection(self, info: Screen, selection: SelectionF, shot: Shot) -> None:
         device = selection_to_device(selection, info)
@@ -317,7 +447,10 @@ class CaptureController(QObject):
     # ----- recording -----
 
     def _start_recording(self, rect: Rect, info: Screen) -> None:
-        self._restore()
+        """Record ``rect`` (device pixels); our windows over it stay hidden until the recording ends."""
+        self._selecting_for_recording = False
+        region = logical_bounds(device_to_logical(rect, info))
+        self._restore(keep_hidden_over=region)
         shooter = self.screenshotter()
         if not isinstance(shooter, MssScreenshotter):
             self._fail(
@@ -335,16 +468,19 @@ class CaptureController(QObject):
             self._fail(str(e))
             return
         session = RecordingSession(
-            lambda: shooter.grab(rect, desktop).pixels, recorder, lambda r: self._relay.emit(self._recording_ended, r)
+            lambda: shooter.grab(rect, desktop).pixels,
+            recorder,
+            lambda result: self._handover.post(self._step(self._recording_ended, session, result)),
         )
         self.session = session
-        self._show_recording_ui(rect, info)
         session.start()
         self._ticker.start()
         self.recording_changed.emit(True)
+        self._tell(CaptureOutcome("started", str(path)))
+        self._show_recording_ui(region)
 
-    def _show_recording_ui(self, rect: Rect, info: Screen) -> None:
-        region = qrect_of(logical_bounds(device_to_logical(rect, info)))
+    def _show_recording_ui(self, region_logical: Rect) -> None:
+        region = qrect_of(region_logical)
         screens = [qrect_of(i.geometry) for _, i in all_screens()]
         self._border = RegionBorder(region)
         self._border.show(screens)
@@ -371,26 +507,22 @@ class CaptureController(QObject):
         if self._bar is not None and self.session is not None:
             self._bar.set_time(self.session.elapsed_s, self.max_seconds)
 
-    def _recording_ended(self, result: RecordingReport | BaseException | None) -> None:
+    def _recording_ended(self, session: RecordingSession, result: RecordingReport | BaseException | None) -> None:
+        if session is not self.session:
+            return  # a session already given up (it failed on the Qt thread) ending late
         self._ticker.stop()
-        if self._bar is not None:
-            self._bar.close()
-            self._bar.deleteLater()
-            self._bar = None
-        if self._border is not None:
-            self._border.close()
-            self._border = None
-        if self.session is not None:
-            self.session.join(5)
+        session.join(5)
         self.session = None
-        self._busy = False
         self.recording_changed.emit(False)
         if isinstance(result, RecordingReport):
             self.last_report = result
             if result.full:
                 self.notice.emit(f"The recording reached its maximum length ({self.max_seconds:g} s) and stopped.")
-            self.captured.emit(str(result.path))
+            self._end(CaptureOutcome("captured", str(result.path)))
         elif isinstance(result, BaseException):
-            self.failed.emit(str(result) if isinstance(result, CaptureError) else f"The recording failed: {result}")
+            if not isinstance(result, CaptureError):
+                log.error("recording failed", exc_info=result)
+            message = str(result) if isinstance(result, CaptureError) else f"The recording failed: {result}"
+            self._end(CaptureOutcome("failed", message))
         else:
-            self.notice.emit("Recording cancelled; nothing was saved.")
+            self._end(CaptureOutcome("cancelled", "Recording cancelled; nothing was saved."))

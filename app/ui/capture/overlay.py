@@ -32,10 +32,11 @@ class RegionOverlay(QWidget):
     accepted = Signal(object)  # SelectionF, global logical coordinates
     cancelled = Signal()
 
-    def __init__(self, screen: QScreen, info: Screen, image: QImage) -> None:
+    def __init__(self, screen: QScreen, info: Screen, image: QImage, hint: str = "") -> None:
         super().__init__(None)
         self.info = info
         self.image = image
+        self.hint = hint
         self.setProperty(CAPTURE_UI_PROPERTY, True)
         self.setWindowFlags(
             Qt.WindowType.FramelessWindowHint
@@ -96,11 +97,15 @@ class RegionOverlay(QWidget):
         elif event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             selection = self.selection()
             if selection is None or selection.width < MIN_DRAG or selection.height < MIN_DRAG:
-                g = self.info.geometry
-                selection = SelectionF(g.x, g.y, g.width, g.height)
-            self.accepted.emit(selection)
+                self.accept_whole_screen()
+            else:
+                self.accepted.emit(selection)
         else:
             super().keyPressEvent(event)
+
+    def accept_whole_screen(self) -> None:
+        g = self.info.geometry
+        self.accepted.emit(SelectionF(g.x, g.y, g.width, g.height))
 
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
@@ -123,7 +128,21 @@ class RegionOverlay(QWidget):
             p.setPen(QPen(QColor(255, 255, 255, 160), 1, Qt.PenStyle.DashLine))
             p.drawLine(QPointF(self._cursor.x(), 0), QPointF(self._cursor.x(), self.height()))
             p.drawLine(QPointF(0, self._cursor.y()), QPointF(self.width(), self._cursor.y()))
+        if self.hint and self._start is None:
+            self._paint_hint(p)
         p.end()
+
+    def _paint_hint(self, p: QPainter) -> None:
+        """What to do, at the top of the screen until the drag begins (the overlay is never captured itself)."""
+        text = f"Drag across {self.hint} · Enter: the whole screen · Esc: cancel"
+        metrics = p.fontMetrics()
+        width, height = metrics.horizontalAdvance(text) + 32, metrics.height() + 16
+        box = QRectF((self.width() - width) / 2, 24, width, height)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(20, 20, 20, 210))
+        p.drawRoundedRect(box, 8, 8)
+        p.setPen(QColor(255, 255, 255))
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
 
 class RegionSelector(QObject):
@@ -132,9 +151,11 @@ class RegionSelector(QObject):
     selected = Signal(object, object)  # Screen (with its capture's size), SelectionF
     cancelled = Signal()
 
-    def __init__(self, screens: list[tuple[QScreen, Screen, QImage]], parent: QObject | None = None) -> None:
+    def __init__(
+        self, screens: list[tuple[QScreen, Screen, QImage]], parent: QObject | None = None, *, hint: str = ""
+    ) -> None:
         super().__init__(parent)
-        self.overlays = [RegionOverlay(q, info, image) for q, info, image in screens]
+        self.overlays = [RegionOverlay(q, info, image, hint) for q, info, image in screens]
         for overlay in self.overlays:
             overlay.accepted.connect(lambda sel, o=overlay: self._accept(o, sel))
             overlay.cancelled.connect(self._cancel)
@@ -149,6 +170,16 @@ class RegionSelector(QObject):
         focus = next((o for o in self.overlays if o.screen() is cursor_screen), None) or self.overlays[0]
         focus.activateWindow()
         focus.setFocus()
+
+    def accept_screen_under_cursor(self) -> None:
+        """Select the whole screen the cursor is on, as Enter there would."""
+        cursor_screen = QGuiApplication.screenAt(QCursor.pos())
+        overlay = next((o for o in self.overlays if o.screen() is cursor_screen), None) or self.overlays[0]
+        overlay.accept_whole_screen()
+
+    def close(self) -> None:
+        """Take the overlays down without a result (the capture ended some other way)."""
+        self._close()
 
     def _close(self) -> None:
         self._open = False
