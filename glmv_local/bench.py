@@ -10,6 +10,7 @@ path and the ratios. Targets on one H200: decode >= 150 tokens/s and >= 3x the r
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ class Figures:
     first_token_s: float
     decode_tps: float
     new_tokens: int
-    peak_bytes: int
+    peak_bytes: int | None
 
 
 def screenshot() -> Any:
@@ -50,14 +51,19 @@ def reset_peak(device: str) -> None:
         torch.cuda.reset_peak_memory_stats()
 
 
-def peak(device: str) -> int:
-    import resource
-
+def peak(device: str) -> int | None:
+    """Bytes: what torch allocated on CUDA, else the process's peak resident set; None on Windows, which has no
+    getrusage."""
     import torch
 
     if device.startswith("cuda"):
         return int(torch.cuda.max_memory_allocated())
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    if sys.platform == "win32":
+        return None
+    import resource
+
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return maxrss if sys.platform == "darwin" else maxrss * 1024  # macOS counts bytes, Linux kilobytes
 
 
 def sync(device: str) -> None:
@@ -176,9 +182,10 @@ def measure_reference(engine: Any, new_tokens: int) -> Figures:
 
 
 def show(name: str, f: Figures) -> None:
+    memory = f"{f.peak_bytes / 1024**3:6.2f} GiB" if f.peak_bytes is not None else "n/a"
     print(
         f"{name:10s} preprocess {f.preprocess_s * 1000:8.1f} ms   first token {f.first_token_s * 1000:8.1f} ms   "
-        f"decode {f.decode_tps:8.1f} tok/s ({f.new_tokens} tokens)   peak {f.peak_bytes / 1024**3:6.2f} GiB"
+        f"decode {f.decode_tps:8.1f} tok/s ({f.new_tokens} tokens)   peak {memory}"
     )
 
 
