@@ -8,6 +8,7 @@ estimates (the allocator and CUDA context add overhead), so the check keeps a ma
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,10 +122,12 @@ def free_memory(device: str) -> tuple[int, int] | None:
     if device == "mps":
         total = int(torch.mps.recommended_max_memory())
         return total - int(torch.mps.driver_allocated_memory()), total
+    if sys.platform == "win32":
+        return None  # no os.sysconf there
     try:
         pages, avail = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_AVPHYS_PAGES")
         page = os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
+    except (ValueError, OSError):
         return None
     return avail * page, pages * page
 

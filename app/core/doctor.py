@@ -124,9 +124,11 @@ def _sysctl(name: str, run: Callable[..., subprocess.CompletedProcess]) -> str |
 
 
 def system_memory() -> int | None:
+    if sys.platform == "win32":
+        return None  # no os.sysconf there
     try:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
+    except (ValueError, OSError):
         return None
 
 
@@ -281,7 +283,7 @@ def check_capture() -> Check:
         )
     results = {h.name: h.problem() for h in handlers}
     working = [name for name, problem in results.items() if problem is None]
-    data = {"handlers": {name: problem or "works" for name, problem in results.items()}, "used": ""}
+    data: dict[str, Any] = {"handlers": {name: problem or "works" for name, problem in results.items()}, "used": ""}
     if not working:
         lines = "; ".join(f"{h.name}: {results[h.name]}" for h in handlers)
         fixes = "; ".join(f"for {h.name}: {h.install_hint}" for h in handlers)

@@ -82,20 +82,22 @@ def _xdotool_rect() -> Rect:
         raise CaptureError("No window has the focus; click the window to capture first.") from e
 
 
-def _windows_rect() -> Rect:
-    """The visible frame (DWM extended frame bounds), without the invisible resize borders of Windows 10+."""
-    import ctypes
-    from ctypes import wintypes
+if sys.platform == "win32":  # ctypes has windll only there (and mypy checks this only for Windows)
 
-    user32 = ctypes.windll.user32  # type: ignore[attr-defined]
-    hwnd = user32.GetForegroundWindow()
-    if not hwnd:
-        raise CaptureError("No window is in the foreground; click the window to capture first.")
-    rect = wintypes.RECT()
-    dwmapi = ctypes.windll.dwmapi  # type: ignore[attr-defined]
-    if dwmapi.DwmGetWindowAttribute(hwnd, 9, ctypes.byref(rect), ctypes.sizeof(rect)) != 0:
-        user32.GetWindowRect(hwnd, ctypes.byref(rect))
-    return Rect(rect.left, rect.top, rect.right - rect.left, rect.bottom - rect.top)
+    def _windows_rect() -> Rect:
+        """The visible frame (DWM extended frame bounds), without the invisible resize borders of Windows 10+."""
+        import ctypes
+        from ctypes import wintypes
+
+        user32 = ctypes.windll.user32
+        hwnd = user32.GetForegroundWindow()
+        if not hwnd:
+            raise CaptureError("No window is in the foreground; click the window to capture first.")
+        rect = wintypes.RECT()
+        dwmapi = ctypes.windll.dwmapi
+        if dwmapi.DwmGetWindowAttribute(hwnd, 9, ctypes.byref(rect), ctypes.sizeof(rect)) != 0:
+            user32.GetWindowRect(hwnd, ctypes.byref(rect))
+        return Rect(rect.left, rect.top, rect.right - rect.left, rect.bottom - rect.top)
 
 
 def _mac_rect() -> Rect:

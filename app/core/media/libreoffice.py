@@ -150,16 +150,16 @@ def _run(command: list[str], log: Path, *, timeout: float, cancel: threading.Eve
                     )
         finally:
             if proc.poll() is None:
-                _kill(proc, posix)
+                _kill(proc)
 
 
-def _kill(proc: subprocess.Popen[bytes], posix: bool) -> None:
+def _kill(proc: subprocess.Popen[bytes]) -> None:
     """Kill soffice and everything it started (it runs in a process group of its own on POSIX)."""
     try:
-        if posix:
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:
+        if sys.platform == "win32":
             proc.kill()
+        else:
+            os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
     with contextlib.suppress(subprocess.TimeoutExpired):

@@ -33,7 +33,7 @@ def exclude_from_capture(widget: QWidget) -> bool:
         return False
     import ctypes
 
-    return bool(ctypes.windll.user32.SetWindowDisplayAffinity(int(widget.winId()), 0x11))  # type: ignore[attr-defined]
+    return bool(ctypes.windll.user32.SetWindowDisplayAffinity(int(widget.winId()), 0x11))
 
 
 class RecorderBar(QWidget):
