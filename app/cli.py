@@ -401,7 +401,11 @@ def _cancel_on_sigint(cancel: threading.Event) -> Callable[[], None]:
         cancel.set()
 
     previous = signal.signal(signal.SIGINT, handler)
-    return lambda: signal.signal(signal.SIGINT, previous)
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous)
+
+    return restore
 
 
 def _silence_stdout() -> None:

@@ -67,10 +67,11 @@ def run(overrides: dict | None = None, *, command: str | None = None) -> int:
             print("glmv: another instance holds the app's socket but does not answer; close it and try again")
             return 1
         return report(*handed)
-    app.setApplicationName("GLM-V")
-    app.setApplicationDisplayName("GLM-V")
-    app.setOrganizationName("glmv-desktop")
-    app.setDesktopFileName("glmv-desktop")
+    # Static setters, on the class: instance() is typed as the QCoreApplication, which lacks the GUI ones.
+    QApplication.setApplicationName("GLM-V")
+    QApplication.setApplicationDisplayName("GLM-V")
+    QApplication.setOrganizationName("glmv-desktop")
+    QApplication.setDesktopFileName("glmv-desktop")
     settings = settings_io.load().with_overrides(overrides or {})
     from app.ui import first_run
 

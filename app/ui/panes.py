@@ -75,7 +75,7 @@ class AnswerView(QTextBrowser):
         self.code_blocks = rendered.code_blocks
         self.setHtml(rendered.html)
 
-    def loadResource(self, kind: int, name: QUrl) -> object:
+    def loadResource(self, kind: int, name: QUrl | str) -> object:
         """Nothing is ever loaded on behalf of model output: no files, no network."""
         return None
 
@@ -141,7 +141,7 @@ class ThinkingPane(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(header)
         layout.addWidget(self.view, 1)
-        self.collapsed = not collapsed
+        self.collapsed: bool = not collapsed  # the opposite, so that set_collapsed applies it
         self.set_collapsed(collapsed)
 
     def set_collapsed(self, collapsed: bool) -> None:
