@@ -405,3 +405,43 @@ def test_recording_started_and_stopped_by_the_command_twice(settled):
     frames, _ = decode(str(video))
     assert len(frames) >= 20
     assert len(ask(app, "And this recording?")) >= 2
+
+
+def test_soak_captures_of_every_kind_in_a_row_never_leave_the_app_stuck(settled):
+    """Rounds of what a person mixes: a region by hotkey, a full screen by command, a selection cancelled, a
+    second capture asked while one is under way. A race in hiding, the overlays or the channel shows as a round
+    that hangs, fails or captures our window."""
+    app = settled
+    rounds = int(os.environ.get("GLMV_CAPTURE_SOAK_ROUNDS", "24"))
+    expected = pattern()
+    for i in range(rounds):
+        kind = i % 4
+        if kind == 0:
+            x0, y0 = 50 + 7 * i, 40 + 5 * i
+            before = set(app.captures.glob("*"))
+            hotkey(app, "ctrl+shift+x")
+            _until(lambda: overlays_up(app), 10, f"round {i}: the overlays")
+            drag(app, x0, y0, x0 + 301, y0 + 203)
+            (shot,) = _until(lambda b=before: new_files(app, b, ".png"), 10, f"round {i}: the region")
+            _until(lambda: main_window_shown(app), 10, f"round {i}: our window back")
+            assert np.array_equal(rgb(shot), expected[y0 : y0 + 203, x0 : x0 + 301]), f"round {i}"
+        elif kind == 1:
+            done = glmv(app, "capture", "--full")
+            assert done.returncode == 0, f"round {i}: {done.stderr}"
+            assert np.array_equal(rgb(Path(done.stdout.strip())), expected), f"round {i}"
+        elif kind == 2:
+            command = glmv_started(app, "capture", "--region")
+            _until(lambda: overlays_up(app), 10, f"round {i}: the overlays")
+            busy = glmv(app, "capture", "--full")
+            assert busy.returncode == 1 and "already in progress" in busy.stderr, f"round {i}: {busy}"
+            xdotool(app, "key", "Escape")
+            out, err = command.communicate(timeout=20)
+            assert command.returncode == 1 and "cancelled" in err, f"round {i}: {out} {err}"
+        else:
+            # Straight after a cancel: the next capture starts at once.
+            done = glmv(app, "capture", "--full")
+            assert done.returncode == 0, f"round {i}: {done.stderr}"
+        _until(lambda: main_window_shown(app) and not overlays_up(app), 10, f"round {i}: settled")
+        assert app.proc.poll() is None, f"round {i}: the app exited: {app.log.read_text()[-3000:]}"
+    # Every capture is attached: one question carries them all.
+    assert len(sent_images(ask(app, "All of these?"))) >= rounds // 2
