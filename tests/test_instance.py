@@ -126,3 +126,41 @@ def test_name_left_by_a_crashed_instance_is_reclaimed(qtbot, name):
 def test_server_name_is_per_user_and_commands_cover_the_cli():
     assert server_name() == server_name() and server_name().startswith("glmv-desktop-")
     assert set(COMMANDS) == {"capture-full", "capture-region", "capture-window", "record", "show"}
+
+
+def test_an_app_with_another_data_folder_is_another_instance(qtbot, tmp_path, monkeypatch):
+    """Another HOME or XDG_DATA_HOME is another history: its `glmv` must not hand its commands to this app."""
+    monkeypatch.delenv("GLMV_INSTANCE", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "first"))
+    first = server_name()
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "first" / ".." / "first"))
+    assert server_name() == first, "the same folder, spelled another way, is the same instance"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "first"))
+    server = InstanceServer()
+    assert server.listen()
+    try:
+        code = "from app.ui.instance import send_command; print(send_command('show', 1500))"
+        env = {k: v for k, v in os.environ.items() if k != "GLMV_INSTANCE"}
+        other = subprocess.Popen(
+            [sys.executable, "-c", code],
+            env={**env, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(tmp_path / "second")},
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        qtbot.waitUntil(lambda: other.poll() is not None, timeout=20000)
+        assert other.stdout is not None and other.stdout.read().strip() == "None"
+        received: list[str] = []
+        server.command_received.connect(lambda command, ticket: (received.append(command), server.answer(ticket, "ok")))
+        same = subprocess.Popen(
+            [sys.executable, "-c", code],
+            env={**env, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(tmp_path / "first")},
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        qtbot.waitUntil(lambda: same.poll() is not None, timeout=20000)
+        assert same.stdout is not None and same.stdout.read().strip() == "ok"
+        assert received == ["show"]
+    finally:
+        server.close()

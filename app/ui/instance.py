@@ -33,15 +33,19 @@ REPLY_TIMEOUT_MS = 15 * 60 * 1000
 
 
 def server_name() -> str:
-    """Per user, so two people on one machine each get their own app; hashed to stay short and name-safe.
-    ``GLMV_INSTANCE`` names a separate instance (a second profile, or a test's own app)."""
+    """Per user and data folder, so two people on one machine, or one person running the app with another data
+    folder (another HOME, XDG_DATA_HOME, a portable copy), each get their own app; hashed to stay short and
+    name-safe. ``GLMV_INSTANCE`` names a separate instance (a test's own app)."""
     if os.environ.get("GLMV_INSTANCE"):
         return "glmv-desktop-" + hashlib.sha1(os.environ["GLMV_INSTANCE"].encode()).hexdigest()[:12]
     try:
         user = getpass.getuser()
     except Exception:
         user = "user"
-    return "glmv-desktop-" + hashlib.sha1(user.encode()).hexdigest()[:12]
+    from app.core.store import default_folder
+
+    key = f"{user}\0{default_folder().expanduser().resolve()}"
+    return "glmv-desktop-" + hashlib.sha1(key.encode()).hexdigest()[:12]
 
 
 class NoAnswer(Exception):
