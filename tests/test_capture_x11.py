@@ -25,13 +25,14 @@ W, H = 1920, 1080
 
 
 def pattern(width: int = W, height: int = H) -> np.ndarray:
-    """RGB: red = x mod 256, green = y mod 256, blue = which 256-pixel tile; unique at every position."""
+    """RGB: red = x mod 256, green = y mod 256, blue = which 256-pixel tile; unique at every position of a
+    screen up to 4096 x 4096 (two monitors side by side included)."""
     x = np.arange(width)[None, :]
     y = np.arange(height)[:, None]
     out = np.empty((height, width, 3), np.uint8)
     out[..., 0] = x % 256
     out[..., 1] = y % 256
-    out[..., 2] = ((x // 256) * 32 + (y // 256) * 5) % 256
+    out[..., 2] = (x // 256) * 16 + y // 256
     return out
 
 
@@ -174,14 +175,15 @@ def test_recording_stops_by_toggle_and_cancels_from_the_bar(display, tmp_path):
 # ----- the processes on the X server -----
 
 
-def _paint() -> None:
+def _paint(width: int = W, height: int = H) -> None:
+    """The pattern over the root window's top-left ``width`` x ``height`` (all monitors, when given their bounds)."""
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QImage, QPainter
     from PySide6.QtWidgets import QApplication, QWidget
 
     app = QApplication([])
-    rgb = np.ascontiguousarray(pattern())
-    image = QImage(rgb.data, W, H, rgb.strides[0], QImage.Format.Format_RGB888).copy()
+    rgb = np.ascontiguousarray(pattern(width, height))
+    image = QImage(rgb.data, width, height, rgb.strides[0], QImage.Format.Format_RGB888).copy()
 
     class Pattern(QWidget):
         def paintEvent(self, event) -> None:
@@ -191,7 +193,7 @@ def _paint() -> None:
 
     w = Pattern()
     w.setWindowFlags(Qt.WindowType.FramelessWindowHint | Qt.WindowType.X11BypassWindowManagerHint)
-    w.setGeometry(0, 0, W, H)
+    w.setGeometry(0, 0, width, height)
     w.show()
     for _ in range(50):
         app.processEvents()
@@ -416,7 +418,7 @@ if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     name, *rest = sys.argv[1:]
     if name == "paint":
-        _paint()
+        _paint(*map(int, rest))
     else:
         folder = Path(rest[-1])
         scenario = globals()["_scenario_" + name.replace("-", "_")]
