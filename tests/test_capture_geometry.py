@@ -20,6 +20,7 @@ from app.core.capture.geometry import (
     selection_to_device,
     selection_to_virtual,
     virtual_bounds,
+    with_native_from,
 )
 from app.core.capture.screens import CaptureError, Shot, pick, scaled_crop
 
@@ -94,6 +95,21 @@ def test_fractional_scale_with_odd_panel_maps_the_whole_screen_to_the_whole_capt
     screen = qt_screen("laptop", Rect(0, 0, 1366, 768), 1.25)
     g = screen.geometry
     assert selection_to_device(SelectionF(g.x, g.y, g.width, g.height), screen) == Rect(0, 0, 1366, 768)
+
+
+@pytest.mark.parametrize(
+    ("native", "scale", "logical"),
+    [((1366, 768), 1.75, (781, 439)), ((2880, 1800), 1.75, (1646, 1029)), ((1280, 1025), 1.5, (853, 683))],
+)
+def test_native_size_is_the_monitors_where_the_scaled_logical_size_misses_it(native, scale, logical):
+    """Qt rounds native / scale to the logical size, so logical x scale can miss the monitor by a pixel (X11
+    then refuses a grab reaching past the desktop's edge); the monitor at the screen's origin says the truth."""
+    monitor = Rect(1920, 0, *native)
+    reported = Screen.from_qt("M2", Rect(1920, 0, *logical), scale)
+    assert reported.native != monitor
+    others = [Rect(0, 0, 1920, 1080), Rect(1920, 0, 1024, 768)]  # a neighbour, a mirror of another size
+    assert with_native_from(reported, [*others, monitor]).native == monitor
+    assert with_native_from(reported, others) == reported
 
 
 def test_only_overlapping_windows_hide():

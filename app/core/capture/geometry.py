@@ -86,6 +86,26 @@ def native_geometry(logical: Rect, scale: float) -> Rect:
     return Rect(logical.x, logical.y, round(logical.width * scale), round(logical.height * scale))
 
 
+def _qt_round(value: float) -> int:
+    """Qt's qRound: halves away from zero (Python's round takes them to the even neighbour)."""
+    return math.floor(value + 0.5) if value >= 0 else -math.floor(0.5 - value)
+
+
+def with_native_from(screen: Screen, monitors: Iterable[Rect]) -> Screen:
+    """``screen`` with the native rectangle of the monitor that starts at its origin and whose size Qt would
+    round to its logical size; unchanged when the platform lists none such.
+
+    Qt's logical size is the native one divided by the scale and rounded, so the logical size times the scale
+    can miss by a pixel (a 1366-pixel panel at 1.75 is 781 logical, and 781 x 1.75 = 1366.75): a capture of
+    that would read a column of the neighbour, or past the desktop's edge, where X11 refuses the whole grab."""
+    g = screen.geometry
+    for m in monitors:
+        rounds_to = (_qt_round(m.width / screen.scale), _qt_round(m.height / screen.scale))
+        if (m.x, m.y) == (screen.native.x, screen.native.y) and rounds_to == (g.width, g.height):
+            return Screen(screen.name, g, screen.scale, m)
+    return screen
+
+
 def _factors(screen: Screen) -> tuple[float, float]:
     return screen.native.width / screen.geometry.width, screen.native.height / screen.geometry.height
 

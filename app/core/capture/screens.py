@@ -117,6 +117,20 @@ class MssScreenshotter:
         return Shot(pixels, Rect(rect.x, rect.y, raw.width, raw.height))
 
 
+def native_monitors() -> list[Rect]:
+    """The monitors in native pixels as the frame buffer lists them (mss: RandR monitors on X11, display
+    monitors on Windows); empty where mss cannot read the screen (Wayland, no display, not installed)."""
+    if MssScreenshotter().problem() is not None:
+        return []
+    import mss
+
+    try:
+        with _open_mss(mss) as sct:
+            return [Rect(m["left"], m["top"], m["width"], m["height"]) for m in sct.monitors[1:]]
+    except mss.exception.ScreenShotError:
+        return []
+
+
 class PortalScreenshotter:
     """org.freedesktop.portal.Screenshot over the session bus (GNOME, KDE, wlroots with xdg-desktop-portal-wlr).
 
