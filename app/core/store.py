@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app.core import migrations
-from app.core.conversation import Attachment, Message
+from app.core.conversation import Attachment, Message, Role
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class StoredAttachment:
 @dataclass
 class StoredMessage:
     id: str
-    role: str
+    role: Role
     text: str = ""
     thinking: str = ""
     status: str = "done"
@@ -89,7 +89,7 @@ class StoredMessage:
 
     def to_message(self) -> Message:
         return Message(
-            role=self.role,  # type: ignore[arg-type]
+            role=self.role,
             text=self.text,
             attachments=[a.to_attachment() for a in self.attachments],
             thinking=self.thinking,
@@ -372,7 +372,7 @@ class Store:
     def add_message(
         self,
         conversation_id: str,
-        role: str,
+        role: Role,
         text: str = "",
         attachments: Iterable[Attachment] = (),
         *,
