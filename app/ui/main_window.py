@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.core import settings as settings_io
 from app.core.backends.base import recent_turns
-from app.core.conversation import Attachment, Conversation, Message
+from app.core.conversation import Attachment, Conversation, Message, Role
 from app.core.markdown_render import render
 from app.core.media.budget import DEFAULT_ANSWER_RESERVE, check_message
 from app.core.media.parts import MediaReport, estimate_text_tokens
@@ -64,7 +64,7 @@ class Turn:
     """One message as the window holds it: its card, and what the next request needs."""
 
     message_id: str
-    role: str
+    role: Role
     text: str = ""
     attachments: list[Attachment] = field(default_factory=list)
     thinking: str = ""
@@ -74,7 +74,7 @@ class Turn:
 
     def to_message(self) -> Message:
         return Message(
-            role=self.role,  # type: ignore[arg-type]
+            role=self.role,
             text=self.text,
             attachments=list(self.attachments),
         )
@@ -425,7 +425,8 @@ class MainWindow(QMainWindow):
             dark=self.dark,
         )
         self.stream_thread = StreamThread(self.run, self)
-        self.stream_thread.ended.connect(self._stream_ended)
+        thread = self.stream_thread
+        thread.ended.connect(lambda: self._stream_ended(thread.result))
         self.threads.append(self.stream_thread)
         self.composer.set_streaming(True)
         self.stream_thread.start()

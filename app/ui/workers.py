@@ -4,11 +4,13 @@
 on a thread and delivers its result or error to a callback on the Qt thread, like Anki's
 ``run_in_background``: the caller says what runs, what happens on success and on failure, and never touches
 widgets off the Qt thread. Both are tracked so tests (and closing the window) can wait for them.
+
+Neither carries Python objects through a queued signal: results cross to the Qt thread in a Python queue
+(``Handover``), and the stream's result stays on its ``StreamRun``, read once the thread has signalled.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -17,25 +19,27 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from app.ui.handover import Handover
 from app.ui.stream_runner import StreamResult, StreamRun
 
 log = logging.getLogger(__name__)
 
 
 class StreamThread(QThread):
-    ended = Signal(object)  # StreamResult
+    ended = Signal()  # the result is run_.result
 
     def __init__(self, run: StreamRun, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.run_ = run
 
     def run(self) -> None:
-        result: StreamResult = self.run_.run()
-        self.ended.emit(result)
+        self.run_.run()
+        self.ended.emit()
 
-
-class _Relay(QObject):
-    done = Signal(object, object, object)  # callback, value, error
+    @property
+    def result(self) -> StreamResult:
+        assert self.run_.result is not None, "read before the run ended"
+        return self.run_.result
 
 
 class Tasks(QObject):
@@ -43,8 +47,7 @@ class Tasks(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._relay = _Relay(self)
-        self._relay.done.connect(self._deliver)
+        self._handover = Handover(self)
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
 
@@ -98,9 +101,7 @@ class Tasks(QObject):
         self.run(lambda: fn(report), on_done, on_error, name=name)
 
     def _emit(self, callback: Callable | None, value: Any, error: BaseException | None) -> None:
-        # RuntimeError: the window is gone and nobody is waiting for this result.
-        with contextlib.suppress(RuntimeError):
-            self._relay.done.emit(callback, value, error)
+        self._handover.post(self._deliver, callback, value, error)
 
     def _deliver(self, callback: Callable | None, value: Any, error: BaseException | None) -> None:
         if callback is not None:
