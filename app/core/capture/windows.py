@@ -104,7 +104,7 @@ def _mac_rect() -> Rect:
     """The frontmost window of the frontmost app through Quartz (pyobjc); in points, which mss on macOS also
     uses."""
     try:
-        import Quartz  # type: ignore[import-not-found]
+        import Quartz
     except ImportError as e:
         raise CaptureError(
             "Active-window capture on macOS needs pyobjc (pip install pyobjc-framework-Quartz); capture a "
