@@ -51,6 +51,8 @@ def test_whole_run_without_a_display(home, monkeypatch):
     paths = checks["Folders"].data
     assert paths["settings_exists"] is False
     assert paths["logs"] == str(home / "state" / "glmv-desktop" / "log")
+    assert paths["crash_traces"] == str(home / "state" / "glmv-desktop" / "log" / "crash.log")
+    assert "crash.log" in checks["Folders"].finding
     assert paths["data"] == str(home / "data" / "glmv-desktop")
     assert all(c.finding for c in checks.values())
     assert all(c.fix for c in checks.values() if c.status == doctor.PROBLEM)

@@ -142,3 +142,27 @@ def test_default_folder_is_the_platform_log_folder(monkeypatch, tmp_path):
     if not sys.platform.startswith("linux"):
         pytest.skip("XDG folders apply on Linux")
     assert logs.log_folder() == tmp_path / "glmv-desktop" / "log"
+
+
+def test_a_crash_of_the_process_leaves_every_thread_s_stack_in_crash_log(tmp_path):
+    """A real segmentation fault in a child process that enabled the crash traces as the app does."""
+    import subprocess
+    from pathlib import Path
+
+    code = (
+        "import ctypes, sys, threading, time\n"
+        "from pathlib import Path\n"
+        "from app.core.logs import enable_crash_traces\n"
+        "enable_crash_traces(Path(sys.argv[1]))\n"
+        "threading.Thread(target=time.sleep, args=(30,), name='worker', daemon=True).start()\n"
+        "ctypes.string_at(0)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], cwd=root, env={"PYTHONPATH": str(root)}, timeout=60
+    )
+    assert done.returncode != 0
+    text = (tmp_path / "crash.log").read_text()
+    assert "started" in text.splitlines()[0]
+    assert "Fatal Python error: Segmentation fault" in text
+    assert "Current thread 0x" in text and "Thread 0x" in text, "every thread's stack, not only the one that crashed"

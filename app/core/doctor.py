@@ -646,12 +646,14 @@ def check_paths() -> Check:
         "model_cache": model_cache(),
     }
     data: dict[str, Any] = {name: str(path) for name, path in paths.items()}
+    data["crash_traces"] = str(logs.crash_log_path())
     data["settings_exists"] = paths["settings"].exists()
     free = free_disk(paths["model_cache"])
     data["model_cache_free"] = free
     finding = (
         f"settings {paths['settings']}{'' if data['settings_exists'] else ' (not saved yet: first start)'}; "
-        f"history {paths['data']}; logs {paths['logs']}; models {paths['model_cache']}"
+        f"history {paths['data']}; logs {paths['logs']} (a crash leaves its trace in {logs.CRASH_FILE_NAME} there); "
+        f"models {paths['model_cache']}"
     )
     if free is not None:
         finding += f" ({free / 1e9:.1f} GB free)"

@@ -14,8 +14,10 @@ import os
 import re
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TextIO
 
 APP = "glmv-desktop"
 FILE_NAME = "glmv.log"
@@ -165,3 +167,36 @@ def remember_secret(secret: str | None) -> None:
     """Mask ``secret`` in every later log record (call it when a key is entered, saved or loaded)."""
     if _filter is not None:
         _filter.remember(secret)
+
+
+CRASH_FILE_NAME = "crash.log"
+_crash_file: TextIO | None = None
+
+
+def crash_log_path(folder: Path | None = None) -> Path:
+    return (Path(folder) if folder is not None else log_folder()) / CRASH_FILE_NAME
+
+
+def enable_crash_traces(folder: Path | None = None) -> Path | None:
+    """A crash of the process itself (a segmentation fault in Qt or a binding) leaves the Python stack of every
+    thread in ``crash.log`` beside the log, where `glmv doctor` points: the one trace a crash in the field gives.
+    Each start adds a dated line, so the file says which run a trace belongs to. None when it cannot be written."""
+    import faulthandler
+
+    global _crash_file
+    path = crash_log_path(folder)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and path.stat().st_size > MAX_BYTES:
+            path.replace(path.with_suffix(".log.1"))
+        crash_file = path.open("a", encoding="utf-8")
+        crash_file.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()} started\n")
+        crash_file.flush()
+    except OSError as e:
+        logging.getLogger(__name__).warning("no crash traces: cannot write %s (%s)", path, e)
+        return None
+    faulthandler.enable(file=crash_file, all_threads=True)
+    if _crash_file is not None:
+        _crash_file.close()
+    _crash_file = crash_file
+    return path

@@ -67,6 +67,9 @@ def run(overrides: dict | None = None, *, command: str | None = None) -> int:
             print("glmv: another instance holds the app's socket but does not answer; close it and try again")
             return 1
         return report(*handed)
+    from app.core.logs import enable_crash_traces
+
+    enable_crash_traces()
     # Static setters, on the class: instance() is typed as the QCoreApplication, which lacks the GUI ones.
     QApplication.setApplicationName("GLM-V")
     QApplication.setApplicationDisplayName("GLM-V")
