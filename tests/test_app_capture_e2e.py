@@ -164,6 +164,14 @@ def sent_images(content: list[dict]) -> list[np.ndarray]:
     return [rgb(base64.b64decode(url.split(",", 1)[1])) for url in urls]
 
 
+def full_screen_works(app: App, question: str) -> None:
+    """`glmv capture --full` gives the screen without our windows, and it goes out with the next question."""
+    done = glmv(app, "capture", "--full")
+    assert done.returncode == 0, done.stderr
+    assert np.array_equal(rgb(Path(done.stdout.strip())), pattern())
+    assert len(sent_images(ask(app, question))) == 1
+
+
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("app")
@@ -295,10 +303,7 @@ def test_escape_cancels_the_selection_and_the_next_capture_works(settled):
     assert command.returncode == 1 and "cancelled" in err, (out, err)
     _until(lambda: main_window_shown(app) and not overlays_up(app), 10, "the overlays gone and our window back")
     assert new_files(app, before, "") == []
-    done = glmv(app, "capture", "--full")
-    assert done.returncode == 0, done.stderr
-    assert np.array_equal(rgb(Path(done.stdout.strip())), pattern())
-    assert len(sent_images(ask(app, "After the cancel?"))) == 1
+    full_screen_works(app, "After the cancel?")
 
 
 def test_active_window_is_our_window_when_it_is_active(settled):
@@ -347,10 +352,7 @@ def test_a_failed_capture_says_why_shows_the_window_again_and_the_next_one_works
     finally:
         app.captures.unlink()
         aside.rename(app.captures)
-    done = glmv(app, "capture", "--full")
-    assert done.returncode == 0, done.stderr
-    assert np.array_equal(rgb(Path(done.stdout.strip())), pattern())
-    assert len(sent_images(ask(app, "After the failure?"))) == 1
+    full_screen_works(app, "After the failure?")
 
 
 def test_recording_from_the_hotkey_and_stopped_by_the_command_is_attached_and_sent(settled):

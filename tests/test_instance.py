@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from PySide6.QtNetwork import QLocalSocket
@@ -138,29 +139,26 @@ def test_an_app_with_another_data_folder_is_another_instance(qtbot, tmp_path, mo
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "first"))
     server = InstanceServer()
     assert server.listen()
-    try:
+    env = {k: v for k, v in os.environ.items() if k != "GLMV_INSTANCE"}
+
+    def show_from(data_home: Path) -> str:
         code = "from app.ui.instance import send_command; print(send_command('show', 1500))"
-        env = {k: v for k, v in os.environ.items() if k != "GLMV_INSTANCE"}
-        other = subprocess.Popen(
+        sender = subprocess.Popen(
             [sys.executable, "-c", code],
-            env={**env, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(tmp_path / "second")},
+            env={**env, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(data_home)},
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
         )
-        qtbot.waitUntil(lambda: other.poll() is not None, timeout=20000)
-        assert other.stdout is not None and other.stdout.read().strip() == "None"
+        qtbot.waitUntil(lambda: sender.poll() is not None, timeout=20000)
+        assert sender.stdout is not None
+        return sender.stdout.read().strip()
+
+    try:
+        assert show_from(tmp_path / "second") == "None"
         received: list[str] = []
         server.command_received.connect(lambda command, ticket: (received.append(command), server.answer(ticket, "ok")))
-        same = subprocess.Popen(
-            [sys.executable, "-c", code],
-            env={**env, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(tmp_path / "first")},
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        qtbot.waitUntil(lambda: same.poll() is not None, timeout=20000)
-        assert same.stdout is not None and same.stdout.read().strip() == "ok"
+        assert show_from(tmp_path / "first") == "ok"
         assert received == ["show"]
     finally:
         server.close()
