@@ -13,6 +13,7 @@ from app.core.capture.geometry import (
     Rect,
     Screen,
     SelectionF,
+    device_factors,
     device_to_logical,
     native_geometry,
     overlaps_any,
@@ -97,6 +98,15 @@ def test_fractional_scale_with_odd_panel_maps_the_whole_screen_to_the_whole_capt
     assert selection_to_device(SelectionF(g.x, g.y, g.width, g.height), screen) == Rect(0, 0, 1366, 768)
 
 
+def test_a_drag_on_a_panel_the_scale_does_not_divide_maps_by_the_scale_as_qt_maps_the_pointer():
+    """Qt puts native pixel 1280 of a 1366-pixel panel at 1.75 at 1280 / 1.75 logical; mapped back by the
+    panel's ratio to its 781 logical width (1.749) instead, it would land on 1279."""
+    panel = Screen("panel", Rect(1920, 0, 781, 439), 1.75, Rect(1920, 0, 1366, 768))
+    sel = SelectionF.from_points(1920 + 100 / 1.75, 100 / 1.75, 1920 + 1280 / 1.75, 700 / 1.75)
+    assert selection_to_device(sel, panel) == Rect(100, 100, 1180, 600)
+    assert selection_to_device(SelectionF(1920, 0, 781, 439), panel) == Rect(0, 0, 1366, 768)
+
+
 @pytest.mark.parametrize(
     ("native", "scale", "logical"),
     [((1366, 768), 1.75, (781, 439)), ((2880, 1800), 1.75, (1646, 1029)), ((1280, 1025), 1.5, (853, 683))],
@@ -146,8 +156,9 @@ def test_mapping_properties(case):
     device = selection_to_device(sel, screen)
     assert device.x >= 0 and device.right <= screen.native.width
     assert device.y >= 0 and device.bottom <= screen.native.height
-    fx = screen.native.width / screen.geometry.width
-    assert abs(device.width - sel.width * fx) <= 1.0 + 1e-9
+    fx = device_factors(screen)[0]
+    past_the_edge = max(0.0, (sel.x + sel.width - screen.geometry.x) * fx - screen.native.width)
+    assert abs(device.width - sel.width * fx) <= 1.0 + past_the_edge + 1e-9
     left = selection_to_device(SelectionF(sel.x, sel.y, split - sel.x, sel.height), screen)
     right = selection_to_device(SelectionF(split, sel.y, sel.x + sel.width - split, sel.height), screen)
     assert left.right == right.x, "adjacent selections must share their edge in pixels"

@@ -5,8 +5,8 @@ Qt gives each screen a *logical* geometry and a device pixel ratio. Qt 6 keeps a
 the native (virtual-desktop pixel) space and divides only its size by the scale, so a 3840x2160 monitor at
 scale 2 placed right of a 1920-wide one has logical geometry (1920, 0, 1920x1080) and native rectangle
 (1920, 0, 3840x2160). Capture libraries (mss, the portal) work in native pixels. Every selection is mapped
-through the screen it was drawn on, using the real ratio between that screen's capture and its logical size
-rather than the nominal scale, so fractional scales (1.25 on a 1366-wide panel) round the same way Qt does.
+through the screen it was drawn on, by the scale Qt maps the pointer with (``device_factors``), so a drag
+crops what was under the pointer even where the scale does not divide the screen's size (1366 at 1.75).
 """
 
 from __future__ import annotations
@@ -106,21 +106,31 @@ def with_native_from(screen: Screen, monitors: Iterable[Rect]) -> Screen:
     return screen
 
 
-def _factors(screen: Screen) -> tuple[float, float]:
-    return screen.native.width / screen.geometry.width, screen.native.height / screen.geometry.height
+def device_factors(screen: Screen) -> tuple[float, float]:
+    """Device pixels per logical one, across and down: the scale, by which Qt maps the pointer, wherever the
+    capture has the native size Qt's logical one came from; the capture's own ratio for one of another size.
+
+    The ratio alone would be off where the scale does not divide the size: a 1366-pixel panel at 1.75 is 781
+    logical, a ratio of 1.749, which puts native pixel 1280 (logical 731.4) on 1279."""
+    g, n = screen.geometry, screen.native
+    if (_qt_round(n.width / screen.scale), _qt_round(n.height / screen.scale)) == (g.width, g.height):
+        return screen.scale, screen.scale
+    return n.width / g.width, n.height / g.height
 
 
 def selection_to_device(selection: SelectionF, screen: Screen) -> Rect:
     """The selection as pixels of this screen's own capture (origin at the screen's top-left), clipped to it.
 
     Edges are rounded independently, so two selections sharing an edge share it in pixels too."""
-    fx, fy = _factors(screen)
+    fx, fy = device_factors(screen)
     left = round((selection.x - screen.geometry.x) * fx)
     top = round((selection.y - screen.geometry.y) * fy)
     right = round((selection.x + selection.width - screen.geometry.x) * fx)
     bottom = round((selection.y + selection.height - screen.geometry.y) * fy)
-    whole = Rect(0, 0, screen.native.width, screen.native.height)
-    return Rect(left, top, right - left, bottom - top).intersection(whole)
+    # Clamped edge by edge: times the scale, a screen's logical size can reach a fraction past its capture.
+    left, right = (min(max(v, 0), screen.native.width) for v in (left, right))
+    top, bottom = (min(max(v, 0), screen.native.height) for v in (top, bottom))
+    return Rect(left, top, right - left, bottom - top)
 
 
 def selection_to_virtual(selection: SelectionF, screen: Screen) -> Rect:
@@ -130,7 +140,7 @@ def selection_to_virtual(selection: SelectionF, screen: Screen) -> Rect:
 
 def device_to_logical(rect: Rect, screen: Screen) -> SelectionF:
     """A rectangle of the virtual desktop in native pixels, back in the logical coordinates of ``screen``."""
-    fx, fy = _factors(screen)
+    fx, fy = device_factors(screen)
     return SelectionF(
         screen.geometry.x + (rect.x - screen.native.x) / fx,
         screen.geometry.y + (rect.y - screen.native.y) / fy,

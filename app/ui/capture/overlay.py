@@ -22,7 +22,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
-from app.core.capture.geometry import Screen, SelectionF, selection_to_device
+from app.core.capture.geometry import Screen, SelectionF, device_factors, selection_to_device
 
 MIN_DRAG = 3.0
 CAPTURE_UI_PROPERTY = "glmv_capture_ui"
@@ -110,7 +110,13 @@ class RegionOverlay(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         whole = QRectF(self.rect())
-        p.drawImage(whole, self.image)
+        # Each image pixel exactly over the screen pixel it was, by the factors selections map with; where the
+        # scale does not divide the screen's size the window reaches a fraction of a pixel past the image.
+        fx, fy = device_factors(self.info)
+        shown = QRectF(0, 0, self.image.width() / fx, self.image.height() / fy)
+        if not shown.contains(whole):
+            p.fillRect(whole, QColor(0, 0, 0))
+        p.drawImage(shown, self.image)
         p.fillRect(whole, QColor(0, 0, 0, 110))
         selection = self.selection()
         if selection is not None:
@@ -118,7 +124,7 @@ class RegionOverlay(QWidget):
             local = QRectF(selection.x - g.x, selection.y - g.y, selection.width, selection.height)
             device = selection_to_device(selection, self.info)
             source = QRectF(device.x, device.y, device.width, device.height)
-            p.drawImage(local, self.image, source)
+            p.drawImage(QRectF(device.x / fx, device.y / fy, device.width / fx, device.height / fy), self.image, source)
             p.setPen(QPen(QColor(80, 160, 255), 1))
             p.drawRect(local)
             p.setPen(QColor(255, 255, 255))
