@@ -138,6 +138,14 @@ def new_files(app: App, before: set[Path], suffix: str) -> list[Path]:
     return sorted(p for p in app.captures.glob(f"*{suffix}") if p not in before)
 
 
+def captured(app: App, before: set[Path], what: str) -> Path:
+    """The one new PNG of a capture started by a hotkey, once it is complete: the file appears when saving
+    begins, and our windows come back only after it is written."""
+    (shot,) = _until(lambda: new_files(app, before, ".png"), 10, what)
+    _until(lambda: main_window_shown(app), 10, f"our window back after {what}")
+    return shot
+
+
 def ask(app: App, question: str) -> list[dict]:
     """Type the question into the main window, press Enter, and return the content parts the server received."""
     app.server.enqueue(dialect_stream("vllm", reasoning="Looking.", answer="Seen."))
@@ -267,8 +275,7 @@ def test_region_dragged_after_the_hotkey_is_exactly_the_screen_under_it(settled)
     _until(lambda: overlays_up(app), 10, "the region overlays")
     assert not main_window_shown(app), "our window is hidden while the person selects"
     drag(app, x0, y0, x1, y1)
-    (shot,) = _until(lambda: new_files(app, before, ".png"), 10, "the region's file")
-    _until(lambda: main_window_shown(app), 10, "our window back")
+    shot = captured(app, before, "the region")
     crop = rgb(shot)
     assert crop.shape == (y1 - y0, x1 - x0, 3)
     assert np.array_equal(crop, pattern()[y0:y1, x0:x1]), "not the pixels under the drag, or our window in them"
@@ -323,14 +330,15 @@ def test_active_window_is_our_window_when_it_is_active(settled):
     assert len(sent_images(ask(app, "What does this window show?"))) == 1
 
 
-def test_the_floating_window_over_the_screen_is_hidden_too(settled):
+def test_full_screen_hotkey_with_the_floating_window_over_the_screen_hides_both(settled):
     app = settled
     hotkey(app, "ctrl+shift+c")
     _until(lambda: len(our_windows(app)) == 2, 10, "the floating window beside the main one")
     shown = set(our_windows(app))
-    done = glmv(app, "capture", "--full")
-    assert done.returncode == 0, done.stderr
-    assert np.array_equal(rgb(Path(done.stdout.strip())), pattern()), "one of our windows was captured"
+    before = set(app.captures.glob("*"))
+    hotkey(app, "ctrl+shift+s")  # the full-screen hotkey
+    shot = captured(app, before, "the screenshot")
+    assert np.array_equal(rgb(shot), pattern()), "one of our windows was captured"
     _until(lambda: set(our_windows(app)) == shown, 10, "both windows back")
     hotkey(app, "ctrl+shift+c")
     _until(lambda: len(our_windows(app)) == 1, 10, "the floating window hidden")
@@ -424,8 +432,7 @@ def test_soak_captures_of_every_kind_in_a_row_never_leave_the_app_stuck(settled)
             hotkey(app, "ctrl+shift+x")
             _until(lambda: overlays_up(app), 10, f"round {i}: the overlays")
             drag(app, x0, y0, x0 + 301, y0 + 203)
-            (shot,) = _until(lambda b=before: new_files(app, b, ".png"), 10, f"round {i}: the region")
-            _until(lambda: main_window_shown(app), 10, f"round {i}: our window back")
+            shot = captured(app, before, f"round {i}: the region")
             assert np.array_equal(rgb(shot), expected[y0 : y0 + 203, x0 : x0 + 301]), f"round {i}"
         elif kind == 1:
             done = glmv(app, "capture", "--full")
