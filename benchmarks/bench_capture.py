@@ -1,10 +1,13 @@
-"""Capture figures under Xvfb: hotkey to screenshot saved, and a 1080p recording's dropped frames and CPU use.
+"""Capture figures under Xvfb: hotkey to screenshot attached, and a 1080p recording's dropped frames and CPU use.
 
     .venv/bin/python benchmarks/bench_capture.py [--shots 20] [--seconds 30] [--fps 10] [--encoder auto]
 
-Targets (issue 6): a 1920x1080 screenshot saved within 150 ms of the hotkey, our window's hide delay included
-when it overlaps; a 1080p recording at 10 fps with 0 dropped frames using less than one core. The hotkey is
-real: pynput listens, xdotool types the chord, and the clocks of both processes are CLOCK_MONOTONIC.
+Targets: a 1920x1080 screenshot attached in the main window's composer within 100 ms of the hotkey at the 90th
+percentile with our window over the screen, hiding it included (issue 11); a 1080p recording at 10 fps with
+0 dropped frames using less than one core (issue 6). The app side is the real one: the main window and desktop
+shell, pynput listening, xdotool typing the chord. "Hotkey heard" is when pynput's thread gets the chord from
+the X server; "attached" is when the shell has put the capture in the composer; "prepared" is when the chip
+has made it ready to send. The floor is the same grab and PNG write called directly, with nothing to hide.
 """
 
 from __future__ import annotations
@@ -29,27 +32,36 @@ def _figures(values: list[float]) -> str:
 
 
 def bench_shots(env: dict, shots: int, overlap: bool, folder: Path) -> None:
-    child = xvfb.start([__file__, "child-shot", str(folder), "1" if overlap else "0"], env)
-    key_to_callback, callback_to_saved, key_to_saved = [], [], []
+    child = xvfb.start([__file__, "child-shot", str(folder), "1" if overlap else "0", str(shots)], env)
+    rows: list[list[float]] = []
     try:
+        floor = child.stdout.readline().split() if child.stdout else []
+        if floor[:1] != ["floor"]:
+            raise RuntimeError(f"child said {floor!r}")
         for _ in range(shots):
             time.sleep(0.3)
             sent = time.monotonic()
             subprocess.run(["xdotool", "key", "ctrl+shift+s"], env=env, check=True, timeout=10)
             line = child.stdout.readline().split() if child.stdout else []
-            if len(line) != 3 or line[0] != "saved":
+            if len(line) != 5 or line[0] != "shot":
                 raise RuntimeError(f"child said {line!r}")
-            hotkey, saved = float(line[1]), float(line[2])
-            key_to_callback.append(hotkey - sent)
-            callback_to_saved.append(saved - hotkey)
-            key_to_saved.append(saved - sent)
+            rows.append([sent, *map(float, line[1:])])
     finally:
         xvfb.stop(child)
-    label = "own window overlapping (hidden first)" if overlap else "no window of ours on screen"
+    sent_, heard, captured, attached, prepared = ([row[i] for row in rows] for i in range(5))
+
+    def span(a: list[float], b: list[float]) -> str:
+        return _figures([y - x for x, y in zip(a, b, strict=True)])
+
+    if not overlap:
+        print(f"bare mss grab + PNG write 1920x1080, {len(floor) - 1} times")
+        print(f"  floor                           {_figures([float(v) for v in floor[1:]])}")
+    label = "main window over the screen (hidden first)" if overlap else "main window off the captured screen"
     print(f"screenshot 1920x1080, {label}, {shots} shots")
-    print(f"  xdotool key -> hotkey callback  {_figures(key_to_callback)}")
-    print(f"  hotkey callback -> PNG saved    {_figures(callback_to_saved)}")
-    print(f"  key press -> PNG saved          {_figures(key_to_saved)}   target <= 150 ms")
+    print(f"  xdotool start -> hotkey heard   {span(sent_, heard)}")
+    print(f"  hotkey heard -> captured        {span(heard, captured)}")
+    print(f"  hotkey heard -> attached        {span(heard, attached)}   target p90 <= 100 ms")
+    print(f"  attached -> prepared to send    {span(attached, prepared)}")
 
 
 def bench_recording(env: dict, seconds: float, fps: int, encoder: str, folder: Path) -> None:
@@ -138,40 +150,82 @@ def child_paint() -> None:
     app.exec()
 
 
-def child_shot(folder: str, overlap: str) -> None:
-    from PySide6.QtWidgets import QApplication, QWidget
+def child_shot(folder: str, overlap: str, shots: str) -> None:
+    """The real main window and desktop shell on a vLLM backend that is never asked anything. Each shot prints
+    when the hotkey was heard, captured and attached, and when its chip was ready; then the chip is removed."""
+    import tempfile
 
+    from PySide6.QtWidgets import QApplication
+
+    from app.core.backends.api import ApiBackend
+    from app.core.capture.geometry import virtual_bounds
+    from app.core.capture.screens import MssScreenshotter
+    from app.core.settings import KeyVault, Settings
+    from app.core.store import Store
     from app.ui.capture.controller import CaptureController
-    from app.ui.hotkeys import Hotkeys, PynputProvider, default_bindings
+    from app.ui.capture.qtscreens import all_screens
+    from app.ui.hotkeys import Hotkeys, PynputProvider
+    from app.ui.main import build_main_window
+    from app.ui.shell import DesktopShell
 
     app = QApplication([])
-    own = QWidget()
-    own.setGeometry(100, 100, 800, 600)
-    if overlap == "1":
-        own.show()
-    controller = CaptureController(folder=Path(folder))
+    data = Path(tempfile.mkdtemp(dir=folder))
+
+    def pump(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.005)
+
+    screens = [info for _, info in all_screens()]
+    rect = virtual_bounds(s.native for s in screens)
+    floor = []
+    for i in range(int(shots) if overlap == "0" else 0):
+        pump(0.3)
+        t0 = time.monotonic()
+        MssScreenshotter().grab(rect, rect).save_png(data / f"floor-{i}.png", screens=screens)
+        floor.append(time.monotonic() - t0)
+        (data / f"floor-{i}.png").unlink()
+
+    url = "http://127.0.0.1:9/v1"
+    window = build_main_window(
+        Settings(preset="vllm", base_url=url, model="glm-4.6v"),
+        ApiBackend("vllm", base_url=url, model="glm-4.6v"),
+        store=Store(data / "history"),
+        vault=KeyVault(data / "config", use_keyring=False),
+    )
+    window.setGeometry(100 if overlap == "1" else 2100, 100, 1280, 820)  # x 2100: as if on another monitor
+    window.show()
+    heard: list[float] = []
+    times: dict[str, float] = {}
+
+    class Timed(PynputProvider):
+        def start(self, bindings, callback) -> None:
+            super().start(bindings, lambda action: (heard.append(time.monotonic()), callback(action)))
+
+    controller = CaptureController(folder=data)
     controller.prepare()
-    hotkeys = Hotkeys([PynputProvider()])
-    pressed: list[float] = []
-
-    def on(action: str) -> None:
-        if action == "capture_full":
-            pressed.append(time.monotonic())
-            controller.full_screen()
-
-    def saved(path: str) -> None:
-        print("saved", pressed[-1], time.monotonic(), flush=True)
-        Path(path).unlink()
-
-    hotkeys.triggered.connect(on)
-    controller.captured.connect(saved)
+    controller.captured.connect(lambda _path: times.__setitem__("captured", time.monotonic()))
     controller.failed.connect(lambda m: print("failed", m, flush=True))
-    hotkeys.start(default_bindings())
-    deadline = time.monotonic() + 1
-    while time.monotonic() < deadline:
-        app.processEvents()
-        time.sleep(0.01)
+    DesktopShell(window, capture=controller, hotkeys=Hotkeys([Timed()]), use_tray=False)  # the window owns it
+    controller.captured.connect(lambda _path: times.__setitem__("attached", time.monotonic()))  # after the shell's
+    strip = window.composer.strip
+
+    def poll() -> None:
+        chips = strip.chips()
+        if "attached" in times and chips and chips[0].ready:
+            print("shot", heard[-1], times["captured"], times["attached"], time.monotonic(), flush=True)
+            times.clear()
+            strip.clear()
+
+    from PySide6.QtCore import QTimer
+
+    ticker = QTimer()
+    ticker.timeout.connect(poll)
+    ticker.start(5)
+    pump(1.0)
     print("ready", flush=True)
+    print("floor", *floor, flush=True)
     app.exec()
 
 
