@@ -45,7 +45,8 @@ def test_a_damaged_file_is_kept_aside_and_defaults_used(tmp_path):
     s = load(path)
     assert s == Settings()
     assert "damaged" in s.warnings[0]
-    assert (tmp_path / "settings.json.bad").read_text() == "{not json"
+    (kept,) = tmp_path.glob("settings.damaged-*.json")
+    assert kept.read_text() == "{not json"
     assert not path.exists()
 
 

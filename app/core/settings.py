@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.backends.base import GenerationOptions
+from app.core.damaged import SetAside, set_aside
 from app.core.logs import remember_secret
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,8 @@ class Settings:
     close_to_tray: bool = True
     version: int = VERSION
     warnings: list[str] = field(default_factory=list, compare=False, repr=False)
+    # The damaged file ``load`` moved aside instead of reading it, for the window to tell the person.
+    damaged: SetAside | None = field(default=None, compare=False, repr=False)
 
     def generation_options(self) -> GenerationOptions:
         return GenerationOptions(
@@ -97,11 +100,15 @@ class Settings:
                 data[key] = value
                 if key in ("preset", "base_url", "model"):
                     data["backend"] = "api"
-        return from_dict(data)
+        overridden = from_dict(data)
+        overridden.warnings[:0] = self.warnings
+        overridden.damaged = self.damaged
+        return overridden
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("warnings")
+        data.pop("damaged")
         return data
 
 
@@ -112,7 +119,7 @@ def from_dict(data: dict[str, Any]) -> Settings:
     values: dict[str, Any] = {}
     warnings: list[str] = []
     for f in fields(Settings):
-        if f.name in ("warnings", "version") or f.name not in data:
+        if f.name in ("warnings", "damaged", "version") or f.name not in data:
             continue
         default = getattr(defaults, f.name)
         value = data[f.name]
@@ -150,11 +157,12 @@ def _coerce(name: str, value: Any, default: Any) -> tuple[bool, Any]:
 
 
 def load(path: Path | None = None) -> Settings:
-    """The saved settings, or the defaults when there is no file yet. A damaged file is kept beside as
-    ``settings.json.bad`` (not overwritten silently) and the defaults are used, with a warning."""
+    """The saved settings, or the defaults when there is no file yet. A file that is not a JSON object in UTF-8
+    is moved aside as ``settings.damaged-<time>.json`` (``damaged`` says so) and the defaults are used; a value of
+    the wrong type or out of range falls back to its default on its own, with a warning."""
     path = Path(path) if path is not None else default_path()
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return Settings()
     except OSError as e:
@@ -162,19 +170,32 @@ def load(path: Path | None = None) -> Settings:
         settings.warnings.append(f"could not read {path} ({e.strerror or e}); using the defaults")
         return settings
     try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8"))
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
-    except ValueError as e:
-        bad = path.with_name(path.name + ".bad")
-        path.replace(bad)
+    except ValueError as e:  # UnicodeDecodeError and json's errors are ValueErrors
         settings = Settings()
-        settings.warnings.append(f"{path} was damaged ({e}); it was moved to {bad} and the defaults are used")
+        try:
+            settings.damaged = set_aside(path, _short(e), "settings")
+        except OSError as moving:
+            settings.warnings.append(
+                f"{path} is damaged ({_short(e)}) and could not be moved aside ({moving.strerror or moving}); "
+                "using the defaults"
+            )
+        else:
+            settings.warnings.append(settings.damaged.message)
+        log.warning("%s", settings.warnings[-1])
         return settings
     version = data.get("version", 1)
     if isinstance(version, int) and version > VERSION:
         log.warning("settings file %s is from a newer version (%s); reading what this one knows", path, version)
     return from_dict(_migrate(data))
+
+
+def _short(error: ValueError) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return f"not UTF-8 text at byte {error.start}"
+    return str(error)
 
 
 def _migrate(data: dict[str, Any]) -> dict[str, Any]:

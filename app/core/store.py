@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.core import migrations
+from app.core import damaged, migrations
 from app.core.conversation import Attachment, Message, Role
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,11 @@ DB_NAME = "history.sqlite3"
 STATUSES = ("streaming", "done", "failed", "stopped")
 TITLE_LENGTH = 60
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
+# The check at open reads every page of a history up to this size (tens of milliseconds when the file is in the
+# OS's cache, about a second from a slow disk). A larger one gets its small tables checked and its messages
+# scanned by the recovery of interrupted answers; damage there shows when the conversation is opened.
+THOROUGH_CHECK_BYTES = 64 * 1024 * 1024
+SMALL_TABLES = ("schema_version", "conversations", "attachments", "state")
 
 
 def default_folder() -> Path:
@@ -171,6 +176,28 @@ class Store:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.files = self.folder / "attachments"
         self.path = self.folder / DB_NAME
+        self.damaged: damaged.SetAside | None = None
+        try:
+            self._set_up(recover)
+        except (sqlite3.DatabaseError, damaged.DamagedFile) as e:
+            problem = str(e) if isinstance(e, damaged.DamagedFile) else damaged.sqlite_damage(e)
+            if problem is None:
+                raise
+            self.damaged = damaged.set_aside(self.path, problem, "history")
+            log.warning("%s", self.damaged.message)
+            self._set_up(recover)
+        self._read = _connect(self.path)
+        self._read.row_factory = sqlite3.Row
+        self._read_lock = threading.Lock()
+        self._writer = _Writer(self.path, on_error)
+        self._writer.start()
+        self._closed = False
+
+    def _set_up(self, recover: bool) -> None:
+        """Checks the database, brings its schema up to date and marks answers a crash left streaming."""
+        size = self.path.stat().st_size if self.path.exists() else 0
+        if size:
+            damaged.check_sqlite(self.path, () if size <= THOROUGH_CHECK_BYTES else SMALL_TABLES)
         setup = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
         try:
             setup.execute("PRAGMA journal_mode = WAL")
@@ -181,12 +208,6 @@ class Store:
                 )
         finally:
             setup.close()
-        self._read = _connect(self.path)
-        self._read.row_factory = sqlite3.Row
-        self._read_lock = threading.Lock()
-        self._writer = _Writer(self.path, on_error)
-        self._writer.start()
-        self._closed = False
 
     # ---------------------------------------------------------------- lifecycle
 
