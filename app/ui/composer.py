@@ -434,6 +434,30 @@ class AttachmentsStrip(QScrollArea):
         self._fit_height()
         self.changed.emit()
 
+    def take(self) -> list[AttachmentChip]:
+        """The chips, out of the strip but whole (figures, pages chosen, password), to ``put`` back later: the
+        attachments of a conversation the window left."""
+        chips = self.chips()
+        for chip in chips:
+            self.row.removeWidget(chip)
+            chip.hide()
+        self._to_ask = [c for c in self._to_ask if c not in chips]
+        self.setVisible(False)
+        self._fit_height()
+        self.changed.emit()
+        return chips
+
+    def put(self, chips: list[AttachmentChip]) -> None:
+        """Chips from ``take`` back in the strip; one whose reading finished while it was out reads again."""
+        for chip in chips:
+            self.row.insertWidget(self.row.count() - 1, chip)
+            chip.show()
+            if chip.info is None:
+                self.prepare(chip)
+        self.setVisible(bool(self.chips()))
+        self._fit_height()
+        self.changed.emit()
+
     def attachments(self) -> list[Attachment]:
         return [
             dataclasses.replace(chip.attachment, kind=chip.info.kind if chip.info else chip.attachment.kind)

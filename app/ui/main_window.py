@@ -47,7 +47,7 @@ from app.ui.backend_factory import (
     needs_key_but_has_none,
     same_local,
 )
-from app.ui.composer import Composer
+from app.ui.composer import AttachmentChip, Composer
 from app.ui.history import HistorySidebar
 from app.ui.panes import ThinkingPane
 from app.ui.status import model_label
@@ -84,6 +84,20 @@ class Turn:
         return estimate_text_tokens(self.text) + self.attachment_tokens
 
 
+@dataclass
+class Draft:
+    """What the composer held for one conversation: the question being written and its attachments' chips
+    (whole, with what was read of them), kept while another conversation is shown."""
+
+    text: str = ""
+    chips: list[AttachmentChip] = field(default_factory=list)
+
+    def discard(self) -> None:
+        for chip in self.chips:
+            chip.deleteLater()
+        self.chips = []
+
+
 class MainWindow(QMainWindow):
     store_error = Signal(str)
     # The answer being written, its thinking so far and whether the model is still thinking: at most ~30 times a
@@ -115,6 +129,10 @@ class MainWindow(QMainWindow):
         self.conversation_id: str | None = None
         self.turns: list[Turn] = []
         self.editing: str | None = None
+        # Attachments belong to the conversation they were added in: leaving it keeps its draft here (None is
+        # the new chat not yet sent), coming back puts it in the composer again.
+        self.drafts: dict[str | None, Draft] = {}
+        self.before_edit: Draft | None = None  # what the composer held when Edit was clicked
         self.selected: str | None = None
         self.run: StreamRun | None = None
         self.stream_thread: StreamThread | None = None
@@ -354,7 +372,7 @@ class MainWindow(QMainWindow):
             for turn in self.turns[index:]:
                 self.transcript.remove(turn.card)
             del self.turns[index:]
-            self.cancel_edit()
+            self._end_edit()
         else:
             question_id = self.store.add_message(self.conversation_id, "user", text, attachments, attachment_info=info)
         self._add_question(question_id, text, attachments, attachment_tokens, reports)
@@ -364,6 +382,8 @@ class MainWindow(QMainWindow):
             self.sidebar.upsert(self.conversation_id, self._current_title())
         self.composer.input.clear()
         self.composer.strip.clear()
+        self._put_draft(self.before_edit)  # after an edit, what was being written before it comes back
+        self.before_edit = None
         self._start_answer()
 
     def _current_title(self) -> str:
@@ -568,6 +588,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Stop the answer before editing a question.", 5000)
             return
         turn = self.turns[self._turn_index(message_id)]
+        if self.editing is None:
+            self.before_edit = self._take_draft()
         self.editing = message_id
         self.composer.input.setPlainText(turn.text)
         self.composer.strip.clear()
@@ -580,10 +602,40 @@ class MainWindow(QMainWindow):
         self.composer.input.setTextCursor(cursor)
 
     def cancel_edit(self) -> None:
+        """The composer goes back to what it held before Edit was clicked."""
         if self.editing is None:
             return
+        self._end_edit()
+        self.composer.input.clear()
+        self.composer.strip.clear()
+        self._put_draft(self.before_edit)
+        self.before_edit = None
+
+    def _end_edit(self) -> None:
         self.editing = None
         self.composer.set_editing(False)
+
+    def _take_draft(self) -> Draft:
+        """The composer's question and attachments, taken out of it (it is left empty)."""
+        draft = Draft(self.composer.input.toPlainText(), self.composer.strip.take())
+        self.composer.input.clear()
+        return draft
+
+    def _put_draft(self, draft: Draft | None) -> None:
+        if draft is None:
+            return
+        self.composer.input.setPlainText(draft.text)
+        self.composer.strip.put(draft.chips)
+
+    def _leave_conversation(self) -> None:
+        """Before another conversation is shown: the one on screen keeps what its composer holds."""
+        self.cancel_edit()
+        draft = self._take_draft()
+        if draft.text.strip() or draft.chips:
+            self.drafts[self.conversation_id] = draft
+
+    def _enter_conversation(self, conversation_id: str | None) -> None:
+        self._put_draft(self.drafts.pop(conversation_id, None))
 
     def select_answer(self, message_id: str) -> None:
         self.selected = message_id
@@ -671,7 +723,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------------------------------ history
 
     def new_chat(self) -> None:
-        self.cancel_edit()
+        self._leave_conversation()
         self._detach_stream()
         self.conversation_id = None
         self.turns = []
@@ -680,6 +732,7 @@ class MainWindow(QMainWindow):
         self.thinking.clear()
         self.sidebar.select(None)
         self.store.set_last_opened(None)
+        self._enter_conversation(None)
         self._refresh_budget()
         self.composer.input.setFocus()
 
@@ -690,7 +743,7 @@ class MainWindow(QMainWindow):
     def open_conversation(self, conversation_id: str) -> None:
         if conversation_id == self.conversation_id and self.turns:
             return
-        self.cancel_edit()
+        self._leave_conversation()
         self._detach_stream()
         messages = self.store.messages(conversation_id)
         self.conversation_id = conversation_id
@@ -726,6 +779,7 @@ class MainWindow(QMainWindow):
             self.show_banner(last.error_kind or "model", last.error_message)
         self.sidebar.select(conversation_id)
         self.store.set_last_opened(conversation_id)
+        self._enter_conversation(conversation_id)
         self._refresh_budget()
 
     def delete_conversation(self, conversation_id: str, *, confirm: bool = False) -> None:
@@ -743,6 +797,9 @@ class MainWindow(QMainWindow):
         self.sidebar.remove(conversation_id)
         if conversation_id == self.conversation_id:
             self.new_chat()
+        dropped = self.drafts.pop(conversation_id, None)
+        if dropped is not None:
+            dropped.discard()
 
     def rename_conversation(self, conversation_id: str, title: str) -> None:
         self.store.rename(conversation_id, title)

@@ -1,0 +1,99 @@
+"""The conversation flow as a person meets it, in the assembled app on a real X server (``tests.app_window``):
+new chats, switching, retrying, editing and deleting, with the attachments and the sidebar they leave behind.
+
+One app serves the module; each test starts from a new chat with an empty composer.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import xvfb
+from tests.app_window import click, key, look, running_app, settle, snapshot, type_text
+from tests.openai_server import dialect_stream
+from tests.test_app_capture_e2e import _until, glmv
+
+pytestmark = [pytest.mark.gui, pytest.mark.skipif(xvfb.missing() is not None, reason=xvfb.missing() or "")]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("flow")) as running:
+        yield running
+
+
+@pytest.fixture
+def fresh(app):
+    """A new chat, nothing in the composer, the window in front."""
+    assert app.proc.poll() is None, f"the app exited: {app.log.read_text()[-3000:]}"
+    look(app, "w.focus_composer()")
+    key(app, "ctrl+n")
+    settle(app)
+    assert look(app, "w.conversation_id") is None
+    yield app
+    assert app.proc.poll() is None, f"the app exited: {app.log.read_text()[-3000:]}"
+
+
+def ask(app, question: str, answer: str = "Seen.") -> str | list[dict]:
+    """Type the question, press Enter, wait for the answer; the content parts the server received."""
+    app.server.enqueue(dialect_stream("vllm", reasoning="Looking.", answer=answer))
+    count = len(app.server.chat_requests)
+    look(app, "w.focus_composer()")
+    type_text(app, question)
+    key(app, "Return")
+    _until(lambda: len(app.server.chat_requests) > count, 30, "the question to reach the server")
+    _until(lambda: not look(app, "w.is_streaming()"), 30, "the answer")
+    return app.server.chat_requests[-1].body["messages"][-1]["content"]
+
+
+def images(content: str | list[dict]) -> int:
+    """How many images went with a question (a question alone goes as a string)."""
+    if isinstance(content, str):
+        return 0
+    return sum(1 for part in content if part["type"] == "image_url")
+
+
+def chips(app) -> list[str]:
+    return look(app, "[c.path.name for c in w.composer.strip.chips() if c.isVisible()]")
+
+
+def capture(app) -> None:
+    before = len(chips(app))
+    done = glmv(app, "capture", "--full")
+    assert done.returncode == 0, done.stderr
+    _until(lambda: len(chips(app)) > before, 10, "the capture in the composer")
+
+
+def open_in_sidebar(app, conversation_id: str) -> None:
+    """A click on the conversation's row in the history."""
+    y = look(
+        app,
+        f"w.sidebar.list.visualItemRect(w.sidebar.list.item(w.sidebar.ids().index({conversation_id!r}))).center().y()",
+    )
+    click(app, "w.sidebar.list.viewport()", 40, y)
+    settle(app)
+
+
+def test_attachments_stay_with_the_conversation_they_were_added_in(fresh):
+    app = fresh
+    ask(app, "First conversation")
+    first = look(app, "w.conversation_id")
+    capture(app)
+    capture(app)
+    assert len(chips(app)) == 2
+    snapshot(app, "01-two-captures-attached")
+
+    key(app, "ctrl+n")
+    settle(app)
+    snapshot(app, "01-new-chat")
+    assert chips(app) == [], "the new chat's composer shows the other conversation's attachments"
+    assert not look(app, "w.composer.strip.isVisible()")
+    assert images(ask(app, "A fresh question")) == 0, "old screenshots went out with the new chat's question"
+
+    # Back in the first conversation, its screenshots are where they were left, and go with its next question.
+    open_in_sidebar(app, first)
+    settle(app)
+    assert look(app, "w.conversation_id") == first
+    snapshot(app, "01-back-in-the-first")
+    assert len(chips(app)) == 2, "the first conversation's attachments were lost"
+    assert images(ask(app, "About these two?")) == 2
