@@ -360,16 +360,17 @@ class CaptureController(QObject):
         return logical_bounds(device_to_logical(rect, screen))
 
     def _after_hiding(self, targets: list[Rect], then: Callable[[], None]) -> None:
-        """Hide our windows that cover the targets, give the compositor at most 100 ms to remove them, then go;
-        windows elsewhere stay put, and when none hides there is no wait at all."""
+        """Hide our windows that cover the targets, then go once the screen under them has been drawn again (X11
+        Damage reports say when; at most 100 ms), or after ``hide_delay_ms`` where that cannot be known; windows
+        elsewhere stay put, and when none hides there is no wait at all."""
+        from app.ui.capture.repaint import hide_then
+
         self._hidden = [w for w in self.windows() if overlaps_any(rect_of(w.frameGeometry()), targets)]
-        for w in self._hidden:
-            w.hide()
-        if self._hidden:
-            QApplication.processEvents()
-            QTimer.singleShot(min(self.hide_delay_ms, MAX_HIDE_DELAY_MS), then)
-        else:
+        if not self._hidden:
             then()
+            return
+        blind = min(self.hide_delay_ms, MAX_HIDE_DELAY_MS)
+        hide_then(self._hidden, targets, then, blind_ms=blind, max_ms=MAX_HIDE_DELAY_MS, parent=self)
 
     def _restore(self, keep_hidden_over: Rect | None = None) -> None:
         """Show the windows hidden for this capture again, except those over ``keep_hidden_over`` (logical):
