@@ -10,7 +10,7 @@ import pytest
 
 from tests import xvfb
 from tests.app_window import click, key, look, running_app, settle, snapshot, type_text
-from tests.openai_server import dialect_stream
+from tests.openai_server import dialect_stream, error_reply
 from tests.test_app_capture_e2e import _until, glmv
 
 pytestmark = [pytest.mark.gui, pytest.mark.skipif(xvfb.missing() is not None, reason=xvfb.missing() or "")]
@@ -97,3 +97,66 @@ def test_attachments_stay_with_the_conversation_they_were_added_in(fresh):
     snapshot(app, "01-back-in-the-first")
     assert len(chips(app)) == 2, "the first conversation's attachments were lost"
     assert images(ask(app, "About these two?")) == 2
+
+
+def answer_texts(app) -> list[str]:
+    return look(app, "[c.view.plain_text() for c in w.answer_cards()]")
+
+
+def editing_note(app) -> str:
+    return look(app, "w.composer.edit_note.text()")
+
+
+def test_retry_after_a_dropped_answer_keeps_it_until_a_new_one_comes(fresh):
+    app = fresh
+    partial = "The first half of the answer"
+    app.server.enqueue(dialect_stream("vllm", reasoning="Looking.", answer=partial, ending="drop", done=False))
+    look(app, "w.focus_composer()")
+    type_text(app, "A question the server drops")
+    key(app, "Return")
+    _until(lambda: look(app, "len(w.banners())") == 1 and not look(app, "w.is_streaming()"), 30, "the banner")
+    assert answer_texts(app) == [partial]
+    assert "kept" in look(app, "w.banners()[0].text.text()")
+
+    # Retry, and the server fails again before a word: what was kept stays, the composer is not touched.
+    app.server.enqueue(error_reply(400, "The model is not loaded"))
+    count = len(app.server.chat_requests)
+    click(app, "w.banners()[0].retry_button")
+    _until(lambda: len(app.server.chat_requests) > count and not look(app, "w.is_streaming()"), 30, "the retry")
+    settle(app)
+    snapshot(app, "02-retry-failed")
+    assert answer_texts(app) == [partial], "the partial answer the banner said was kept is gone"
+    assert editing_note(app) == "", "the composer switched to editing the question"
+    assert look(app, "w.composer.input.toPlainText()") == ""
+    assert look(app, "len(w.banners())") == 1
+    # The store agrees: the conversation opened again shows the same.
+    first = look(app, "w.conversation_id")
+    key(app, "ctrl+n")
+    open_in_sidebar(app, first)
+    assert answer_texts(app) == [partial]
+
+    # Retry once more with the server back: the new answer replaces the partial one.
+    app.server.enqueue(dialect_stream("vllm", reasoning="Again.", answer="The whole answer."))
+    click(app, "w.banners()[0].retry_button")
+    _until(lambda: answer_texts(app) == ["The whole answer."] and not look(app, "w.is_streaming()"), 30, "it")
+    assert look(app, "len(w.banners())") == 0
+
+
+def test_cancel_edit_after_a_question_that_got_nothing_empties_the_composer(fresh):
+    app = fresh
+    capture(app)
+    app.server.enqueue(error_reply(400, "The model is not loaded"))
+    look(app, "w.focus_composer()")
+    type_text(app, "Nobody answers this")
+    key(app, "Return")
+    # Nothing arrived: the question goes back into the composer to be sent again.
+    _until(lambda: editing_note(app) != "", 30, "the question back in the composer")
+    assert look(app, "w.composer.input.toPlainText()") == "Nobody answers this"
+    assert len(chips(app)) == 1
+    snapshot(app, "02-editing-after-nothing")
+    click(app, "w.composer.cancel_edit")
+    settle(app)
+    snapshot(app, "02-edit-cancelled")
+    assert editing_note(app) == ""
+    assert look(app, "w.composer.input.toPlainText()") == ""
+    assert chips(app) == [], "Cancel edit left the question's attachment in the composer"

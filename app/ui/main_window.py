@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from app.core.markdown_render import render
 from app.core.media.budget import DEFAULT_ANSWER_RESERVE, check_message
 from app.core.media.parts import MediaReport, estimate_text_tokens
 from app.core.settings import KeyVault, Settings
-from app.core.store import Store, make_title
+from app.core.store import Store, StoredMessage, make_title
 from app.ui import theme
 from app.ui.backend_factory import (
     BackendUnavailable,
@@ -133,9 +134,13 @@ class MainWindow(QMainWindow):
         # the new chat not yet sent), coming back puts it in the composer again.
         self.drafts: dict[str | None, Draft] = {}
         self.before_edit: Draft | None = None  # what the composer held when Edit was clicked
+        # Retry and Regenerate: the answer a new one replaces, by the new one's id, back if the new one gets nothing.
+        self.replacing: dict[str, StoredMessage] = {}
         self.selected: str | None = None
         self.run: StreamRun | None = None
         self.stream_thread: StreamThread | None = None
+        # The desktop shell's say on closing: True keeps the app running in the tray, the window only hidden.
+        self.hide_instead_of_closing: Callable[[], bool] | None = None
         self.streaming_card: AnswerCard | None = None
         self.stream_conversation: str | None = None
         self.threads: list[StreamThread] = []
@@ -412,6 +417,39 @@ class MainWindow(QMainWindow):
         self.transcript.add(card)
         return card
 
+    def _show_stored_answer(self, message: StoredMessage) -> None:
+        card = self._add_answer_card(message.id, message.model)
+        card.thinking = message.thinking
+        card.thinking_seconds = message.thinking_seconds
+        card.status = message.status
+        card.view.show_rendered(message.text, render(message.text, dark=self.dark) if message.text else None)
+        card.set_boxes(message.boxes)
+        card.update_meta()
+        self.turns.append(Turn(message.id, "assistant", message.text, [], message.thinking, message.status, card))
+
+    def _restore_answer(self, message: StoredMessage) -> None:
+        """The answer a retry was to replace, saved and shown again: the retry got nothing."""
+        assert self.conversation_id is not None
+        message_id = self.store.add_message(
+            self.conversation_id,
+            "assistant",
+            message.text,
+            status=message.status,
+            thinking=message.thinking,
+            backend=message.backend,
+            model=message.model,
+        )
+        self.store.save_message(
+            message_id,
+            finish_reason=message.finish_reason,
+            error_kind=message.error_kind,
+            error_message=message.error_message,
+            usage=message.usage or None,
+            boxes=message.boxes or None,
+            thinking_seconds=message.thinking_seconds,
+        )
+        self._show_stored_answer(dataclasses.replace(message, id=message_id))
+
     def _request(self) -> Conversation:
         messages = [
             t.to_message() for t in self.turns if not (t.role == "assistant" and (t.status == "failed" or not t.text))
@@ -492,6 +530,7 @@ class MainWindow(QMainWindow):
         self.composer.set_streaming(False)
         if is_local(self.backend):
             self._update_status()
+        replaced = self.replacing.pop(card.message_id, None) if card is not None else None
         if card is None or self.stream_conversation != self.conversation_id:
             return
         turn = self.turns[self._turn_index(card.message_id)]
@@ -510,16 +549,20 @@ class MainWindow(QMainWindow):
             self.thinking.show_thinking(result.thinking, result.thinking_seconds, self._no_thinking_note(result))
         end = result.end
         if result.status == "failed":
-            self.show_banner(getattr(end, "kind", "model"), getattr(end, "message", "The answer failed."))
+            question_id = self.turns[self._turn_index(card.message_id) - 1].message_id
             if not result.text:
-                question_id = self.turns[self._turn_index(card.message_id) - 1].message_id
                 self.store.delete_after(question_id)
                 self.transcript.remove(card)
                 self.turns.remove(turn)
+                if replaced is not None:
+                    self._restore_answer(replaced)
                 self._mark_current()
-                if not self.composer.input.toPlainText().strip() and not self.composer.strip.chips():
-                    # Nothing arrived: the question goes back into the composer, ready to send again.
-                    self.edit_question(question_id)
+            self.show_banner(getattr(end, "kind", "model"), getattr(end, "message", "The answer failed."))
+            if replaced is not None and not result.text:
+                self.select_answer(self.turns[-1].message_id)
+            elif not result.text and not self.composer.input.toPlainText().strip() and not self.composer.strip.chips():
+                # Nothing arrived for a new question: it goes back into the composer, ready to send again.
+                self.edit_question(question_id)
         elif result.status == "stopped":
             self.statusBar().showMessage("Stopped. The partial answer is kept.", 4000)
         self._refresh_budget()
@@ -553,10 +596,22 @@ class MainWindow(QMainWindow):
         """Ask the last question again: its answer (failed or partial) is replaced."""
         if self.is_streaming() or not self.turns or self.backend is None:
             return
-        self.clear_banners()
         last_question = next(t for t in reversed(self.turns) if t.role == "user")
-        self._drop_after(last_question.message_id)
+        self._answer_again(last_question.message_id)
+
+    def _answer_again(self, question_id: str) -> None:
+        """A new answer to the question in place of the one after it, which is kept aside until the new one
+        gets a word: if it fails before that, the old one (a partial answer the banner said was kept) is back."""
+        assert self.conversation_id is not None
+        self.clear_banners()
+        self.store.flush(5.0)
+        stored = self.store.messages(self.conversation_id)
+        index = next((i for i, m in enumerate(stored) if m.id == question_id), len(stored))
+        replaced = next((m for m in stored[index + 1 :] if m.role == "assistant" and m.text), None)
+        self._drop_after(question_id)
         self._start_answer()
+        if replaced is not None and self.streaming_card is not None:
+            self.replacing[self.streaming_card.message_id] = replaced
 
     def _drop_after(self, message_id: str) -> None:
         index = self._turn_index(message_id)
@@ -579,9 +634,7 @@ class MainWindow(QMainWindow):
         question = next((t for t in reversed(self.turns[:index]) if t.role == "user"), None)
         if question is None:
             return
-        self.clear_banners()
-        self._drop_after(question.message_id)
-        self._start_answer()
+        self._answer_again(question.message_id)
 
     def edit_question(self, message_id: str) -> None:
         if self.is_streaming():
@@ -760,16 +813,7 @@ class MainWindow(QMainWindow):
                     sum(a.tokens or 0 for a in message.attachments),
                 )
             elif message.role == "assistant":
-                card = self._add_answer_card(message.id, message.model)
-                card.thinking = message.thinking
-                card.thinking_seconds = message.thinking_seconds
-                card.status = message.status
-                card.view.show_rendered(message.text, render(message.text, dark=self.dark) if message.text else None)
-                card.set_boxes(message.boxes)
-                card.update_meta()
-                self.turns.append(
-                    Turn(message.id, "assistant", message.text, [], message.thinking, message.status, card)
-                )
+                self._show_stored_answer(message)
         self._mark_current()
         answers = self.answer_cards()
         if answers:
@@ -885,6 +929,10 @@ class MainWindow(QMainWindow):
         return ok
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.hide_instead_of_closing is not None and self.hide_instead_of_closing():
+            event.ignore()
+            self.hide()
+            return
         if self.run is not None:
             self.run.cancel.set()
         self.timer.stop()
