@@ -78,9 +78,10 @@ def run(overrides: dict | None = None, *, command: str | None = None) -> int:
     settings = settings_io.load().with_overrides(overrides or {})
     from app.ui import first_run
 
-    if first_run.needed() and not overrides and command is None:
-        # First start (not one a capture command caused): say what this machine can do and what leaves it with
-        # each choice. "Decide later" saves nothing, so the welcome comes back next time; the window opens anyway.
+    if first_run.needed() and settings.damaged is None and not overrides and command is None:
+        # First start (not one a capture command caused, nor a damaged settings file set aside: the window says
+        # so): say what this machine can do and what leaves it with each choice. "Decide later" saves nothing,
+        # so the welcome comes back next time; the window opens anyway.
         from app.ui.workers import Tasks
 
         chosen = first_run.run_first_start(settings, KeyVault(), Tasks(app))
@@ -107,6 +108,9 @@ def run(overrides: dict | None = None, *, command: str | None = None) -> int:
 
     shell = DesktopShell(window, settings_path=settings_io.default_path(), server=server)
     window.show()
+    from app.ui.damaged_notice import show_set_aside
+
+    show_set_aside(window, [d for d in (settings.damaged, store.damaged) if d is not None])
     if command is not None:
         handler = shell.commands().get(command)
         if handler is not None:
