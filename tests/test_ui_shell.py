@@ -135,3 +135,20 @@ def test_shortcut_changes_apply_over_the_platform_defaults(windows):
     bindings = bindings_for(window.settings)
     assert bindings["record"] == "" and bindings["capture_region"] == "Alt+Shift+X"
     assert "unknown" not in bindings and bindings["capture_full"].endswith("+Shift+S")
+
+
+def test_closing_hides_to_the_tray_only_when_there_is_one_and_the_settings_say_so(qtbot, windows, shell_of):
+    from app.ui.tray import Tray
+
+    window = windows()
+    shell = shell_of(window)
+    window.settings.close_to_tray = True
+    window.show()
+    assert shell.tray is None  # no tray on this display: closing quits, as it must
+    assert window.hide_instead_of_closing is not None and window.hide_instead_of_closing() is False
+    shell.tray = Tray(parent=shell)
+    window.close()
+    assert not window.isVisible(), "hidden to the tray"
+    assert window.hide_instead_of_closing(), "and still running: the next close hides again"
+    window.settings.close_to_tray = False
+    assert window.hide_instead_of_closing() is False

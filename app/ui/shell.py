@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
@@ -124,7 +124,9 @@ class DesktopShell(QObject):
         if server is not None:
             route_commands(server, self.commands())
 
-        window.installEventFilter(self)
+        # Asked by the window's own closeEvent: an event filter on the window would run Python for every one of
+        # its events, and a segmentation fault on entering it was found by the window soak (tests/soak_window.py).
+        window.hide_instead_of_closing = self._close_to_tray
         self.capture.prepare()
 
     @property
@@ -292,17 +294,9 @@ class DesktopShell(QObject):
             except OSError as e:
                 log.warning("settings not saved: %s", e)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+    def _close_to_tray(self) -> bool:
         """Closing the main window leaves the app in the tray when the settings say so and a tray exists."""
-        if (
-            watched is self.window
-            and event.type() == QEvent.Type.Close
-            and not self.quitting
-            and self.tray is not None
-            and self.settings.close_to_tray
-        ):
-            event.ignore()
-            self.window.hide()
-            self.tray.notify("GLM-V is still running", "Capture with the hotkeys or from this icon; Quit ends it.")
-            return True
-        return super().eventFilter(watched, event)
+        if self.quitting or self.tray is None or not self.settings.close_to_tray:
+            return False
+        self.tray.notify("GLM-V is still running", "Capture with the hotkeys or from this icon; Quit ends it.")
+        return True
