@@ -6,6 +6,8 @@ One app serves the module; each test starts from a new chat with an empty compos
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests import xvfb
@@ -160,3 +162,36 @@ def test_cancel_edit_after_a_question_that_got_nothing_empties_the_composer(fres
     assert editing_note(app) == ""
     assert look(app, "w.composer.input.toPlainText()") == ""
     assert chips(app) == [], "Cancel edit left the question's attachment in the composer"
+
+
+def sidebar_titles(app) -> list[str]:
+    return look(app, "[w.sidebar.list.item(r).text() for r in range(w.sidebar.list.count())]")
+
+
+def test_edit_and_resend_of_the_first_question_renames_the_conversation_for_good(fresh):
+    app = fresh
+    ask(app, "Original wording of the question")
+    conversation = look(app, "w.conversation_id")
+    click(app, "w.turns[0].card.edit")
+    settle(app)
+    key(app, "ctrl+a")
+    type_text(app, "Edited wording")
+    key(app, "Return")
+    _until(lambda: not look(app, "w.is_streaming()") and look(app, "len(w.answer_cards())") == 1, 30, "the answer")
+    assert sidebar_titles(app)[0] == "Edited wording"
+    time.sleep(1.0)
+    settle(app)
+    assert sidebar_titles(app)[0] == "Edited wording", "the old title came back"
+    # Whatever reads the list again (a search, the next start) finds the new title too.
+    look(app, "w.store.flush(5.0)")
+    assert look(app, f"w.store.conversation({conversation!r}).title") == "Edited wording"
+    click(app, "w.sidebar.search")
+    type_text(app, "wording")
+    time.sleep(0.6)
+    settle(app)
+    assert sidebar_titles(app) == ["Edited wording"]
+    key(app, "ctrl+a", "BackSpace")
+    time.sleep(0.6)
+    settle(app)
+    snapshot(app, "03-after-edit")
+    assert sidebar_titles(app)[0] == "Edited wording"

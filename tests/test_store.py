@@ -270,6 +270,20 @@ def test_bad_status_and_ids_are_refused(store):
         store.delete("../../etc")
 
 
+def test_editing_the_first_question_renames_the_conversation_unless_it_was_renamed_by_hand(store):
+    cid = store.new_conversation()
+    first = store.add_message(cid, "user", "old first question")
+    store.add_message(cid, "assistant", "answer")
+    second = store.add_message(cid, "user", "second question")
+    store.edit_question(second, "second, edited", []).result(10)
+    assert store.conversation(cid).title == "old first question"
+    store.edit_question(first, "new first question", []).result(10)
+    assert store.conversation(cid).title == "new first question"
+    store.rename(cid, "My name for it").result(10)
+    store.edit_question(first, "edited again", []).result(10)
+    assert store.conversation(cid).title == "My name for it"
+
+
 def test_edit_question_replaces_text_and_attachments_and_drops_later_answers(store, tmp_path):
     cid = store.new_conversation()
     first = _image(tmp_path, "first.png")

@@ -515,8 +515,9 @@ class Store:
         attachment_info: dict[str, dict[str, Any]] | None = None,
     ) -> concurrent.futures.Future[None]:
         """Edit-and-resend in one transaction: the question gets its new text and attachments, the messages
-        after it go. Attachments already stored with the question are kept (by path), new files are copied in,
-        dropped ones are deleted."""
+        after it go, and a conversation named after it (not renamed by hand) is named after the new text.
+        Attachments already stored with the question are kept (by path), new files are copied in, dropped ones
+        are deleted."""
         attachments = list(attachments)
 
         def job(conn: sqlite3.Connection) -> None:
@@ -552,6 +553,12 @@ class Store:
             now = time.time()
             conn.execute("UPDATE messages SET text = ?, updated = ? WHERE id = ?", (text, now, message_id))
             conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
+            earlier = conn.execute(
+                "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND role = 'user' AND position < ?", row
+            ).fetchone()[0]
+            if not earlier:  # the first question named the conversation, unless it was renamed: so does its edit
+                title = make_title(text, [a.name for a in attachments])
+                conn.execute("UPDATE conversations SET title = ? WHERE id = ? AND title_auto", (title, conversation_id))
             conn.commit()
             for path in stale:
                 _remove_file(path)
