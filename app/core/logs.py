@@ -8,6 +8,7 @@ platform's state/log folder (platformdirs), rotates at 1 MB and keeps three old 
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
 import os
@@ -17,7 +18,9 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
+
+from app.core import private_files
 
 APP = "glmv-desktop"
 FILE_NAME = "glmv.log"
@@ -112,6 +115,18 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Each log file it opens (the first, and the new one after each rotation) is 0600: logs tell what the
+    person asked and where their files are, redacted or not."""
+
+    def _open(self) -> io.TextIOWrapper:
+        # The handler keeps it open and closes it; the mode is a text one, though not a literal mypy can read.
+        return cast(
+            io.TextIOWrapper,
+            open(self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors, opener=private_files.opener),
+        )
+
+
 _installed: list[logging.Handler] = []
 _filter: RedactingFilter | None = None
 
@@ -135,8 +150,8 @@ def setup_logging(verbose: bool = False, *, folder: Path | None = None, secrets:
     _filter = RedactingFilter(secrets)
     handlers: list[logging.Handler] = []
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.handlers.RotatingFileHandler(
+        private_files.private_folder(folder)
+        file_handler = PrivateRotatingFileHandler(
             path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
         )
     except OSError as e:
@@ -186,10 +201,11 @@ def enable_crash_traces(folder: Path | None = None) -> Path | None:
     global _crash_file
     path = crash_log_path(folder)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_files.private_folder(path.parent)
         if path.exists() and path.stat().st_size > MAX_BYTES:
             path.replace(path.with_suffix(".log.1"))
-        crash_file = path.open("a", encoding="utf-8")
+        # Open for the life of the process: faulthandler writes to it when the process dies.
+        crash_file = open(path, "a", encoding="utf-8", opener=private_files.opener)  # noqa: SIM115
         crash_file.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()} started\n")
         crash_file.flush()
     except OSError as e:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from app.core import private_files
 from app.core.backends.base import GenerationOptions
 from app.core.damaged import SetAside, set_aside
 from app.core.logs import remember_secret
@@ -161,6 +162,8 @@ def load(path: Path | None = None) -> Settings:
     is moved aside as ``settings.damaged-<time>.json`` (``damaged`` says so) and the defaults are used; a value of
     the wrong type or out of range falls back to its default on its own, with a warning."""
     path = Path(path) if path is not None else default_path()
+    if path.parent.is_dir():
+        private_files.private_folder(path.parent)  # read at every start: where an older version's open folder closes
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -206,7 +209,7 @@ def _migrate(data: dict[str, Any]) -> dict[str, Any]:
 def save(settings: Settings, path: Path | None = None) -> Path:
     """Writes atomically (a crash never leaves half a file)."""
     path = Path(path) if path is not None else default_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_files.private_folder(path.parent)
     data = settings.to_dict()
     data["version"] = VERSION
     fd, tmp = tempfile.mkstemp(prefix=".settings-", dir=path.parent)
@@ -304,7 +307,7 @@ class KeyVault:
             self._write_file(keys)
 
     def _write_file(self, keys: dict[str, str]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_files.private_folder(self.folder)
         tmp = self.file.with_name(self.file.name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.core import damaged, migrations
+from app.core import damaged, migrations, private_files
 from app.core.conversation import Attachment, Message, Role
+from app.core.damaged import SQLITE_COMPANIONS
 
 log = logging.getLogger(__name__)
 
@@ -172,8 +173,7 @@ class Store:
     def __init__(
         self, folder: Path | None = None, *, recover: bool = True, on_error: Callable[[str], None] | None = None
     ) -> None:
-        self.folder = Path(folder) if folder is not None else default_folder()
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder = private_files.private_folder(Path(folder) if folder is not None else default_folder())
         self.files = self.folder / "attachments"
         self.path = self.folder / DB_NAME
         self.damaged: damaged.SetAside | None = None
@@ -195,7 +195,11 @@ class Store:
 
     def _set_up(self, recover: bool) -> None:
         """Checks the database, brings its schema up to date and marks answers a crash left streaming."""
-        size = self.path.stat().st_size if self.path.exists() else 0
+        # SQLite gives its -wal and -shm files the database file's mode.
+        private_files.create(self.path)
+        for suffix in SQLITE_COMPANIONS:
+            private_files.private_file(self.path.with_name(self.path.name + suffix))
+        size = self.path.stat().st_size
         if size:
             damaged.check_sqlite(self.path, () if size <= THOROUGH_CHECK_BYTES else SMALL_TABLES)
         setup = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
@@ -276,8 +280,8 @@ class Store:
     ) -> None:
         """Copies the file into the conversation's folder and records it with how it was sent (pages, text
         layer), so a follow-up question sends it the same way. Passwords are never stored."""
-        stored.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(attachment.path, stored)
+        private_files.private_folder(stored.parent)
+        private_files.copy(attachment.path, stored)
         conn.execute(
             "INSERT INTO attachments (id, message_id, position, name, stored_path, kind, pages, pages_total, "
             "tokens, text_layer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
