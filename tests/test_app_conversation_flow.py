@@ -195,3 +195,51 @@ def test_edit_and_resend_of_the_first_question_renames_the_conversation_for_good
     settle(app)
     snapshot(app, "03-after-edit")
     assert sidebar_titles(app)[0] == "Edited wording"
+
+
+def highlighted(app) -> list[str]:
+    return look(app, "[i.data(256) for i in w.sidebar.list.selectedItems()]")
+
+
+def test_after_a_delete_the_sidebar_still_elides_and_highlights_the_conversation_shown(fresh):
+    app = fresh
+    long = "A very long question about the spreadsheet that never seems to end, with more words"
+    for n in range(3):
+        key(app, "ctrl+n")
+        ask(app, f"{long} number {n}")
+    shown = look(app, "w.conversation_id")
+    ids = look(app, "w.sidebar.ids()")
+    assert ids[0] == shown and highlighted(app) == [shown]
+    assert not look(app, "w.sidebar.list.horizontalScrollBar().isVisible()")
+    # Delete another conversation from its context menu, as a person does.
+    row_y = look(app, "w.sidebar.list.visualItemRect(w.sidebar.list.item(2)).center().y()")
+    click(app, "w.sidebar.list.viewport()", 40, row_y, button="3")
+    _until(lambda: look(app, "app.activePopupWidget() is not None"), 10, "the context menu")
+    key(app, "Up", "Return")
+    _until(lambda: look(app, "app.activeModalWidget() is not None"), 10, "the confirmation")
+    key(app, "Return")
+    _until(lambda: look(app, "w.sidebar.ids()") == ids[:2], 10, "the row gone")
+    settle(app)
+    snapshot(app, "04-after-delete")
+    assert look(app, "w.conversation_id") == shown
+    assert highlighted(app) == [shown], "the highlighted row is not the conversation on screen"
+    assert not look(app, "w.sidebar.list.horizontalScrollBar().isVisible()"), "a horizontal scroll bar appeared"
+    width = look(app, "w.sidebar.list.viewport().width()")
+    rects = look(app, "[w.sidebar.list.visualItemRect(w.sidebar.list.item(r)).right() for r in range(2)]")
+    assert all(right <= width for right in rects), ("titles no longer elide", rects, width)
+    # Deleting the conversation shown (the Delete key on its row) leaves a new chat, no row highlighted.
+    click(
+        app,
+        "w.sidebar.list.viewport()",
+        40,
+        look(app, "w.sidebar.list.visualItemRect(w.sidebar.list.item(0)).center().y()"),
+    )
+    key(app, "Delete")
+    _until(lambda: look(app, "app.activeModalWidget() is not None"), 10, "the confirmation")
+    key(app, "Return")
+    _until(lambda: look(app, "w.sidebar.ids()") == ids[1:2], 10, "the row gone")
+    settle(app)
+    snapshot(app, "04-after-deleting-the-one-shown")
+    assert look(app, "w.conversation_id") is None
+    assert highlighted(app) == []
+    assert not look(app, "w.sidebar.list.horizontalScrollBar().isVisible()")

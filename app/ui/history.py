@@ -5,15 +5,18 @@ Rename happens in place (double-click or F2); delete and export are in the conte
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLineEdit,
+    QListView,
     QListWidget,
     QListWidgetItem,
     QMenu,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -22,6 +25,19 @@ from app.core.store import ConversationSummary, Store
 from app.ui import theme
 
 ID_ROLE = Qt.ItemDataRole.UserRole
+
+
+class _TitleDelegate(QStyledItemDelegate):
+    """A row is at most as wide as the list, so a long title is elided rather than widening the list (which
+    then scrolls sideways, and keeps whatever width the row it measured had)."""
+
+    def __init__(self, view: QListWidget) -> None:
+        super().__init__(view)
+        self.view = view
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        hint = super().sizeHint(option, index)
+        return QSize(min(hint.width(), self.view.viewport().width()), hint.height())
 
 
 class HistorySidebar(QWidget):
@@ -51,6 +67,10 @@ class HistorySidebar(QWidget):
         self.list.setObjectName("history")
         self.list.setAccessibleName("history")
         self.list.setUniformItemSizes(True)
+        self.list.setItemDelegate(_TitleDelegate(self.list))
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.setEditTriggers(
             QAbstractItemView.EditTrigger.EditKeyPressed | QAbstractItemView.EditTrigger.DoubleClicked
         )
@@ -74,6 +94,7 @@ class HistorySidebar(QWidget):
         self._column.addWidget(self.search)
         self._column.addWidget(self.list, 1)
         self._loading = False
+        self.shown: str | None = None  # the conversation on screen, the one row highlighted
 
     def add_footer(self, widget: QWidget) -> None:
         """Puts ``widget`` below the list; the main window's Settings button lives there."""
@@ -85,7 +106,7 @@ class HistorySidebar(QWidget):
     def reload(self, select: str | None = None) -> None:
         query = self.search.text()
         found = self.store.search(query) if query.strip() else self.store.conversations()
-        current = select or self.current_id()
+        current = select or self.shown
         self._loading = True
         self.list.setUpdatesEnabled(False)
         try:
@@ -118,16 +139,25 @@ class HistorySidebar(QWidget):
             item.setText(title or "New chat")
             self.list.insertItem(0, item)
             self.list.setCurrentItem(item)
+            self.shown = conversation_id
         finally:
             self._loading = False
 
     def remove(self, conversation_id: str) -> None:
+        """The row goes; the highlight stays on the conversation shown (Qt would move it to the next row)."""
         for row in range(self.list.count()):
             if self.list.item(row).data(ID_ROLE) == conversation_id:
-                self.list.takeItem(row)
-                return
+                self._loading = True
+                try:
+                    self.list.takeItem(row)
+                finally:
+                    self._loading = False
+                break
+        self.select(None if conversation_id == self.shown else self.shown)
 
     def select(self, conversation_id: str | None) -> None:
+        """Highlights the conversation shown (None: a new chat, nothing highlighted)."""
+        self.shown = conversation_id
         self._loading = True
         try:
             if conversation_id is None:
@@ -171,3 +201,7 @@ class HistorySidebar(QWidget):
         menu.addSeparator()
         menu.addAction("Delete", lambda: self.delete_requested.emit(conversation_id))
         menu.exec(self.list.viewport().mapToGlobal(pos))
+        # The right click moved the highlight to the row it was on: back to the conversation shown (unless a
+        # rename is being typed in that row).
+        if self.list.state() != QAbstractItemView.State.EditingState:
+            self.select(self.shown)
