@@ -11,9 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.core import logs, private_files
+from app.core.capture.geometry import Rect
+from app.core.capture.screens import Shot
 from app.core.conversation import Attachment
 from app.core.settings import KeyVault, Settings, load, save
 from app.core.store import DB_NAME, Store
@@ -171,3 +174,27 @@ def test_the_crash_trace_file_is_private(tmp_path):
     path = Path(done.stdout.strip())
     assert path == folder / "crash.log", done.stderr
     assert (mode(folder), mode(path)) == (0o700, 0o600)
+
+
+def test_captures_and_their_folder_are_private(tmp_path):
+    captures = tmp_path / "cache" / "glmv-desktop" / "captures"
+    older_version(captures, "full-20260101-000000-000.png")
+    shot = Shot(np.full((40, 60, 4), 128, dtype=np.uint8), Rect(0, 0, 60, 40))
+    path = shot.save_png(captures / "region-20261201-000000-000.png")
+    assert mode(captures) == 0o700
+    assert {p.name: mode(p) for p in captures.iterdir()} == {p.name: 0o600 for p in captures.iterdir()}
+    assert path.exists()
+
+
+@pytest.mark.parametrize("encoder", ["pyav", "opencv"])
+def test_recordings_and_their_folder_are_private(tmp_path, encoder):
+    if encoder == "pyav":
+        pytest.importorskip("av")
+    from app.core.capture.recorder import Recorder
+
+    captures = tmp_path / "cache" / "captures"
+    recorder = Recorder(captures / "recording.mp4", (64, 48), fps=5, max_seconds=1, encoder=encoder)
+    recorder.add(np.zeros((48, 64, 4), np.uint8), 0.0)
+    report = recorder.finish()
+    assert report.path.stat().st_size > 0
+    assert (mode(captures), mode(report.path)) == (0o700, 0o600)

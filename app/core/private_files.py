@@ -53,8 +53,11 @@ def tighten(folder: Path) -> None:
 
 
 def private_file(path: Path) -> Path:
-    """An existing file made 0600 (one an older version wrote, or one a library created with its own mode)."""
-    _chmod(Path(path), FILE_MODE)
+    """An existing file made 0600 (one an older version wrote, or one a library created with its own mode);
+    anything else (nothing there, a folder) is left alone."""
+    path = Path(path)
+    if path.is_file():
+        _chmod(path, FILE_MODE)
     return path
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from app.core import private_files
 from app.core.capture.screens import CaptureError
 
 if TYPE_CHECKING:
@@ -150,12 +151,20 @@ class Recorder:
         if fps <= 0 or max_seconds <= 0:
             raise CaptureError("Frame rate and maximum length must be positive; check the recording settings.")
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_files.private_folder(self.path.parent)
         self.fps = int(fps)
         self.max_frames = max(1, math.floor(max_seconds * fps))
         self.source_size = source_size
         self.size = output_size(*source_size, max_width=max_width)
-        self._encoder = open_encoder(self.path, self.size, self.fps, encoder)
+        # The encoders open the file themselves and keep the mode they find.
+        new = not self.path.exists()
+        private_files.create(self.path)
+        try:
+            self._encoder = open_encoder(self.path, self.size, self.fps, encoder)
+        except BaseException:
+            if new:
+                self.path.unlink(missing_ok=True)
+            raise
         self._t0: float | None = None
         self._last: np.ndarray | None = None
         self.next_slot = 0

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from app.core import private_files
 from app.core.capture.geometry import Rect, Screen
 
 if TYPE_CHECKING:
@@ -51,10 +52,11 @@ class Shot:
         pixels = np.ascontiguousarray(self.pixels)
         h, w = pixels.shape[:2]
         image = Image.frombuffer("RGB", (w, h), pixels, "raw", "BGRX", 0, 1)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_files.private_folder(path.parent)
         tmp = path.with_suffix(".part")
         pnginfo = capture_png_info(self.rect, screens) if screens else None
-        image.save(tmp, format="PNG", compress_level=compress_level, pnginfo=pnginfo)
+        with open(tmp, "wb", opener=private_files.opener) as f:
+            image.save(f, format="PNG", compress_level=compress_level, pnginfo=pnginfo)
         os.replace(tmp, path)
         return path
 
