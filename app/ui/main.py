@@ -70,6 +70,10 @@ def run(overrides: dict | None = None, *, command: str | None = None) -> int:
     from app.core.logs import enable_crash_traces
 
     enable_crash_traces()
+    from app.ui.qt_gc import QtThreadCollector
+
+    collector = QtThreadCollector(app)
+    collector.start()
     # Static setters, on the class: instance() is typed as the QCoreApplication, which lacks the GUI ones.
     QApplication.setApplicationName("GLM-V")
     QApplication.setApplicationDisplayName("GLM-V")
@@ -100,6 +104,12 @@ def run(overrides: dict | None = None, *, command: str | None = None) -> int:
 
         QMessageBox.critical(None, "GLM-V", f"The history cannot be opened: {e}")
         return 1
+    from app.core import private_files
+    from app.ui.capture import controller
+
+    if controller.default_folder().is_dir():
+        # The history, settings and log folders close when opened; captures an older version left open, here.
+        private_files.private_folder(controller.default_folder())
     window = build_main_window(settings, store=store)
     window_box.append(window)
     for warning in settings.warnings:
@@ -119,5 +129,6 @@ def run(overrides: dict | None = None, *, command: str | None = None) -> int:
     try:
         return app.exec()
     finally:
+        collector.stop()
         server.close()
         store.close()
