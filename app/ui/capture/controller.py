@@ -89,12 +89,7 @@ def guarded(method: F) -> F:
 
     @functools.wraps(method)
     def wrapper(self: CaptureController, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except Exception as e:
-            log.exception("capture failed in %s", method.__name__)
-            self._abort(unexpected(e))
-            return None
+        return self._guarded_call(method, self, *args, **kwargs)
 
     return cast(F, wrapper)
 
@@ -328,13 +323,17 @@ class CaptureController(QObject):
         """``fn(*args)`` as a later step of the current capture (a timer's or a worker's), guarded alike."""
 
         def step() -> None:
-            try:
-                fn(*args)
-            except Exception as e:
-                log.exception("capture failed in %s", getattr(fn, "__name__", "a step"))
-                self._abort(unexpected(e))
+            self._guarded_call(fn, *args)
 
         return step
+
+    def _guarded_call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as e:
+            log.exception("capture failed in %s", getattr(fn, "__name__", "a step"))
+            self._abort(unexpected(e))
+            return None
 
     def _in_background(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
         def target() -> None:
