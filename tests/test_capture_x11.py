@@ -252,7 +252,7 @@ def _scenario_full(out: Path) -> dict:
     from PySide6.QtWidgets import QWidget
 
     app, controller, result = _app(out)
-    controller.hide_delay_ms = 100  # the most the issue allows: the painter repaints what our window uncovers
+    controller.hide_delay_ms = 100  # the fallback wait where X11 Damage reports are not to be had
     with getattr(mss, "MSS", mss.mss)() as sct:
         raw = sct.grab({"left": 0, "top": 0, "width": W, "height": H})
     Image.frombytes("RGB", raw.size, raw.rgb).save(out / "mss.png")
