@@ -23,6 +23,7 @@ from app.core.backends.dialects import PRESETS, UnknownPreset, get_preset
 from app.core.capture.commands import CAPTURE_COMMANDS
 from app.core.conversation import Attachment, Conversation
 from app.core.events import Answer, Boxes, Done, Event, Failed, Thinking
+from app.core.terminal_text import for_terminal, json_for_terminal
 
 DEFAULT_PRESET = "openai"
 DEFAULT_LOCAL_MODEL = "zai-org/GLM-4.6V-Flash"
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             return _capture(args)
         return _window(args)
     except UsageError as e:
-        print(f"glmv: {e}", file=sys.stderr)
+        print(for_terminal(f"glmv: {e}"), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("glmv: interrupted", file=sys.stderr)
@@ -182,9 +183,9 @@ def _doctor(args: argparse.Namespace) -> int:
 
     checks = doctor.run_checks()
     if args.json:
-        print(json.dumps(doctor.to_json(checks), indent=2, ensure_ascii=False))
+        print(json_for_terminal(json.dumps(doctor.to_json(checks), indent=2, ensure_ascii=False)))
     else:
-        print(doctor.format_text(checks), end="")
+        print(for_terminal(doctor.format_text(checks)), end="")
     return doctor.exit_code(checks)
 
 
@@ -310,14 +311,15 @@ def _draw(out: Path, attachments: list[tuple[Attachment, str]], groups: list[Box
     from app.core.grounding import GroundingError, assign_images, draw_boxes_on
 
     if not groups:
-        print(f"glmv: the answer has no boxes; nothing was drawn to {out}", file=sys.stderr)
+        print(for_terminal(f"glmv: the answer has no boxes; nothing was drawn to {out}"), file=sys.stderr)
         return
     images = _question_images(attachments, backend)
     targets = assign_images(groups, len(images))
     first = next((t for t in targets if t is not None), None)
     if first is None:
         print(
-            f"glmv: the boxes refer to an image the question does not have; nothing was drawn to {out}", file=sys.stderr
+            for_terminal(f"glmv: the boxes refer to an image the question does not have; nothing was drawn to {out}"),
+            file=sys.stderr,
         )
         return
     boxes = [box for group, target in zip(groups, targets, strict=True) if target == first for box in group.boxes]
@@ -335,7 +337,7 @@ def _draw(out: Path, attachments: list[tuple[Attachment, str]], groups: list[Box
     others = sorted({t + 1 for t in targets if t is not None and t != first})
     more = f"; boxes for image {', '.join(map(str, others))} were not drawn" if others else ""
     count = f"{len(boxes)} box{'es' if len(boxes) != 1 else ''}"
-    print(f"glmv: drew {count} on {name} (image {first + 1}) to {out}{more}", file=sys.stderr)
+    print(for_terminal(f"glmv: drew {count} on {name} (image {first + 1}) to {out}{more}"), file=sys.stderr)
 
 
 def _image_format(path: Path) -> str:
@@ -355,7 +357,10 @@ def _api_backend(args: argparse.Namespace):
     except UnknownPreset as e:
         raise UsageError(str(e)) from None
     if args.api_key_env and not os.environ.get(args.api_key_env, "").strip():
-        print(f"glmv: warning: {args.api_key_env} is not set; looking for the key elsewhere", file=sys.stderr)
+        print(
+            for_terminal(f"glmv: warning: {args.api_key_env} is not set; looking for the key elsewhere"),
+            file=sys.stderr,
+        )
     found = find_api_key(name, args.base_url, args.api_key_env)
     if found is None and preset.needs_key:
         where = f"{args.api_key_env} or {DEFAULT_ENV}" if args.api_key_env else DEFAULT_ENV
@@ -415,7 +420,8 @@ def _silence_stdout() -> None:
 
 
 class PlainView:
-    """Answer on stdout, thinking on stderr (dimmed on a terminal), problems on stderr."""
+    """Answer on stdout, thinking on stderr (dimmed on a terminal), problems on stderr; what the model and the
+    server wrote is printed through ``for_terminal``, so it cannot drive the terminal."""
 
     def __init__(self, out: TextIO, err: TextIO) -> None:
         self.out, self.err = out, err
@@ -425,14 +431,16 @@ class PlainView:
 
     def show(self, event: Event) -> None:
         if isinstance(event, Thinking):
-            self._write(self.err, f"\x1b[2m{event.text}\x1b[0m" if self._dim else event.text)
-            if event.text:
-                self._thinking_open = not event.text.endswith("\n")
+            text = for_terminal(event.text)
+            self._write(self.err, f"\x1b[2m{text}\x1b[0m" if self._dim else text)
+            if text:
+                self._thinking_open = not text.endswith("\n")
         elif isinstance(event, Answer):
             self._close_thinking()
-            if event.text:
-                self._write(self.out, event.text)
-                self._answer_tail = event.text[-1]
+            text = for_terminal(event.text)
+            if text:
+                self._write(self.out, text)
+                self._answer_tail = text[-1]
         elif isinstance(event, Done):
             self._close_thinking()
             self._end_answer()
@@ -442,7 +450,8 @@ class PlainView:
         elif isinstance(event, Failed):
             self._close_thinking()
             self._end_answer()
-            self._write(self.err, f"glmv: {'cancelled' if event.kind == 'cancelled' else 'error'}: {event.message}\n")
+            status = "cancelled" if event.kind == "cancelled" else "error"
+            self._write(self.err, f"glmv: {status}: {for_terminal(event.message)}\n")
 
     def _close_thinking(self) -> None:
         if self._thinking_open:
@@ -495,7 +504,7 @@ class JsonView:
             self._emit(record)
 
     def _emit(self, record: dict) -> None:
-        self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.out.write(json_for_terminal(json.dumps(record, ensure_ascii=False)) + "\n")
         self.out.flush()
 
 
@@ -529,7 +538,7 @@ def _inspect(args: argparse.Namespace) -> int:
             if args.json:
                 _print_json({"type": "error", "path": raw, "kind": "input", "message": message})
             else:
-                print(f"glmv: {message}", file=sys.stderr)
+                print(for_terminal(f"glmv: {message}"), file=sys.stderr)
             continue
         reports.append(report)
         parts = []
@@ -593,20 +602,20 @@ def _inspect(args: argparse.Namespace) -> int:
         share = f"{100 * budget.fraction:.0f}%"
         print(f"total: ~{budget.total_tokens} tokens of a {budget.context_tokens}-token context ({share})")
         for warning in budget.warnings:
-            print(f"  warning: {warning}")
+            print(f"  warning: {for_terminal(warning)}")
         if budget.way_out:
-            print(f"  {budget.way_out}")
+            print(f"  {for_terminal(budget.way_out)}")
     return EXIT_USAGE if errors else EXIT_OK
 
 
 def _print_json(record: dict) -> None:
-    print(json.dumps(record, ensure_ascii=False), flush=True)
+    print(json_for_terminal(json.dumps(record, ensure_ascii=False)), flush=True)
 
 
 def _print_report(record: dict) -> None:
     from app.core.media.pages import format_pages
 
-    head = f"{record['path']}: {record['kind']}"
+    head = f"{for_terminal(record['path'])}: {record['kind']}"
     if record["renderer"]:
         head += f" via {record['renderer']}"
     if record["pages_used"] is not None:
@@ -617,7 +626,7 @@ def _print_report(record: dict) -> None:
     for part in record["parts"]:
         if part["type"] == "image":
             (sw, sh), (w, h) = part["source"], part["sent"]
-            label = f" [{part['label']}]" if part["label"] else ""
+            label = f" [{for_terminal(part['label'])}]" if part["label"] else ""
             kind = part["mime"].split("/")[-1].upper()
             print(f"  image{label}: {sw}×{sh} → {w}×{h}, {kind} {_size(part['bytes'])}, {part['tokens']} tokens")
         elif part["type"] == "video":
@@ -628,7 +637,7 @@ def _print_report(record: dict) -> None:
         else:
             print(f"  text: {part['chars']} characters, ~{part['tokens']} tokens")
     for warning in record["warnings"]:
-        print(f"  warning: {warning}")
+        print(f"  warning: {for_terminal(warning)}")
 
 
 def _size(n: int) -> str:

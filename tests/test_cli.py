@@ -374,3 +374,46 @@ def test_verbose_logs_to_the_state_folder_without_the_key(openai_server, tmp_pat
     text = log.read_text()
     assert "127.0.0.1" in text and "sk-very-secret-key-123456" not in text
     assert openai_server.last.headers["authorization"] == "Bearer sk-very-secret-key-123456"
+
+
+ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x1b[?1049h\x1b[6n\x9b6n\rover\u202egnp.exe"
+
+
+def _inert(text: str) -> bool:
+    """No ESC, BEL, CR, C1 control or bidi override: nothing a terminal would obey."""
+    return not any(c in text for c in "\x1b\x07\r\u202e") and not any(0x80 <= ord(c) <= 0x9F for c in text)
+
+
+def test_ask_plain_prints_hostile_model_and_server_text_inert(openai_server):
+    """Escapes in the thinking, the answer and a server's error message are shown, not obeyed, on a pipe."""
+    openai_server.enqueue(dialect_stream("vllm", f"think {ESCAPES}", f"answer {ESCAPES}"))
+    result = glmv("ask", "--preset", "vllm", "--base-url", openai_server.url, "--model", "m", "hi")
+    assert result.returncode == 0, result.stderr
+    assert _inert(result.stdout) and _inert(result.stderr)
+    assert "answer \u241b]0;pwned\u2407" in result.stdout and "think \u241b[2J" not in result.stdout
+    assert "think \u241b]0;pwned" in result.stderr
+
+    openai_server.enqueue(Stream([*dialect_chunks("vllm", "r", "part")[:-2], {"error": {"message": ESCAPES}}]))
+    failed = glmv("ask", "--preset", "vllm", "--base-url", openai_server.url, "--model", "m", "hi")
+    assert failed.returncode == 1
+    assert _inert(failed.stdout) and _inert(failed.stderr) and "\u241b[6n" in failed.stderr
+
+    openai_server.enqueue(dialect_stream("vllm", ESCAPES, ESCAPES))
+    as_json = glmv("ask", "--preset", "vllm", "--base-url", openai_server.url, "--model", "m", "--json", "hi")
+    assert _inert(as_json.stdout)
+    assert joined(lines(as_json.stdout), "answer") == ESCAPES  # JSON keeps the text exactly
+
+
+def test_inspect_prints_hostile_file_names_inert(tmp_path):
+    name = "\x1b]0;pwned\x07shot\x1b[2J\u202egnp"
+    good = png(tmp_path / f"{name}.png", (64, 64))
+    empty = tmp_path / f"{name}.pdf"
+    empty.write_bytes(b"")
+    result = glmv("inspect", str(good), str(empty), str(tmp_path / f"{name}-missing.png"))
+    assert result.returncode == 2
+    assert _inert(result.stdout) and _inert(result.stderr)
+    assert "\u241b]0;pwned\u2407shot" in result.stdout and "\u241b]0;pwned\u2407shot" in result.stderr
+
+    as_json = glmv("inspect", "--json", str(good), str(empty))
+    assert _inert(as_json.stdout)
+    assert lines(as_json.stdout)[0]["path"] == str(good)

@@ -48,6 +48,19 @@ def test_verbose_writes_debug_to_file_and_stderr(tmp_path, capsys):
         logs.setup_logging(False, folder=tmp_path)
 
 
+def test_verbose_terminal_shows_escapes_in_records_inert(tmp_path, capsys):
+    """A server reply or file name quoted in a record cannot drive the terminal; the file keeps the record whole."""
+    path = logs.setup_logging(True, folder=tmp_path)
+    try:
+        logging.getLogger("app.test").debug("server said %r then %s", "x", "\x1b]0;pwned\x07\x1b[2J\x9b6n")
+        err = capsys.readouterr().err
+        assert "server said" in err and "\u241b]0;pwned\u2407" in err
+        assert not any(c in err for c in "\x1b\x07\x9b")
+        assert "\x1b[2J" in read(path)
+    finally:
+        logs.setup_logging(False, folder=tmp_path)
+
+
 def test_quiet_terminal_without_verbose(log_path, capsys):
     logging.getLogger("app.test").warning("only in the file")
     assert "only in the file" in read(log_path)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TextIO, cast
 
 from app.core import private_files
+from app.core.terminal_text import for_terminal
 
 APP = "glmv-desktop"
 FILE_NAME = "glmv.log"
@@ -115,6 +116,13 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class TerminalFormatter(logging.Formatter):
+    """Records on stderr quote server replies and file names: printed through ``for_terminal``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return for_terminal(super().format(record))
+
+
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """Each log file it opens (the first, and the new one after each rotation) is 0600: logs tell what the
     person asked and where their files are, redacted or not."""
@@ -166,7 +174,8 @@ def setup_logging(verbose: bool = False, *, folder: Path | None = None, secrets:
         console.setLevel(logging.DEBUG if verbose else logging.WARNING)
         handlers.append(console)
     for handler in handlers:
-        handler.setFormatter(logging.Formatter(FORMAT))
+        terminal = not isinstance(handler, logging.FileHandler)
+        handler.setFormatter(TerminalFormatter(FORMAT) if terminal else logging.Formatter(FORMAT))
         handler.addFilter(_filter)
         root.addHandler(handler)
         _installed.append(handler)
