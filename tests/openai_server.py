@@ -92,7 +92,32 @@ class Silent:
     """Read the request and send nothing at all (not even headers) until ``release()``, then hang up."""
 
 
-Reply = Stream | RawStream | JsonReply | HangUp | Silent
+@dataclass
+class Lazy:
+    """``head``, then ``size`` bytes of ``fill`` made piece by piece as they are written, never held whole: a
+    1 GB web page or a 500 MB SSE line costs the server 64 KB. ``content_type`` None sends no Content-Type;
+    ``sent`` counts the bytes written before the client hung up (or all of them)."""
+
+    size: int
+    content_type: str | None = "text/html"
+    status: int = 200
+    head: bytes = b""
+    fill: bytes = b"x"
+    headers: dict[str, str] = field(default_factory=dict)
+    piece: int = 65536
+    sent: int = 0
+
+    def pieces(self) -> Iterator[bytes]:
+        if self.head:
+            yield self.head
+        block = (self.fill * (self.piece // len(self.fill) + 1))[: self.piece]
+        left = self.size
+        while left > 0:
+            yield block[:left] if left < len(block) else block
+            left -= len(block)
+
+
+Reply = Stream | RawStream | JsonReply | HangUp | Silent | Lazy
 
 
 def split(text: str, piece: int) -> list[str]:
@@ -306,6 +331,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         elif isinstance(reply, JsonReply):
             self._json(reply)
+        elif isinstance(reply, Lazy):
+            self._lazy(reply)
         elif isinstance(reply, RawStream):
             self._start_stream(200, {})
             for i in range(0, len(reply.body), reply.piece):
@@ -323,6 +350,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+    def _lazy(self, reply: Lazy) -> None:
+        self.send_response(reply.status)
+        if reply.content_type is not None:
+            self.send_header("Content-Type", reply.content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        for data in reply.pieces():
+            self._chunk(data)
+            reply.sent += len(data)
+        self._chunk(b"")
 
     def _start_stream(self, status: int, headers: dict[str, str]) -> None:
         self.send_response(status)

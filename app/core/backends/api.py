@@ -7,6 +7,9 @@ whether the server put it in ``reasoning_content``, ``reasoning`` or inline ``<t
 Cancelling must close the connection promptly even while a read is blocked, so each request runs its
 connection phase on a small helper thread that afterwards watches the cancel flag and shuts the socket down
 (a shutdown, unlike a close, wakes a thread blocked in ``recv``).
+
+Nothing a server sends is held without a bound: bodies are read up to ``MAX_BODY_BYTES`` and SSE is parsed
+here (not by httpx-sse, which buffers a line without limit) holding at most ``MAX_SSE_LINE_BYTES`` of a line.
 """
 
 from __future__ import annotations
@@ -18,11 +21,10 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import httpx
-from httpx_sse import EventSource
 
 from app.core.backends.base import Capabilities, GenerationOptions, recent_turns
 from app.core.backends.dialects import Dialect, Preset, get_preset, host_of
@@ -34,6 +36,10 @@ from app.core.reasoning import ReasoningSplitter
 CONNECT_RETRIES = 2
 RETRY_BACKOFF_S = (0.25, 0.75)
 CANCEL_POLL_S = 0.05
+# What a server may make the client hold: a whole body (a completion sent without streaming, an error, the model
+# list) and one SSE line or event. A reply is a few KB; anything past these is a misconfigured or hostile server.
+MAX_BODY_BYTES = 4 * 2**20
+MAX_SSE_LINE_BYTES = 16 * 2**20
 
 
 class ApiBackend:
@@ -260,8 +266,7 @@ class ApiBackend:
                 # Some servers ignore "stream": true and answer with one JSON completion.
                 yield from self._whole_completion(response, splitter)
                 return
-            for sse in EventSource(response).iter_sse():
-                data = sse.data
+            for data in _sse_data(response.iter_bytes(), MAX_SSE_LINE_BYTES):
                 if not data:
                     continue
                 if data == "[DONE]":
@@ -299,6 +304,15 @@ class ApiBackend:
                     usage = chunk["usage"]
                 if cancel.is_set():
                     break
+        except _TooLarge:
+            yield from splitter.finish()
+            yield Failed(
+                "server",
+                f"{self.host} sent a line longer than {MAX_SSE_LINE_BYTES // 2**20} MB in the event stream, which no "
+                "answer needs; it was not read further; what arrived is kept; the server or a proxy in between is "
+                "misbehaving",
+            )
+            return
         except httpx.ReadTimeout:
             yield from splitter.finish()
             if cancel.is_set():
@@ -333,7 +347,16 @@ class ApiBackend:
             yield _dropped(self.host)
 
     def _whole_completion(self, response: httpx.Response, splitter: ReasoningSplitter) -> Iterator[Event]:
-        raw = response.read()
+        raw, more = _read_capped(response, MAX_BODY_BYTES)
+        content_type = response.headers.get("content-type") or "no content type"
+        if more:
+            yield Failed(
+                "server",
+                f"{self.host} answered with more than {MAX_BODY_BYTES // 2**20} MB of {content_type} instead of an "
+                "event stream, so it is not a chat server's answer and was not read further; check --base-url "
+                "(for self-hosted servers it usually ends in /v1)",
+            )
+            return
         try:
             payload = json.loads(raw)
             choice = payload["choices"][0] if "choices" in payload else None
@@ -345,8 +368,8 @@ class ApiBackend:
         if not isinstance(choice, dict):
             yield Failed(
                 "server",
-                f"{self.host} answered with {response.headers.get('content-type') or 'no content type'} instead "
-                f"of an event stream ({_clip(raw.decode('utf-8', 'replace'))}); check --base-url",
+                f"{self.host} answered with {content_type} instead of an event stream "
+                f"({_clip(raw.decode('utf-8', 'replace'))}); check --base-url",
             )
             return
         message = choice.get("message") or {}
@@ -385,7 +408,7 @@ class ApiBackend:
     def _http_failure(self, response: httpx.Response, model: str) -> Failed:
         status = response.status_code
         try:
-            raw = response.read()
+            raw, _ = _read_capped(response, MAX_BODY_BYTES)
         except httpx.HTTPError:
             raw = b""
         code, server_message = _error_body(raw)
@@ -457,13 +480,20 @@ class ApiBackend:
     def _discover_model(self) -> str | Failed:
         """The first model a self-hosted server lists, for presets that do not name one."""
         try:
-            response = self._http().get(f"{self.base_url}/models", headers=self._headers())
+            with self._http().stream("GET", f"{self.base_url}/models", headers=self._headers()) as response:
+                if response.status_code >= 400:
+                    return self._http_failure(response, "(none given)")
+                raw, more = _read_capped(response, MAX_BODY_BYTES)
         except httpx.TransportError as e:
             return self._connect_failure(e)
-        if response.status_code >= 400:
-            return self._http_failure(response, "(none given)")
+        if more:
+            return Failed(
+                "server",
+                f"{self.host} answered /models with more than {MAX_BODY_BYTES // 2**20} MB, which no model list "
+                "needs; pass --model to name the model instead",
+            )
         try:
-            return str(response.json()["data"][0]["id"])
+            return str(json.loads(raw)["data"][0]["id"])
         except (ValueError, KeyError, IndexError, TypeError):
             return Failed(
                 "model", f"no model was given and {host_of(self.base_url)} lists none at /models; pass --model"
@@ -543,6 +573,66 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(when.timestamp() - time.time(), 0.0)
+
+
+class _TooLarge(Exception):
+    """An SSE line or event over its cap: the stream ends instead of buffering it."""
+
+
+def _read_capped(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+    """At most ``limit`` bytes of the body, and whether the server had more (it is then not read further)."""
+    buffer = bytearray()
+    for chunk in response.iter_bytes():
+        buffer += chunk
+        if len(buffer) > limit:
+            return bytes(buffer[:limit]), True
+    return bytes(buffer), False
+
+
+def _sse_data(chunks: Iterable[bytes], limit: int) -> Iterator[str]:
+    """The data of each server-sent event, by the SSE rules (a line ends in CRLF, CR or LF, ``:`` starts a
+    comment, a blank line ends the event), holding at most ``limit`` bytes of one line or one event: past that
+    it raises ``_TooLarge``, whatever the server keeps sending."""
+    pending: list[bytes] = []  # the line so far, when it spans chunks
+    pending_size = 0
+    data: list[bytes] = []
+    data_size = 0
+    after_cr = False  # the last chunk ended in CR: a LF starting the next one belongs to it
+    for chunk in chunks:
+        if after_cr and chunk.startswith(b"\n"):
+            chunk = chunk[1:]
+        if not chunk:
+            continue
+        after_cr = chunk.endswith(b"\r")
+        if b"\r" in chunk:
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = chunk.split(b"\n")
+        rest = lines.pop()
+        if pending and lines:
+            pending.append(lines[0])
+            lines[0] = b"".join(pending)
+            pending.clear()
+            pending_size = 0
+        for line in lines:
+            if not line:
+                if data:
+                    yield b"\n".join(data).decode("utf-8", "replace")
+                    data.clear()
+                    data_size = 0
+                continue
+            name, _, value = line.partition(b":")
+            if name != b"data":
+                continue  # a comment (keep-alive), or a field the chat stream does not use
+            value = value[1:] if value[:1] == b" " else value
+            data_size += len(value) + 1
+            if data_size > limit:
+                raise _TooLarge
+            data.append(value)
+        if rest:
+            pending_size += len(rest)
+            if pending_size > limit:
+                raise _TooLarge
+            pending.append(rest)
 
 
 def _error_body(raw: bytes) -> tuple[str, str]:

@@ -1,0 +1,92 @@
+"""ApiBackend against a hostile or broken server on 127.0.0.1 (issue 13): whatever it sends, the client's memory
+stays bounded, its time limit holds, and each fault ends as a clear ``Failed``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.core.backends.api import MAX_BODY_BYTES, MAX_SSE_LINE_BYTES, ApiBackend
+from app.core.backends.base import GenerationOptions
+from app.core.conversation import Conversation
+from app.core.events import Answer, Failed
+from tests.openai_server import (
+    Lazy,
+    OpenAIServer,
+    dialect_chunks,
+    openai_server_fixture,  # noqa: F401 (the openai_server fixture)
+)
+
+MB = 2**20
+
+
+def run(backend: ApiBackend, conversation: Conversation | None = None, **options) -> list:
+    conversation = conversation or Conversation().ask("hi")
+    return list(backend.stream(conversation, GenerationOptions(**options)))
+
+
+def vllm(server: OpenAIServer, **kwargs) -> ApiBackend:
+    kwargs.setdefault("model", "glm-4.6v")
+    return ApiBackend("vllm", base_url=server.url, **kwargs)
+
+
+def answer_of(events: list) -> str:
+    return "".join(e.text for e in events if isinstance(e, Answer))
+
+
+# -- bounded reads --------------------------------------------------------------------------------------------
+
+
+def test_a_huge_web_page_on_status_200_is_not_read_whole(openai_server):
+    page = Lazy(64 * MB, "text/html; charset=utf-8", head=b"<html><body>Welcome to nginx!")
+    openai_server.enqueue(page)
+    events = run(vllm(openai_server))
+    (failed,) = events
+    assert isinstance(failed, Failed) and failed.kind == "server"
+    assert "text/html" in failed.message and f"more than {MAX_BODY_BYTES // MB} MB" in failed.message
+    assert "--base-url" in failed.message
+    assert page.sent < 16 * MB  # the client hung up instead of reading on
+
+
+def test_a_huge_error_body_is_read_only_as_far_as_the_message_needs(openai_server):
+    body = Lazy(64 * MB, "application/json", status=500, head=b'{"error": {"message": "boom')
+    openai_server.enqueue(body)
+    (failed,) = run(vllm(openai_server))
+    assert failed.kind == "server" and "HTTP 500" in failed.message
+    assert body.sent < 16 * MB
+
+
+def test_a_huge_models_list_is_not_read_whole(openai_server):
+    backend = ApiBackend("vllm", base_url=openai_server.url)  # no model: asks /models
+    openai_server.models = ["m" * (MAX_BODY_BYTES + MB)]
+    (failed,) = run(backend)
+    assert failed.kind == "server" and "/models" in failed.message and "more than" in failed.message
+
+
+def test_an_sse_line_without_an_end_is_cut_off_at_the_cap_keeping_what_arrived(openai_server):
+    head = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in dialect_chunks("vllm", "", "kept")[:-2])
+    line = Lazy(3 * MAX_SSE_LINE_BYTES, "text/event-stream", head=head + b'data: {"choices": "')
+    openai_server.enqueue(line)
+    events = run(vllm(openai_server))
+    assert answer_of(events) == "kept"
+    failed = events[-1]
+    assert isinstance(failed, Failed) and failed.kind == "server"
+    assert f"longer than {MAX_SSE_LINE_BYTES // MB} MB" in failed.message and "what arrived is kept" in failed.message
+    assert line.sent < 2 * MAX_SSE_LINE_BYTES  # the client hung up; socket buffers took a few MB more
+
+
+def test_an_sse_event_of_endless_data_lines_is_cut_off_too(openai_server):
+    lines = Lazy(MAX_SSE_LINE_BYTES + 8 * MB, "text/event-stream", fill=b"data: xxxxxxxxxxxxxxxxxxxxxxxxx\n")
+    openai_server.enqueue(lines)
+    (failed,) = run(vllm(openai_server))
+    assert failed.kind == "server" and "longer than" in failed.message
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_sse_lines_end_with_any_of_the_three_newlines(openai_server, newline):
+    events = [b"data: " + json.dumps(c).encode() + newline + newline for c in dialect_chunks("vllm", "", "ok")]
+    body = b": comment" + newline + b"".join(events) + b"data: [DONE]" + newline + newline
+    openai_server.enqueue(Lazy(0, "text/event-stream", head=body))
+    events_out = run(vllm(openai_server))
+    assert answer_of(events_out) == "ok" and not isinstance(events_out[-1], Failed)
