@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -552,3 +553,13 @@ def test_video_frames_are_images_only_where_the_video_went_as_frames(tmp_path):
     assert all(i.kind == "video" and i.data for i in as_frames.images[:-1])
     as_video = grounding.question_images(attachments, MediaTarget(accepts_video=True))
     assert [i.title for i in as_video.images] == ["shot.png"]  # the model saw a video, then one image
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+def test_cropped_regions_wait_in_a_private_folder_of_the_app_s_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = tmp_path / "shot.png"
+    Image.new("RGB", (200, 100), (10, 20, 30)).save(path)
+    out = crop_box(path, Box(0, 0, 500, 500))
+    assert out.parent == tmp_path / "cache" / "glmv-desktop" / "regions"
+    assert (out.stat().st_mode & 0o777, out.parent.stat().st_mode & 0o777) == (0o600, 0o700)

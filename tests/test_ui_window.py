@@ -3,6 +3,7 @@ real ApiBackend, with a real history store in a temporary folder."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -196,7 +197,7 @@ def test_dropping_a_pdf_adds_it_with_its_page_count(qtbot, windows, tmp_path):
     qtbot.waitUntil(lambda: window.composer.strip.chips() == [])
 
 
-def test_a_pasted_image_is_attached_as_a_png(windows):
+def test_a_pasted_image_is_attached_as_a_png(windows, tmp_path):
     window = windows()
     pasted = QImage(40, 30, QImage.Format.Format_RGB32)
     pasted.fill(Qt.GlobalColor.blue)
@@ -207,6 +208,10 @@ def test_a_pasted_image_is_attached_as_a_png(windows):
     saved = QImage(str(chip.path))
     assert chip.path.suffix == ".png" and chip.path.read_bytes().startswith(b"\x89PNG")
     assert saved.size().toTuple() == (40, 30) and saved.pixelColor(5, 5) == Qt.GlobalColor.blue
+    # In the app's data folder, readable by its owner only: never the temporary folder all users share.
+    assert chip.path.parent == tmp_path / "data" / "pasted"
+    if sys.platform != "win32":
+        assert (chip.path.stat().st_mode & 0o777, chip.path.parent.stat().st_mode & 0o777) == (0o600, 0o700)
 
 
 def test_a_broken_attachment_is_named_and_blocks_sending(qtbot, windows, tmp_path):

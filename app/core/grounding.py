@@ -23,7 +23,6 @@ import logging
 import math
 import re
 import struct
-import tempfile
 import threading
 import zlib
 from collections.abc import Collection, Iterable, Sequence
@@ -31,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.core import private_files
 from app.core.capture.geometry import Rect, Screen, SelectionF, device_to_logical
 from app.core.conversation import Attachment
 from app.core.events import Box, Boxes
@@ -714,7 +714,7 @@ def draw_boxes_on(image: PILImage.Image, boxes: Sequence[Box], first_index: int 
 
 def regions_folder() -> Path:
     """Where cropped regions wait until they are sent (the history store copies attachments when they are)."""
-    return Path(tempfile.gettempdir()) / "glmv-regions"
+    return private_files.cache_folder("regions")
 
 
 def crop_region(image_path: Path, rect: PixelBox, folder: Path | None = None) -> Path:
@@ -726,8 +726,7 @@ def crop_region(image_path: Path, rect: PixelBox, folder: Path | None = None) ->
     left, top = min(max(rect.left, 0), width - 1), min(max(rect.top, 0), height - 1)
     right, bottom = min(max(rect.right, left + 1), width), min(max(rect.bottom, top + 1), height)
     crop = image.crop((left, top, right, bottom))
-    folder = Path(folder) if folder is not None else regions_folder()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_files.private_folder(Path(folder)) if folder is not None else regions_folder()
     stem = image_path.stem[:60] or "image"
     out = folder / f"{stem}-region-{left}-{top}-{right - left}x{bottom - top}.png"
     pnginfo = None
@@ -742,7 +741,8 @@ def crop_region(image_path: Path, rect: PixelBox, folder: Path | None = None) ->
         )
         pnginfo = capture_png_info(sub, capture.screens)
     tmp = out.with_name(out.name + ".part")
-    crop.save(tmp, format="PNG", pnginfo=pnginfo)
+    with open(tmp, "wb", opener=private_files.opener) as file:
+        crop.save(file, format="PNG", pnginfo=pnginfo)
     tmp.replace(out)
     return out
 
@@ -796,6 +796,8 @@ def _render_pdf_region(
     import pymupdf
     from PIL import Image
 
+    from app.core.media.pdf import mupdf_errors
+
     try:
         with pymupdf.open(image.path, filetype="pdf") as doc:
             if doc.needs_pass and not (image.attachment.password and doc.authenticate(image.attachment.password)):
@@ -815,19 +817,19 @@ def _render_pdf_region(
                 matrix=pymupdf.Matrix(zoom, zoom), clip=clip, colorspace=pymupdf.csRGB, alpha=False, annots=True
             )
             region = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
-    except (RuntimeError, ValueError, OSError, IndexError) as e:
+    except (OSError, *mupdf_errors()) as e:
         raise GroundingError(f"{image.title}: the page cannot be rendered again ({e})") from None
     where = f"{rect.left}-{rect.top}-{rect.width}x{rect.height}"
     return _save_region(region, image, where, folder)
 
 
 def _save_region(region: PILImage.Image, image: SeenImage, where: str, folder: Path | None) -> Path:
-    folder = Path(folder) if folder is not None else regions_folder()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_files.private_folder(Path(folder)) if folder is not None else regions_folder()
     label = re.sub(r"[^a-z0-9.]+", "-", (image.label or "").lower()).strip("-")
     stem = "-".join(p for p in (image.path.stem[:60] or "image", label) if p)
     out = folder / f"{stem}-region-{where}.png"
     tmp = out.with_name(out.name + ".part")
-    region.save(tmp, format="PNG")
+    with open(tmp, "wb", opener=private_files.opener) as file:
+        region.save(file, format="PNG")
     tmp.replace(out)
     return out

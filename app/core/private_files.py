@@ -39,6 +39,14 @@ def private_folder(path: Path) -> Path:
     return path
 
 
+def cache_folder(name: str) -> Path:
+    """A private folder in the app's cache (platformdirs) for files waiting to be sent, such as region crops and
+    pasted images: never the shared temporary folder, where other users could read or replace them."""
+    import platformdirs
+
+    return private_folder(Path(platformdirs.user_cache_dir("glmv-desktop", appauthor=False)) / name)
+
+
 def tighten(folder: Path) -> None:
     """``folder`` and the folders in it 0700, its files 0600. Links are not followed and what belongs to
     someone else is left alone."""

@@ -9,7 +9,6 @@ token estimate before the question is sent.
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core import private_files
 from app.core.conversation import Attachment
 from app.core.media import MediaError, MediaReport, MediaTarget, prepare
 from app.core.media.kinds import detect_kind
@@ -530,11 +530,14 @@ class ComposerInput(QPlainTextEdit):
             self.insertPlainText(source.text())
 
     def _save_pasted(self, image: QImage) -> Path:
-        folder = self.paste_folder or Path(tempfile.gettempdir())
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = (
+            private_files.private_folder(self.paste_folder)
+            if self.paste_folder
+            else private_files.cache_folder("pasted")
+        )
         path = folder / f"pasted-{time.strftime('%Y%m%d-%H%M%S')}-{int(time.time() * 1000) % 1000:03d}.png"
         image.save(str(path))  # the format follows the .png suffix
-        return path
+        return private_files.private_file(path)
 
     def _fit(self) -> None:
         lines = max(1, min(8, int(self.document().size().height())))
