@@ -7,13 +7,14 @@ One app serves the module; each test starts from a new chat with an empty compos
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
 from tests import xvfb
 from tests.app_window import click, key, look, running_app, settle, snapshot, type_text
 from tests.openai_server import dialect_stream, error_reply
-from tests.test_app_capture_e2e import _until, glmv
+from tests.test_app_capture_e2e import _until, glmv, xdotool
 
 pytestmark = [pytest.mark.gui, pytest.mark.skipif(xvfb.missing() is not None, reason=xvfb.missing() or "")]
 
@@ -29,6 +30,7 @@ def fresh(app):
     """A new chat, nothing in the composer, the window in front."""
     assert app.proc.poll() is None, f"the app exited: {app.log.read_text()[-3000:]}"
     look(app, "w.focus_composer()")
+    activate(app)  # tooltips are shown for the active window only
     key(app, "ctrl+n")
     settle(app)
     assert look(app, "w.conversation_id") is None
@@ -197,6 +199,15 @@ def test_edit_and_resend_of_the_first_question_renames_the_conversation_for_good
     assert sidebar_titles(app)[0] == "Edited wording"
 
 
+def confirm(app) -> None:
+    """Enter on the confirmation that comes up (X focus put on it, as a window manager does for a new dialog)."""
+    _until(lambda: look(app, "app.activeModalWidget() is not None"), 10, "the confirmation")
+    xdotool(app, "windowfocus", "--sync", str(look(app, "int(app.activeModalWidget().winId())")))
+    key(app, "Return")
+    _until(lambda: look(app, "app.activeModalWidget() is None"), 10, "the confirmation to close")
+    activate(app)
+
+
 def highlighted(app) -> list[str]:
     return look(app, "[i.data(256) for i in w.sidebar.list.selectedItems()]")
 
@@ -215,10 +226,13 @@ def test_after_a_delete_the_sidebar_still_elides_and_highlights_the_conversation
     row_y = look(app, "w.sidebar.list.visualItemRect(w.sidebar.list.item(2)).center().y()")
     click(app, "w.sidebar.list.viewport()", 40, row_y, button="3")
     _until(lambda: look(app, "app.activePopupWidget() is not None"), 10, "the context menu")
-    key(app, "Up", "Return")
-    _until(lambda: look(app, "app.activeModalWidget() is not None"), 10, "the confirmation")
-    key(app, "Return")
-    _until(lambda: look(app, "w.sidebar.ids()") == ids[:2], 10, "the row gone")
+    menu = "app.activePopupWidget()"
+    delete = f"next(a for a in {menu}.actions() if a.text() == 'Delete')"
+    x, y, _, _ = look(app, f"rect({menu})")
+    middle = look(app, f"{menu}.actionGeometry({delete}).center().toTuple()")
+    xdotool(app, "mousemove", "--sync", str(x + middle[0]), str(y + middle[1]), "sleep", "0.2", "click", "1")
+    confirm(app)
+    _until(lambda: look(app, "w.sidebar.ids()") == ids[:2] + ids[3:], 10, "the row gone")
     settle(app)
     snapshot(app, "04-after-delete")
     assert look(app, "w.conversation_id") == shown
@@ -235,11 +249,63 @@ def test_after_a_delete_the_sidebar_still_elides_and_highlights_the_conversation
         look(app, "w.sidebar.list.visualItemRect(w.sidebar.list.item(0)).center().y()"),
     )
     key(app, "Delete")
-    _until(lambda: look(app, "app.activeModalWidget() is not None"), 10, "the confirmation")
-    key(app, "Return")
-    _until(lambda: look(app, "w.sidebar.ids()") == ids[1:2], 10, "the row gone")
+    confirm(app)
+    _until(lambda: look(app, "w.sidebar.ids()") == ids[1:2] + ids[3:], 10, "the row gone")
     settle(app)
     snapshot(app, "04-after-deleting-the-one-shown")
     assert look(app, "w.conversation_id") is None
     assert highlighted(app) == []
     assert not look(app, "w.sidebar.list.horizontalScrollBar().isVisible()")
+
+
+CORPUS = Path("/work/shared/corpus")
+
+
+def attach_from_dialog(app, path: Path) -> None:
+    """Ctrl+O, the file's path typed into the dialog, Enter."""
+    key(app, "ctrl+o")
+    _until(lambda: look(app, "app.activeModalWidget() is not None"), 10, "the file dialog")
+    settle(app, 0.5)
+    type_text(app, str(path))
+    key(app, "Return")
+    _until(lambda: look(app, "app.activeModalWidget() is None"), 10, "the file dialog to close")
+    activate(app)
+
+
+def activate(app) -> None:
+    """What a window manager does when a dialog closes, or a click on the window: X focus back on it (with no
+    window manager it is left on nothing, and the window is inactive)."""
+    xdotool(app, "windowfocus", "--sync", str(look(app, "int(w.winId())")))
+    settle(app)
+
+
+def hover(app, widget: str) -> str:
+    """The tooltip a person sees after resting the pointer on ``widget``."""
+    x, y, w, h = look(app, f"rect({widget})")
+    xdotool(app, "mousemove", "--sync", str(x + w // 2 - 2), str(y + h // 2 - 1), "sleep", "0.2")
+    xdotool(app, "mousemove", "--sync", str(x + w // 2), str(y + h // 2))
+    return _until(lambda: look(app, "__import__('PySide6.QtWidgets').QtWidgets.QToolTip.text()"), 10, "a tooltip")
+
+
+@pytest.mark.skipif(not (CORPUS / "mupdf_explored.pdf").exists(), reason="the shared corpus is not here")
+def test_a_long_pdf_a_deck_and_an_image_all_show_and_say_which_pages_go(fresh):
+    app = fresh
+    for name in ("mupdf_explored.pdf", "cht-chart-type.pptx", "glmv-bench-chart.jpeg"):
+        attach_from_dialog(app, CORPUS / name)
+    ready = "len(w.composer.strip.chips()) == 3 and all(c.ready for c in w.composer.strip.chips())"
+    _until(lambda: look(app, ready), 120, "the three attachments read")
+    settle(app, 0.5)
+    snapshot(app, "05-three-attachments")
+    strip = look(app, "rect(w.composer.strip.viewport())")
+    for x, y, width, height in look(app, "[rect(c) for c in w.composer.strip.chips()]"):
+        assert strip[0] <= x and x + width <= strip[0] + strip[2], "a chip is cut off at the side"
+        assert strip[1] <= y and y + height <= strip[1] + strip[3], "a chip is cut off at the bottom"
+    assert look(app, "w.composer.strip.chips()[0].warning.isVisible()")
+    tip = hover(app, "w.composer.strip.chips()[0].warning")
+    snapshot(app, "05-warning-tooltip")
+    assert "pages 1-85 are sent, 86-285 are not" in tip
+    line = look(app, "w.composer.budget.text()")
+    assert "mupdf_explored.pdf: pages 1-85 of 285 go" in line, line
+    for _ in range(3):
+        click(app, "w.composer.strip.chips()[0].remove")
+    _until(lambda: chips(app) == [], 10, "the attachments removed")

@@ -7,6 +7,8 @@ message cannot fit, and then says what to change. Send is disabled while it is o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtWidgets import QLabel
 
 from app.core.media.budget import MessageBudget
@@ -75,7 +77,8 @@ class BudgetLabel(QLabel):
         self.budget: MessageBudget | None = None
         self.setVisible(False)
 
-    def show_budget(self, budget: MessageBudget | None, *, always: bool = False) -> None:
+    def show_budget(self, budget: MessageBudget | None, *, always: bool = False, partial: Sequence[str] = ()) -> None:
+        """``partial`` says of each document that only some pages go which ones ("x.pdf: pages 1-85 of 285 go")."""
         self.budget = budget
         if budget is None:
             self.state = "ok"
@@ -83,6 +86,8 @@ class BudgetLabel(QLabel):
             self.setVisible(False)
             return
         line, state, tooltip = describe(budget)
+        if partial and state != "over":
+            line += " · " + "; ".join(partial) + " (hover ⚠ for why)"
         self.state = state
         self.setText(line)
         self.setToolTip(tooltip)

@@ -9,18 +9,21 @@ token estimate before the question is sent.
 from __future__ import annotations
 
 import dataclasses
+import html
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QImageReader, QInputMethodEvent, QKeyEvent, QPixmap
+from PySide6.QtCore import QMimeData, QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QImageReader, QInputMethodEvent, QKeyEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QLayout,
+    QLayoutItem,
     QLineEdit,
     QPlainTextEdit,
     QScrollArea,
@@ -28,12 +31,14 @@ from PySide6.QtWidgets import (
     QToolButton,
     QVBoxLayout,
     QWidget,
+    QWidgetItem,
 )
 
 from app.core import private_files
 from app.core.conversation import Attachment
 from app.core.media import MediaError, MediaReport, MediaTarget, prepare
 from app.core.media.kinds import detect_kind
+from app.core.media.pages import format_pages
 from app.core.media.parts import ImagePart
 from app.ui import theme
 from app.ui.budget_bar import BudgetLabel
@@ -287,7 +292,8 @@ class AttachmentChip(QFrame):
             parts.append("text")
         self.detail.setText(" · ".join(parts) or info.kind)
         self.warning.setVisible(bool(info.warnings))
-        tip = "\n\n".join(w[0].upper() + w[1:] for w in info.warnings if w)
+        # Rich text, so that Qt wraps a long warning instead of drawing one line across the screen.
+        tip = "".join(f"<p>{html.escape(w[0].upper() + w[1:])}</p>" for w in info.warnings if w)
         self.warning.setToolTip(tip)
         self.setToolTip(tip)
         paged = info.kind in PAGED_KINDS and bool(info.pages_total)
@@ -312,6 +318,70 @@ class AttachmentChip(QFrame):
             self.thumb.setText(info.kind[:4].upper() if info.kind else "FILE")
 
 
+class ChipRows(QLayout):
+    """Chips left to right, on as many rows as they need: every attachment stays in sight (a row that scrolls
+    sideways hides the third one behind its edge)."""
+
+    def __init__(self, parent: QWidget, spacing: int) -> None:
+        super().__init__(parent)
+        self._items: list[QLayoutItem] = []
+        self._gap = spacing
+
+    def addItem(self, item: QLayoutItem) -> None:
+        self._items.append(item)
+
+    def insertWidget(self, index: int, widget: QWidget) -> None:
+        self.addChildWidget(widget)
+        self._items.insert(index, QWidgetItem(widget))
+        self.invalidate()
+
+    def count(self) -> int:
+        return len(self._items)
+
+    def itemAt(self, index: int) -> QLayoutItem | None:
+        return self._items[index] if 0 <= index < len(self._items) else None
+
+    def takeAt(self, index: int) -> QLayoutItem | None:
+        return self._items.pop(index) if 0 <= index < len(self._items) else None
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return self._place(QRect(0, 0, width, 0), move=False)
+
+    def setGeometry(self, rect: QRect) -> None:
+        super().setGeometry(rect)
+        self._place(rect, move=True)
+
+    def sizeHint(self) -> QSize:
+        return self.minimumSize()
+
+    def minimumSize(self) -> QSize:
+        size = QSize()
+        for item in self._items:
+            size = size.expandedTo(item.minimumSize())
+        margins = self.contentsMargins()
+        return size + QSize(margins.left() + margins.right(), margins.top() + margins.bottom())
+
+    def _place(self, rect: QRect, *, move: bool) -> int:
+        margins = self.contentsMargins()
+        area = rect.adjusted(margins.left(), margins.top(), -margins.right(), -margins.bottom())
+        x, y, row_height = area.x(), area.y(), 0
+        for item in self._items:
+            widget = item.widget()
+            if widget is not None and widget.isHidden():
+                continue
+            hint = item.sizeHint()
+            if x > area.x() and x + hint.width() > area.right() + 1:
+                x, y, row_height = area.x(), y + row_height + self._gap, 0
+            if move:
+                item.setGeometry(QRect(QPoint(x, y), hint))
+            x += hint.width() + self._gap
+            row_height = max(row_height, hint.height())
+        return y + row_height - rect.y() + margins.bottom()
+
+
 class AttachmentsStrip(QScrollArea):
     """The attachments of the question being written; hidden while empty.
 
@@ -332,14 +402,12 @@ class AttachmentsStrip(QScrollArea):
         self._to_ask: list[AttachmentChip] = []
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFixedHeight(CHIP_THUMB + 22)
         inner = QWidget()
         inner.setObjectName("attachmentsInner")
-        self.row = QHBoxLayout(inner)
+        self.row = ChipRows(inner, 6)
         self.row.setContentsMargins(6, 4, 6, 2)
-        self.row.setSpacing(6)
-        self.row.addStretch(1)
         self.setWidget(inner)
         self.setVisible(False)
 
@@ -356,7 +424,7 @@ class AttachmentsStrip(QScrollArea):
         chip.removed.connect(self.remove)
         chip.changed.connect(self.prepare)
         chip.unlock_requested.connect(lambda c: self.ask_password(c, wrong=False))
-        self.row.insertWidget(self.row.count() - 1, chip)
+        self.row.insertWidget(self.row.count(), chip)
         self.setVisible(True)
         self.prepare(chip)
         return chip
@@ -392,8 +460,15 @@ class AttachmentsStrip(QScrollArea):
             QTimer.singleShot(0, self._ask_next)
 
     def _fit_height(self) -> None:
+        """As tall as the rows of chips, up to about two and a half rows (then it scrolls down)."""
         controls = any(chip.has_controls for chip in self.chips())
-        self.setFixedHeight(CHIP_THUMB + (46 if controls else 22))
+        row = CHIP_THUMB + (40 if controls else 16)
+        needed = self.row.heightForWidth(self.viewport().width()) if self.chips() else row
+        self.setFixedHeight(max(CHIP_THUMB + 22, min(needed + 2, row * 5 // 2)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_height()
 
     def _ask_next(self) -> None:
         if self.asking or not self._to_ask:
@@ -450,7 +525,7 @@ class AttachmentsStrip(QScrollArea):
     def put(self, chips: list[AttachmentChip]) -> None:
         """Chips from ``take`` back in the strip; one whose reading finished while it was out reads again."""
         for chip in chips:
-            self.row.insertWidget(self.row.count() - 1, chip)
+            self.row.insertWidget(self.row.count(), chip)
             chip.show()
             if chip.info is None:
                 self.prepare(chip)
@@ -467,6 +542,21 @@ class AttachmentsStrip(QScrollArea):
     def reports(self) -> list[MediaReport]:
         """What the budget adds up: the prepared attachments (those still reading or unusable are left out)."""
         return [chip.info.report for chip in self.chips() if chip.info and chip.info.report is not None]
+
+    def partial(self) -> list[str]:
+        """For each document of which only some pages go, which ones, as `glmv inspect` says it."""
+        notes = []
+        for chip in self.chips():
+            report = chip.info.report if chip.info else None
+            if report is None or not report.pages_used or report.pages_total is None:
+                continue
+            if len(report.pages_used) < report.pages_total:
+                unit = "slide" if report.kind == "slides" else "page"
+                plural = "s" if len(report.pages_used) != 1 else ""
+                notes.append(
+                    f"{chip.path.name}: {unit}{plural} {format_pages(report.pages_used)} of {report.pages_total} go"
+                )
+        return notes
 
     def info(self) -> dict[str, dict]:
         """What the store keeps about each file (page count, token estimate), by path."""

@@ -753,7 +753,7 @@ class MainWindow(QMainWindow):
             history_tokens=self._history_tokens(),
             max_images=getattr(capabilities, "max_images", None),
         )
-        self.composer.budget.show_budget(budget, always=bool(chips))
+        self.composer.budget.show_budget(budget, always=bool(chips), partial=self.composer.strip.partial())
         self.composer.set_over_budget(self.composer.budget.over)
 
     def add_files(self, paths: list) -> None:
