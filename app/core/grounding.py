@@ -798,6 +798,7 @@ def _render_pdf_region(
 
     from app.core.media.pdf import mupdf_errors
 
+    failures: tuple[type[Exception], ...] = (OSError, *mupdf_errors())
     try:
         with pymupdf.open(image.path, filetype="pdf") as doc:
             if doc.needs_pass and not (image.attachment.password and doc.authenticate(image.attachment.password)):
@@ -817,7 +818,7 @@ def _render_pdf_region(
                 matrix=pymupdf.Matrix(zoom, zoom), clip=clip, colorspace=pymupdf.csRGB, alpha=False, annots=True
             )
             region = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
-    except (OSError, *mupdf_errors()) as e:
+    except failures as e:
         raise GroundingError(f"{image.title}: the page cannot be rendered again ({e})") from None
     where = f"{rect.left}-{rect.top}-{rect.width}x{rect.height}"
     return _save_region(region, image, where, folder)

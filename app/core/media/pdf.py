@@ -49,8 +49,24 @@ def prepare(
     report.renderer = report.renderer or "pymupdf"
 
 
+def mupdf_errors() -> tuple[type[Exception], ...]:
+    """What PyMuPDF raises on a damaged document: its own ``FzError*`` classes (a cycle in the page tree) derive
+    from neither RuntimeError nor ValueError, and an invalid page count is a bare RuntimeError."""
+    import pymupdf
+
+    return (RuntimeError, ValueError, IndexError, pymupdf.mupdf.FzErrorBase)
+
+
+def damaged(name: str, error: BaseException) -> MediaError:
+    return MediaError(
+        f"{name}: the PDF is damaged beyond repair ({error}); open it in a PDF viewer and save or print it to a new "
+        "PDF, then attach that"
+    )
+
+
 def open_pdf(path: Path, password: str | None, *, name: str | None = None) -> pymupdf.Document:
-    """The opened document, authenticated and repaired where MuPDF can; ``MediaError`` otherwise."""
+    """The opened document, authenticated and repaired where MuPDF can, with a page count MuPDF believes;
+    ``MediaError`` otherwise."""
     import pymupdf
 
     name = name or path.name
@@ -60,23 +76,28 @@ def open_pdf(path: Path, password: str | None, *, name: str | None = None) -> py
         doc = pymupdf.open(path, filetype="pdf")
     except FileNotFoundError as e:
         raise MediaError(f"{name}: the file is gone (moved or deleted after it was attached); attach it again") from e
-    except (pymupdf.FileDataError, RuntimeError, ValueError) as e:
-        raise MediaError(
-            f"{name}: the PDF is damaged beyond repair ({e}); open it in a PDF viewer and save or print it to a new "
-            "PDF, then attach that"
-        ) from e
+    except mupdf_errors() as e:
+        raise damaged(name, e) from e
+    try:
+        return _unlocked(doc, password, name)
+    except mupdf_errors() as e:
+        doc.close()
+        raise damaged(name, e) from e
+    except MediaError:
+        doc.close()
+        raise
+
+
+def _unlocked(doc: pymupdf.Document, password: str | None, name: str) -> pymupdf.Document:
     if doc.needs_pass:
         if not password:
-            doc.close()
             raise MediaError(
                 f"{name}: the PDF is password-protected; give its password (--password in the CLI; the app asks "
                 "for it) or attach an unprotected copy"
             )
         if not doc.authenticate(password):
-            doc.close()
             raise MediaError(f"{name}: wrong password for this PDF; check it and try again")
     if doc.page_count == 0:
-        doc.close()
         raise MediaError(f"{name}: the PDF has no pages (it may be damaged); re-export it and attach it again")
     return doc
 
@@ -104,22 +125,40 @@ def render_pdf(
     name = name or path.name
     doc = open_pdf(path, password, name=name)
     try:
-        if doc.is_repaired:
-            report.warnings.append("the PDF was damaged; MuPDF repaired it, so some content may be missing")
-        total = doc.page_count
-        report.pages_total = total
-        try:
-            selected = parse_pages(pages_spec, total, report.warnings)
-        except PageSpecError as e:
-            raise MediaError(f"{name}: {e}; choose {unit.lower()}s between 1 and {total}") from e
-        if text_layer:
-            _render_text_layer(doc, selected, target, report, unit, name, cancel)
-        else:
-            _render_images(doc, selected, target, report, unit, name, token_range, cancel)
+        _render_document(doc, target, report, pages_spec, text_layer, unit, name, token_range, cancel)
         if "non-embedded font" in pymupdf.TOOLS.mupdf_warnings():
             report.warnings.append("some fonts are not embedded in the PDF; similar ones were used instead")
+    except mupdf_errors() as e:
+        raise damaged(name, e) from e
     finally:
         doc.close()
+
+
+def _render_document(
+    doc: pymupdf.Document,
+    target: MediaTarget,
+    report: MediaReport,
+    pages_spec: str | None,
+    text_layer: bool,
+    unit: str,
+    name: str,
+    token_range: tuple[int, int] | None,
+    cancel: threading.Event | None,
+) -> None:
+    """What ``render_pdf`` does with the opened document; a PyMuPDF error outside one page's rendering (the page
+    tree itself) is the caller's to translate."""
+    if doc.is_repaired:
+        report.warnings.append("the PDF was damaged; MuPDF repaired it, so some content may be missing")
+    total = doc.page_count
+    report.pages_total = total
+    try:
+        selected = parse_pages(pages_spec, total, report.warnings)
+    except PageSpecError as e:
+        raise MediaError(f"{name}: {e}; choose {unit.lower()}s between 1 and {total}") from e
+    if text_layer:
+        _render_text_layer(doc, selected, target, report, unit, name, cancel)
+    else:
+        _render_images(doc, selected, target, report, unit, name, token_range, cancel)
 
 
 def _page_tokens(page_w: float, page_h: float, dpi: float) -> int:
@@ -138,7 +177,7 @@ def _render_images(
     cancel: threading.Event | None = None,
 ) -> None:
     budget = image_budget(target)
-    first = doc[selected[0] - 1].rect
+    first = _first_rect(doc, selected)
     least, most = token_range or (
         _page_tokens(first.width, first.height, MIN_DPI),
         _page_tokens(first.width, first.height, MAX_DPI),
@@ -153,7 +192,10 @@ def _render_images(
             sent.append(number)
     report.pages_used = sent
     if not sent:
-        raise MediaError(f"{name}: none of the selected {unit.lower()}s could be rendered; the PDF is damaged")
+        raise MediaError(
+            f"{name}: none of the selected {unit.lower()}s could be rendered; the PDF is damaged. Open it in a PDF "
+            "viewer and save or print it to a new PDF, then attach that"
+        )
     if plan.dropped:
         plural = unit.lower() + "s"
         report.warnings.append(
@@ -162,6 +204,19 @@ def _render_images(
             f'{plural} with --pages (e.g. --pages "{_example_spec(plan)}") or in the {unit.lower()} picker'
             + (", or send the text layer instead" if unit == "Page" else "")
         )
+
+
+def _first_rect(doc: pymupdf.Document, pages: list[int]) -> pymupdf.Rect:
+    """The size of the first selected page that loads, which sizes the page budget; US Letter when none of the
+    first few does (their rendering then fails page by page, with a warning each)."""
+    import pymupdf
+
+    for number in pages[:8]:
+        try:
+            return doc[number - 1].rect
+        except mupdf_errors():
+            continue
+    return pymupdf.Rect(0, 0, 612, 792)
 
 
 def _example_spec(plan: PagePlan) -> str:
@@ -185,7 +240,7 @@ def _page_image(
         width, height = fit_size(max(1, round(rect.width * scale)), max(1, round(rect.height * scale)), capped)
         matrix = pymupdf.Matrix(width / rect.width, height / rect.height)
         pix = page.get_pixmap(matrix=matrix, colorspace=pymupdf.csRGB, alpha=False, annots=True)
-    except (RuntimeError, ValueError) as e:
+    except mupdf_errors() as e:
         report.warnings.append(f"{unit.lower()} {number} could not be rendered ({e}) and was skipped")
         return None
     img = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
@@ -222,7 +277,7 @@ def _render_text_layer(
         check_cancel(cancel, name)
         try:
             text = _clean_text(doc[number - 1].get_text("text"))
-        except (RuntimeError, ValueError) as e:
+        except mupdf_errors() as e:
             report.warnings.append(f"{unit.lower()} {number}: its text could not be read ({e}); skipped")
             continue
         if len(text) < MIN_TEXT_CHARS:
@@ -239,7 +294,7 @@ def _render_text_layer(
         report.parts.append(TextPart(f"Text of {name}:\n\n" + "\n\n".join(pending)))
     if image_pages:
         budget = image_budget(target)
-        first = doc[image_pages[0] - 1].rect
+        first = _first_rect(doc, image_pages)
         plan = plan_pages(
             image_pages,
             budget,
@@ -255,7 +310,10 @@ def _render_text_layer(
         image_pages = plan.pages
     report.pages_used = sorted(text_pages + image_pages, key=selected.index)
     if not report.pages_used:
-        raise MediaError(f"{name}: none of the selected {unit.lower()}s has readable text or could be rendered")
+        raise MediaError(
+            f"{name}: none of the selected {unit.lower()}s has readable text or could be rendered; the PDF is damaged "
+            "or blank. Open it in a PDF viewer and save or print it to a new PDF, then attach that"
+        )
     if stopped_at is not None:
         rest = selected[selected.index(stopped_at) :]
         report.warnings.append(
