@@ -16,6 +16,7 @@ from tests.profiled_app import (
     ask,
     launch,
     main_window,
+    output,
     saved_questions,
     stop,
     until,
@@ -90,3 +91,15 @@ def test_a_damaged_settings_file_is_set_aside_and_the_app_starts_with_the_defaul
     assert f"The settings file {config / 'settings.json'} is damaged" in app.profile.log.read_text()
     assert not visible(app, "^Welcome"), "a person whose settings were damaged is not on their first start"
     assert app.proc.poll() is None
+
+
+def test_a_history_that_cannot_be_opened_at_all_is_said_in_a_dialog_not_a_traceback(start):
+    """Not damage (nothing to set aside): the history's place holds a folder. SQLite cannot open it."""
+    app = start(lambda profile: (profile.data / "history.sqlite3").mkdir(parents=True))
+    (dialog,) = until(lambda: visible(app, "^GLM-V$"), 60, "the message", app)
+    xdotool(app, "windowfocus", "--sync", dialog, "key", "Return")
+    until(lambda: app.proc.poll() is not None, 20, "the app to end after the message", app)
+    assert app.proc.returncode == 1
+    text = output(app)
+    assert "Traceback" not in text, text[-2000:]
+    assert "The history cannot be opened" in app.profile.log.read_text()

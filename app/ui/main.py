@@ -6,13 +6,15 @@ the settings choose it, never at start-up with an API backend.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
 from app.core import settings as settings_io
 from app.core.settings import KeyVault, Settings
-from app.core.store import Store
+from app.core.store import Store, default_folder
 
 
 def build_main_window(
@@ -99,10 +101,16 @@ def run(overrides: dict | None = None, *, command: str | None = None) -> int:
 
     try:
         store = Store(on_error=store_error)
-    except (OSError, RuntimeError) as e:
+    except (OSError, RuntimeError, sqlite3.Error) as e:
+        # Damage is set aside by Store itself; this is a history it cannot open at all (locked, refused).
         from PySide6.QtWidgets import QMessageBox
 
-        QMessageBox.critical(None, "GLM-V", f"The history cannot be opened: {e}")
+        message = (
+            f"The history cannot be opened ({e}). If another GLM-V is using it, quit that one; otherwise check "
+            f"that {default_folder()} can be written to, then start GLM-V again."
+        )
+        logging.getLogger(__name__).error("%s", message)
+        QMessageBox.critical(None, "GLM-V", message)
         return 1
     from app.core import private_files
     from app.ui.capture import controller
