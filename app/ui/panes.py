@@ -103,6 +103,9 @@ class AnswerView(QTextBrowser):
         return QSize(400, self.height())
 
 
+PLACEHOLDER = "The model's reasoning appears here while it thinks."
+
+
 class ThinkingPane(QWidget):
     """The model's reasoning for the answer being streamed or the one selected, with how long it thought.
     Collapsing it leaves a narrow strip with the toggle and the time."""
@@ -127,7 +130,7 @@ class ThinkingPane(QWidget):
         self.view.setAccessibleName("thinking")
         self.view.setAccessibleDescription("The model's reasoning for the selected answer")
         self.view.setReadOnly(True)
-        self.view.setPlaceholderText("The model's reasoning appears here while it thinks.")
+        self.view.setPlaceholderText(PLACEHOLDER)
         font = QFont(self.view.font())
         font.setPointSizeF(max(font.pointSizeF() - 0.5, 8))
         self.view.setFont(font)
@@ -159,6 +162,7 @@ class ThinkingPane(QWidget):
 
     def clear(self) -> None:
         self.view.clear()
+        self.view.setPlaceholderText(PLACEHOLDER)
         self.time.setText("")
 
     def append_text(self, text: str) -> None:
@@ -173,7 +177,10 @@ class ThinkingPane(QWidget):
             bar.setValue(bar.maximum())
 
     def show_thinking(self, text: str, seconds: float | None, status: str = "") -> None:
+        """A finished answer's reasoning; ``status`` says why there is none (the placeholder, which promises
+        reasoning to come, then goes)."""
         self.view.setPlainText(text)
+        self.view.setPlaceholderText("" if status and not text else PLACEHOLDER)
         self.set_time(seconds, thinking=False, status=status if not text else "")
 
     def set_time(self, seconds: float | None, *, thinking: bool, status: str = "") -> None:
