@@ -68,7 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--max-tokens", type=_positive_int, metavar="N", help="longest answer in tokens")
     ask.add_argument("--temperature", type=_temperature, metavar="T", help="sampling temperature")
     ask.add_argument(
-        "--timeout", type=_positive_float, default=120.0, metavar="S", help="give up after S seconds of silence"
+        "--timeout",
+        type=_positive_float,
+        default=120.0,
+        metavar="S",
+        help="give up after S seconds without thinking or answer text (keep-alive messages do not count)",
     )
     ask.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
     ask.add_argument(
@@ -619,7 +623,9 @@ def _print_report(record: dict) -> None:
     if record["renderer"]:
         head += f" via {record['renderer']}"
     if record["pages_used"] is not None:
-        head += f", pages {format_pages(record['pages_used'])}"
+        unit = "slide" if record["kind"] == "slides" else "page"
+        plural = "s" if len(record["pages_used"]) != 1 else ""
+        head += f", {unit}{plural} {format_pages(record['pages_used'])}"
         if record["pages_total"] is not None:
             head += f" of {record['pages_total']}"
     print(f"{head}, ~{record['tokens']} tokens")

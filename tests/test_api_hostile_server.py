@@ -4,16 +4,18 @@ stays bounded, its time limit holds, and each fault ends as a clear ``Failed``."
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from app.core.backends.api import MAX_BODY_BYTES, MAX_SSE_LINE_BYTES, ApiBackend
 from app.core.backends.base import GenerationOptions
 from app.core.conversation import Conversation
-from app.core.events import Answer, Failed
+from app.core.events import Answer, Done, Failed
 from tests.openai_server import (
     Lazy,
     OpenAIServer,
+    Stream,
     dialect_chunks,
     openai_server_fixture,  # noqa: F401 (the openai_server fixture)
 )
@@ -90,3 +92,59 @@ def test_sse_lines_end_with_any_of_the_three_newlines(openai_server, newline):
     openai_server.enqueue(Lazy(0, "text/event-stream", head=body))
     events_out = run(vllm(openai_server))
     assert answer_of(events_out) == "ok" and not isinstance(events_out[-1], Failed)
+
+
+# -- the time limit is on answer events, not on bytes ---------------------------------------------------------
+
+
+def tokens_then(tail: list, **kwargs) -> Stream:
+    """Some answer, then ``tail`` (keep-alives, stray bytes), one piece every ``delay`` seconds."""
+    return Stream([*dialect_chunks("vllm", "", "kept")[:-2], *tail], done=False, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [[": ping\n\n"] * 200, [b" "] * 200, [{"choices": [{"index": 0, "delta": {"content": ""}}]}] * 200],
+    ids=["keep-alive comments", "a byte at a time", "empty deltas"],
+)
+def test_keep_alives_without_answer_end_the_stream_at_the_time_limit(openai_server, tail):
+    openai_server.enqueue(tokens_then(tail, delay=0.05))  # 10 s of keep-alives after the answer
+    started = time.monotonic()
+    events = run(vllm(openai_server, read_timeout=0.6))
+    took = time.monotonic() - started
+    assert answer_of(events) == "kept"
+    failed = events[-1]
+    assert isinstance(failed, Failed) and failed.kind == "network" and failed.retryable
+    assert "sent no answer for 0.6 s" in failed.message and "what arrived is kept" in failed.message
+    assert "--timeout" in failed.message
+    assert took < 3.0
+
+
+def test_the_limit_is_between_events_not_on_the_whole_answer(openai_server):
+    openai_server.enqueue(Stream(dialect_chunks("vllm", "hm", "slow but steady", piece=1), delay=0.04))
+    started = time.monotonic()
+    events = run(vllm(openai_server, read_timeout=0.6))
+    assert time.monotonic() - started > 0.6
+    assert answer_of(events) == "slow but steady" and isinstance(events[-1], Done)
+
+
+def test_a_silent_stall_still_says_the_server_stopped_sending(openai_server):
+    openai_server.enqueue(Stream(dialect_chunks("vllm", "", "kept")[:-2], ending="stall"))
+    events = run(vllm(openai_server, read_timeout=0.5))
+    assert answer_of(events) == "kept"
+    assert events[-1].kind == "network" and "stopped sending for 0.5 s" in events[-1].message
+
+
+def test_the_window_s_answer_time_limit_is_the_same_idle_limit(openai_server, tmp_path):
+    from app.core.settings import KeyVault, Settings, from_dict
+    from app.ui.backend_factory import make_backend
+
+    assert Settings().answer_timeout == 120
+    assert from_dict({"answer_timeout": 0}).answer_timeout == 120  # out of range: the default, with a warning
+    settings = from_dict({"preset": "vllm", "base_url": openai_server.url, "model": "m", "answer_timeout": 1})
+    backend = make_backend(settings, KeyVault(tmp_path, use_keyring=False))
+    openai_server.enqueue(tokens_then([": ping\n\n"] * 200, delay=0.05))
+    started = time.monotonic()
+    events = run(backend)
+    assert time.monotonic() - started < 4.0
+    assert answer_of(events) == "kept" and "sent no answer for 1 s" in events[-1].message

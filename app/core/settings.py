@@ -34,6 +34,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "top_p": (0.01, 1.0),
     "max_tokens": (1, 131072),
     "history_turns": (0, 100),
+    "answer_timeout": (1, 3600),
     "capture_fps": (1, 30),
     "record_max_seconds": (1, 3600),
 }
@@ -66,6 +67,8 @@ class Settings:
     thinking: bool = True
     system_prompt: str = ""
     history_turns: int = 4
+    # Seconds without an answer event (thinking, text, boxes) before an API answer is given up: `glmv ask --timeout`.
+    answer_timeout: int = 120
     thinking_collapsed: bool = False
     theme: str = "system"
     # Capture and the desktop shell. ``shortcuts`` (global hotkeys) holds only the person's changes to the

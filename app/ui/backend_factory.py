@@ -38,6 +38,7 @@ def make_backend(settings: Settings, vault: KeyVault) -> Backend:
             base_url=base_url,
             model=settings.model or None,
             api_key=vault.get(settings.preset, base_url),
+            read_timeout=float(settings.answer_timeout),
         )
     except UnknownPreset as e:
         raise BackendUnavailable(f"{e}. Pick a server in Settings.") from e

@@ -89,6 +89,15 @@ class SettingsDialog(QDialog):
         self.test_result.setWordWrap(True)
         self.test_result.setObjectName("testResult")
         self.test.clicked.connect(self._test)
+        self.answer_timeout = QSpinBox()
+        self.answer_timeout.setObjectName("answerTimeout")
+        self.answer_timeout.setRange(*(int(v) for v in LIMITS["answer_timeout"]))
+        self.answer_timeout.setSuffix(" s")
+        self.answer_timeout.setValue(settings.answer_timeout)
+        self.answer_timeout.setToolTip(
+            "An answer is given up when the server sends no thinking or answer text for this long, even if it "
+            "keeps the connection open with keep-alive messages."
+        )
         self.preset.currentIndexChanged.connect(self._preset_changed)
         api = QWidget()
         api_form = QFormLayout(api)
@@ -97,6 +106,7 @@ class SettingsDialog(QDialog):
         api_form.addRow("Model", self.model)
         api_form.addRow("API key", self.key)
         api_form.addRow("", self.key_where)
+        api_form.addRow("Answer time limit", self.answer_timeout)
         test_row = QHBoxLayout()
         test_row.addWidget(self.test)
         test_row.addWidget(self.test_result, 1)
@@ -433,6 +443,7 @@ class SettingsDialog(QDialog):
             max_tokens=self.max_tokens.value(),
             thinking=self.thinking.isChecked(),
             history_turns=self.history_turns.value(),
+            answer_timeout=self.answer_timeout.value(),
             system_prompt=self.system_prompt.toPlainText().strip(),
             thinking_collapsed=self.collapsed.isChecked(),
             theme=self.theme.currentData(),

@@ -47,6 +47,8 @@ class ApiBackend:
 
     ``model`` None takes the preset's default, and when the preset has none (self-hosted servers) the first
     model the server lists at ``/models``. ``transport`` is handed to httpx (a proxy or custom TLS setup).
+    ``read_timeout`` is the longest wait for the response headers and then the longest time without an answer
+    event (thinking, answer text, boxes): keep-alive comments or a byte now and then do not hold it open.
     """
 
     def __init__(
@@ -218,7 +220,7 @@ class ApiBackend:
             if cancel.is_set():
                 yield _cancelled()
                 return
-            connection = _Connection(self._http(), request, cancel)
+            connection = _Connection(self._http(), request, cancel, self._read_timeout)
             connection.start()
             taken = False
             try:
@@ -251,11 +253,11 @@ class ApiBackend:
             if response.status_code >= 400:
                 yield self._http_failure(response, model)
                 return
-            yield from self._events(response, cancel)
+            yield from self._events(response, cancel, connection)
         finally:
             connection.finish()
 
-    def _events(self, response: httpx.Response, cancel: threading.Event) -> Iterator[Event]:
+    def _events(self, response: httpx.Response, cancel: threading.Event, connection: _Connection) -> Iterator[Event]:
         splitter = ReasoningSplitter()
         finish_reason: str | None = None
         usage: dict = {}
@@ -264,9 +266,9 @@ class ApiBackend:
         try:
             if "text/event-stream" not in content_type:
                 # Some servers ignore "stream": true and answer with one JSON completion.
-                yield from self._whole_completion(response, splitter)
+                yield from _progressing(self._whole_completion(response, splitter), connection)
                 return
-            for data in _sse_data(response.iter_bytes(), MAX_SSE_LINE_BYTES):
+            for data in _sse_data(connection.heard(response.iter_bytes()), MAX_SSE_LINE_BYTES):
                 if not data:
                     continue
                 if data == "[DONE]":
@@ -297,7 +299,7 @@ class ApiBackend:
                         content = _text(delta.get("content"))
                         reasoning = _text(delta.get("reasoning_content")) or _text(delta.get("reasoning"))
                         if content or reasoning:
-                            yield from splitter.feed(content, reasoning)
+                            yield from _progressing(splitter.feed(content, reasoning), connection)
                     if choice.get("finish_reason"):
                         finish_reason = str(choice["finish_reason"])
                 if chunk.get("usage") and isinstance(chunk["usage"], dict):
@@ -313,28 +315,20 @@ class ApiBackend:
                 "misbehaving",
             )
             return
-        except httpx.ReadTimeout:
+        except (httpx.TransportError, httpx.StreamError) as e:
             yield from splitter.finish()
             if cancel.is_set():
                 yield _cancelled()
-                return
-            yield Failed(
-                "network",
-                f"{self.host} stopped sending for {self._read_timeout:g} s in the middle of the answer; what "
-                "arrived is kept; ask again",
-                retryable=True,
-            )
-            return
-        except (httpx.TransportError, httpx.StreamError):
-            yield from splitter.finish()
-            if cancel.is_set():
-                yield _cancelled()
-                return
-            yield _dropped(self.host)
+            elif connection.idle_expired or isinstance(e, httpx.ReadTimeout):
+                yield self._idle_failure(connection)
+            else:
+                yield _dropped(self.host)
             return
         yield from splitter.finish()
         if cancel.is_set():
             yield _cancelled()
+        elif connection.idle_expired:
+            yield self._idle_failure(connection)
         elif finish_reason == "network_error":
             yield Failed(
                 "server",
@@ -379,6 +373,22 @@ class ApiBackend:
         yield Done(choice.get("finish_reason"), payload.get("usage") or {})
 
     # -- failures --------------------------------------------------------------------------------------------
+
+    def _idle_failure(self, connection: _Connection) -> Failed:
+        """No answer event for the time limit: the silence itself, or bytes that carried no answer (keep-alive
+        comments, empty deltas, a byte at a time), which a read timeout alone never ends."""
+        limit = f"{self._read_timeout:g} s"
+        more = "ask again, or allow more time (glmv ask --timeout, or Answer time limit in Settings)"
+        if connection.heard_nothing:
+            return Failed(
+                "network", f"{self.host} stopped sending for {limit}; what arrived is kept; {more}", retryable=True
+            )
+        return Failed(
+            "network",
+            f"{self.host} kept the connection open but sent no answer for {limit} (only keep-alive comments or "
+            f"stray bytes); what arrived is kept; {more}",
+            retryable=True,
+        )
 
     def _connect_failure(self, error: Exception) -> Failed:
         if isinstance(error, httpx.ConnectTimeout):
@@ -505,22 +515,40 @@ _BEFORE_RESPONSE = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadErr
 
 
 class _Connection(threading.Thread):
-    """Sends the request, then watches ``cancel`` and shuts the socket down when it is set.
+    """Sends the request, then watches ``cancel`` and the time since the last answer event, and shuts the
+    socket down when cancel is set or ``idle_limit`` seconds passed without ``progress``.
 
     The consumer either takes the response (and calls ``finish`` when done with it) or ``abandon``s the
     connection, in which case this thread closes the response whenever it arrives.
     """
 
-    def __init__(self, client: httpx.Client, request: httpx.Request, cancel: threading.Event) -> None:
+    def __init__(
+        self, client: httpx.Client, request: httpx.Request, cancel: threading.Event, idle_limit: float | None = None
+    ) -> None:
         super().__init__(name="glmv-api-connection", daemon=True)
         self._client = client
         self._request = request
         self._cancel = cancel
+        self._idle_limit = idle_limit
+        self._progress_at = time.monotonic()
         self._done = threading.Event()
         self._abandoned = False
         self.ready = threading.Event()
         self.response: httpx.Response | None = None
         self.error: Exception | None = None
+        self.idle_expired = False
+        self.heard_nothing = True  # no byte since the last answer event
+
+    def progress(self) -> None:
+        """An answer event arrived: the idle clock starts again."""
+        self._progress_at = time.monotonic()
+        self.heard_nothing = True
+
+    def heard(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """``chunks``, noting that bytes came (which tells keep-alives from silence when the limit passes)."""
+        for chunk in chunks:
+            self.heard_nothing = False
+            yield chunk
 
     def run(self) -> None:
         try:
@@ -531,8 +559,14 @@ class _Connection(threading.Thread):
             self.ready.set()
         if self.response is None:
             return
+        self.progress()  # the clock starts when the headers arrived; waiting for them is httpx's read timeout
         while not self._done.is_set():
             if self._cancel.wait(CANCEL_POLL_S):
+                self._interrupt()
+                self._done.wait()
+                break
+            if self._idle_limit is not None and time.monotonic() - self._progress_at > self._idle_limit:
+                self.idle_expired = True
                 self._interrupt()
                 self._done.wait()
                 break
@@ -557,6 +591,15 @@ class _Connection(threading.Thread):
         if isinstance(sock, socket.socket):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+
+def _progressing(events: Iterable[Event], connection: _Connection) -> Iterator[Event]:
+    """``events``, each restarting the idle clock, before the consumer takes it and after (a slow consumer,
+    a terminal piped into a pager, is not the server's silence)."""
+    for event in events:
+        connection.progress()
+        yield event
+        connection.progress()
 
 
 def parse_retry_after(value: str | None) -> float | None:
