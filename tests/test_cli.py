@@ -404,6 +404,17 @@ def test_ask_plain_prints_hostile_model_and_server_text_inert(openai_server):
     assert joined(lines(as_json.stdout), "answer") == ESCAPES  # JSON keeps the text exactly
 
 
+def test_inspect_says_page_for_one_page_and_pages_for_more():
+    corpus = ROOT.parent / "shared" / "corpus"
+    one, long = corpus / "github_sample.pdf", corpus / "mupdf_explored.pdf"
+    if not (one.exists() and long.exists()):
+        pytest.skip("the shared corpus is not here")
+    result = glmv("inspect", "--pages", "1-2", str(one), str(long))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "github_sample.pdf: pdf via pymupdf, page 1 of 1, ~" in result.stdout
+    assert "mupdf_explored.pdf: pdf via pymupdf, pages 1-2 of 285, ~" in result.stdout
+
+
 def test_inspect_prints_hostile_file_names_inert(tmp_path):
     name = "\x1b]0;pwned\x07shot\x1b[2J\u202egnp"
     good = png(tmp_path / f"{name}.png", (64, 64))
