@@ -201,6 +201,7 @@ class OpenAIServer:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.models: list[str] = ["glm-4.6v"]
+        self.models_reply: JsonReply | Lazy | None = None  # answers GET /models instead of ``models`` when set
         self.default: Reply = dialect_stream("vllm", reasoning="Let me look.", answer="Hello!")
         self._queue: list[Reply] = []
         self._lock = threading.Lock()
@@ -312,7 +313,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self._record()
-        if self.path.rstrip("/").endswith("/models"):
+        if self.path.rstrip("/").endswith("/models") and self.owner.models_reply is not None:
+            reply = self.owner.models_reply
+            self._lazy(reply) if isinstance(reply, Lazy) else self._json(reply)
+        elif self.path.rstrip("/").endswith("/models"):
             data = [{"id": m, "object": "model", "owned_by": "test"} for m in self.owner.models]
             self._json(JsonReply(200, {"object": "list", "data": data}))
         else:

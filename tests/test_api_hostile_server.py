@@ -148,3 +148,41 @@ def test_the_window_s_answer_time_limit_is_the_same_idle_limit(openai_server, tm
     events = run(backend)
     assert time.monotonic() - started < 4.0
     assert answer_of(events) == "kept" and "sent no answer for 1 s" in events[-1].message
+
+
+# -- redirects ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_says_where_the_server_pointed_and_which_base_url_to_set(openai_server, status):
+    moved = "https://api.example.com/v4/chat/completions"
+    openai_server.enqueue(Lazy(0, None, status=status, headers={"Location": moved}))
+    (failed,) = run(vllm(openai_server))
+    assert failed.kind == "server" and not failed.retryable
+    assert f"redirected the request to {moved} (HTTP {status})" in failed.message
+    assert "set the base URL to https://api.example.com/v4" in failed.message and "--base-url" in failed.message
+
+
+def test_a_relative_redirect_is_named_in_full(openai_server):
+    openai_server.enqueue(Lazy(0, None, status=307, headers={"Location": "/api/v2/chat/completions"}))
+    (failed,) = run(vllm(openai_server))
+    assert f"to http://127.0.0.1:{openai_server.port}/api/v2/chat/completions" in failed.message
+    assert f"set the base URL to http://127.0.0.1:{openai_server.port}/api/v2" in failed.message
+
+
+def test_a_redirect_elsewhere_or_without_a_location_says_so(openai_server):
+    openai_server.enqueue(Lazy(0, None, status=302, headers={"Location": "https://login.example.com/sso"}))
+    (failed,) = run(vllm(openai_server))
+    assert "redirected the request to https://login.example.com/sso (HTTP 302)" in failed.message
+    assert "not a chat endpoint" in failed.message and "--base-url" in failed.message
+    openai_server.enqueue(Lazy(0, None, status=307))
+    (failed,) = run(vllm(openai_server))
+    assert "redirected the request (HTTP 307) without saying where" in failed.message
+
+
+def test_a_redirected_model_list_says_so_too(openai_server):
+    backend = ApiBackend("vllm", base_url=openai_server.url)  # no model: asks /models first
+    openai_server.models_reply = Lazy(0, None, status=308, headers={"Location": "https://new.example.com/v1/models"})
+    (failed,) = run(backend)
+    assert "redirected the request to https://new.example.com/v1/models (HTTP 308)" in failed.message
+    assert "set the base URL to https://new.example.com/v1" in failed.message

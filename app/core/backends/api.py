@@ -253,6 +253,9 @@ class ApiBackend:
             if response.status_code >= 400:
                 yield self._http_failure(response, model)
                 return
+            if 300 <= response.status_code < 400:
+                yield self._redirect_failure(response)
+                return
             yield from self._events(response, cancel, connection)
         finally:
             connection.finish()
@@ -415,6 +418,30 @@ class ApiBackend:
             return Failed("model", text + "; the provider's content filter refused this question")
         return Failed("server", text + "; what arrived is kept; ask again", retryable=True)
 
+    def _redirect_failure(self, response: httpx.Response) -> Failed:
+        """Redirects are not followed: a POST with the key must not wander to another host unasked. The person is
+        told where the server pointed and which base URL that means."""
+        status = response.status_code
+        location = response.headers.get("location", "").strip()
+        if not location:
+            return Failed(
+                "server",
+                f"{self.host} redirected the request (HTTP {status}) without saying where; check --base-url (or Base "
+                "URL in Settings) against the server's documentation",
+            )
+        target = str(response.request.url.join(location))
+        suffix = "/chat/completions" if response.request.url.path.endswith("/chat/completions") else "/models"
+        said = f"{self.host} redirected the request to {_clip(target)} (HTTP {status})"
+        where = target.split("?")[0].rstrip("/")
+        if where.endswith(suffix):
+            base = _clip(where[: -len(suffix)])
+            return Failed("server", f"{said}; set the base URL to {base} (--base-url, or Base URL in Settings)")
+        return Failed(
+            "server",
+            f"{said}, which is not a chat endpoint (a login page or a moved site); check --base-url (or Base URL in "
+            "Settings): it should end where /chat/completions is added, usually in /v1",
+        )
+
     def _http_failure(self, response: httpx.Response, model: str) -> Failed:
         status = response.status_code
         try:
@@ -493,6 +520,8 @@ class ApiBackend:
             with self._http().stream("GET", f"{self.base_url}/models", headers=self._headers()) as response:
                 if response.status_code >= 400:
                     return self._http_failure(response, "(none given)")
+                if 300 <= response.status_code < 400:
+                    return self._redirect_failure(response)
                 raw, more = _read_capped(response, MAX_BODY_BYTES)
         except httpx.TransportError as e:
             return self._connect_failure(e)
