@@ -365,23 +365,22 @@ def _api_backend(args: argparse.Namespace):
             for_terminal(f"glmv: warning: {args.api_key_env} is not set; looking for the key elsewhere"),
             file=sys.stderr,
         )
+    from app.core.settings import KeyVault
+
+    # The window's vault: where no keyring works, the key typed in Settings went to its file.
+    vault = KeyVault(use_keyring=False)
     found = find_api_key(name, args.base_url, args.api_key_env)
-    if found is None and preset.needs_key:
+    key = found.value if found else vault.get(name, args.base_url)
+    if key is None and preset.needs_key:
         where = f"{args.api_key_env} or {DEFAULT_ENV}" if args.api_key_env else DEFAULT_ENV
         keyring = (
             f", or save a key in the app's settings (OS keyring service {SERVICE!r}, user "
             f"{account_name(name, args.base_url)!r})"
             if keyring_available()
-            else " (no OS keyring is available in this session to hold one)"
+            else f", or save a key in the app's settings (no OS keyring works here, so it goes to {vault.file})"
         )
         raise UsageError(f"no API key for {preset.label}: set the environment variable {where}{keyring}")
-    return ApiBackend(
-        name,
-        base_url=args.base_url,
-        model=args.model,
-        api_key=found.value if found else None,
-        read_timeout=args.timeout,
-    )
+    return ApiBackend(name, base_url=args.base_url, model=args.model, api_key=key, read_timeout=args.timeout)
 
 
 def _local_backend(args: argparse.Namespace):

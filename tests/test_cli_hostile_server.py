@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.openai_server import Stream, dialect_chunks, openai_server_fixture  # noqa: F401 (the fixture)
+from tests.openai_server import Stream, dialect_chunks, dialect_stream, openai_server_fixture  # noqa: F401 (the fixture)
 from tests.test_cli import glmv
 
 
@@ -17,3 +17,25 @@ def test_timeout_holds_against_keep_alive_comments(openai_server):
     assert result.returncode == 1
     assert result.stdout == "kept\n"
     assert "sent no answer for 1 s" in result.stderr and "--timeout" in result.stderr
+
+
+def test_ask_uses_the_key_the_window_saved_in_its_file_when_there_is_no_keyring(openai_server, tmp_path):
+    from app.core.settings import KeyVault
+
+    openai_server.enqueue(dialect_stream("zai", "", "ok"))
+    url = openai_server.zai_url
+    vault = KeyVault(tmp_path / "config" / "glmv-desktop", use_keyring=False)
+    assert vault.set("zai", "zk-saved-in-the-file", url) == str(vault.file)
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    result = glmv("ask", "--preset", "zai", "--base-url", url, "hi", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "ok\n"
+    assert openai_server.last.headers["authorization"] == "Bearer zk-saved-in-the-file"
+
+
+def test_ask_without_any_key_names_the_file_the_window_would_use(openai_server, tmp_path):
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    result = glmv("ask", "--preset", "zai", "--base-url", openai_server.zai_url, "hi", env=env)
+    assert result.returncode == 2
+    assert "no API key for Z.ai" in result.stderr
+    assert str(tmp_path / "config" / "glmv-desktop" / "api-keys.json") in result.stderr
