@@ -301,3 +301,32 @@ def test_edit_question_replaces_text_and_attachments_and_drops_later_answers(sto
     assert question.attachments[0].path == kept.path and kept.path.exists()
     assert not dropped.path.exists() and not dropped.path.parent.exists()
     assert question.attachments[1].path.read_bytes() == PNG
+
+
+def test_a_second_store_on_the_same_history_leaves_the_first_one_s_live_answer_alone(tmp_path):
+    """Another window on the same data folder must not mark an answer still streaming in this one interrupted;
+    once this one is gone (closed or crashed: the OS drops its lock), the next owner recovers as before."""
+    folder = tmp_path / "data"
+    first = Store(folder)
+    cid = first.new_conversation()
+    first.add_message(cid, "user", "Explain")
+    live = first.add_message(cid, "assistant", "The first half", status="streaming")
+    first.flush()
+    second = (
+        "import sys\n"
+        "from app.core.store import Store\n"
+        "store = Store(sys.argv[1])\n"
+        "print(store.messages(sys.argv[2])[1].status)\n"
+        "store.close()\n"
+    )
+    seen = subprocess.run(
+        [sys.executable, "-c", second, str(folder), cid], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert seen.stdout.strip() == "streaming", seen.stderr
+    assert first.messages(cid)[1].status == "streaming"
+    first.save_message(live, text="The first half and the rest", status="done").result(10)
+    assert first.messages(cid)[1].text == "The first half and the rest"
+    first.add_message(cid, "assistant", "Cut short", status="streaming")
+    first.close()
+    with Store(folder) as third:
+        assert [m.status for m in third.messages(cid)] == ["done", "done", "stopped"]

@@ -6,7 +6,8 @@ connection: in WAL mode they see every committed write and never wait for the wr
 SQLite) so a caller can refer to a row whose insert is still queued.
 
 An answer is saved while it streams; if the app dies, the partial answer is in the database and is marked
-"stopped" (finish reason "interrupted") when the store is opened next.
+"stopped" (finish reason "interrupted") when the store is opened next, by the process that then owns the history:
+a second window opened on the same history meanwhile leaves the first one's live answers alone.
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ from typing import Any, TypeVar
 from app.core import damaged, migrations, private_files
 from app.core.conversation import Attachment, Message, Role
 from app.core.damaged import SQLITE_COMPANIONS
+from app.core.owner_lock import OwnerLock
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 DB_NAME = "history.sqlite3"
+LOCK_NAME = "history.lock"  # held by the process that owns the history (owner_lock)
 STATUSES = ("streaming", "done", "failed", "stopped")
 TITLE_LENGTH = 60
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
@@ -177,6 +180,9 @@ class Store:
         self.files = self.folder / "attachments"
         self.path = self.folder / DB_NAME
         self.damaged: damaged.SetAside | None = None
+        # Only the process that owns the history recovers answers left streaming: another one's are still live.
+        self._owner = OwnerLock(self.folder / LOCK_NAME)
+        recover = recover and self._owner.owned
         try:
             self._set_up(recover)
         except (sqlite3.DatabaseError, damaged.DamagedFile) as e:
@@ -227,6 +233,7 @@ class Store:
         self._writer.join(30.0)
         with self._read_lock:
             self._read.close()
+        self._owner.release()
 
     def __enter__(self) -> Store:
         return self
