@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import time
 
-from tests.openai_server import Stream, dialect_chunks, dialect_stream, openai_server_fixture  # noqa: F401 (the fixture)
+import pytest
+
+from tests.openai_server import (
+    Stream,
+    dialect_chunks,
+    dialect_stream,
+    error_reply,
+    openai_server_fixture,  # noqa: F401 (the fixture)
+)
 from tests.test_cli import glmv
 
 
@@ -39,3 +47,31 @@ def test_ask_without_any_key_names_the_file_the_window_would_use(openai_server, 
     assert result.returncode == 2
     assert "no API key for Z.ai" in result.stderr
     assert str(tmp_path / "config" / "glmv-desktop" / "api-keys.json") in result.stderr
+
+
+# -- a server that echoes the key -----------------------------------------------------------------------------
+
+KEY = "glmv-test-KEY-0123456789abcdef"  # no key-looking shape: only the configured key's own masking can catch it
+ECHOES = [
+    error_reply(401, f"Incorrect API key provided: {KEY}. Find your key in the console."),
+    error_reply(400, f"request from {KEY} is malformed"),
+    Stream([*dialect_chunks("vllm", "", "part")[:-2], {"error": {"message": f"quota used up for {KEY}"}}]),
+]
+
+
+@pytest.mark.parametrize("reply", ECHOES, ids=["401", "400", "in-stream"])
+def test_a_key_the_server_echoes_is_masked_on_stderr_stdout_and_in_the_log(openai_server, tmp_path, reply):
+    env = {"GLMV_API_KEY": KEY, "XDG_STATE_HOME": str(tmp_path / "state")}
+    base = ["ask", "--preset", "vllm", "--base-url", openai_server.url, "--model", "m", "hi"]
+    openai_server.enqueue(reply)
+    plain = glmv("--verbose", *base, env=env)
+    openai_server.enqueue(reply)
+    as_json = glmv(*base, "--json", env=env)
+    assert openai_server.last.headers["authorization"] == f"Bearer {KEY}"  # it was sent, and echoed
+    for result in (plain, as_json):
+        assert result.returncode == 1
+        assert KEY not in result.stdout + result.stderr
+    assert "[redacted]" in plain.stderr and "[redacted]" in as_json.stdout
+    (log,) = (tmp_path / "state").rglob("*.log")
+    text = log.read_text()
+    assert "[redacted]" in text and KEY not in text

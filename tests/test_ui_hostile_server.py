@@ -7,9 +7,17 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPlainTextEdit
+
+from app.core.backends.api import ApiBackend
+from app.core.logs import setup_logging
 from app.core.settings import KeyVault, Settings
+from app.core.store import Store
+from app.ui.main import build_main_window
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.workers import Tasks
+from tests.openai_server import Lazy, Stream, dialect_chunks, error_reply, openai_server_fixture  # noqa: F401
 
 pytestmark = pytest.mark.gui
 
@@ -21,3 +29,63 @@ def test_the_answer_time_limit_is_set_in_the_server_settings(qtbot, tmp_path):
     assert dialog.answer_timeout.value() == 45
     dialog.answer_timeout.setValue(300)
     assert dialog.result_settings().answer_timeout == 300
+
+
+KEY = "glmv-test-KEY-0123456789abcdef"  # no key-looking shape: only the configured key's own masking can catch it
+ECHOES = [
+    error_reply(401, f"Incorrect API key provided: {KEY}. Find your key in the console."),
+    error_reply(400, f"request from {KEY} is malformed"),
+    Stream([*dialect_chunks("vllm", "", "part")[:-2], {"error": {"message": f"quota used up for {KEY}"}}]),
+]
+
+
+@pytest.mark.parametrize("reply", ECHOES, ids=["401", "400", "in-stream"])
+def test_a_key_the_server_echoes_is_masked_in_the_banner_the_history_and_the_log(qtbot, tmp_path, openai_server, reply):
+    log_file = setup_logging(folder=tmp_path / "log")
+    store = Store(tmp_path / "data")
+    backend = ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v", api_key=KEY)
+    window = build_main_window(
+        Settings(preset="vllm", base_url=openai_server.url, model="glm-4.6v"),
+        backend,
+        store=store,
+        vault=KeyVault(tmp_path / "config", use_keyring=False),
+        settings_path=tmp_path / "config" / "settings.json",
+    )
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        openai_server.enqueue(reply)
+        composer = window.findChild(QPlainTextEdit, "composer")
+        composer.setFocus()
+        qtbot.keyClicks(composer, "hi")
+        qtbot.keyClick(composer, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: bool(window.banners()), timeout=15000)
+        (banner,) = window.banners()
+        assert KEY not in banner.text.text() and "[redacted]" in banner.text.text()
+        assert openai_server.last.headers["authorization"] == f"Bearer {KEY}"
+        qtbot.waitUntil(lambda: not window.is_streaming(), timeout=15000)
+        store.flush()
+        if isinstance(reply, Stream):  # a failure after some answer is stored with it; one before it is not
+            _, answer = store.messages(window.conversation_id)
+            assert answer.status == "failed" and "[redacted]" in (answer.error_message or "")
+    finally:
+        assert window.wait_for_workers(15)
+        window.close()
+        store.close()
+    for path in (tmp_path / "data").iterdir():  # the database with its -wal and -shm
+        assert KEY.encode() not in path.read_bytes(), path
+    text = log_file.read_text()
+    assert "[redacted]" in text and KEY not in text
+
+
+def test_test_connection_masks_an_echoed_key_and_reads_a_bounded_body(openai_server):
+    from app.ui.backend_factory import BackendUnavailable, check_connection
+
+    openai_server.models_reply = error_reply(400, f"request from {KEY} is malformed")
+    with pytest.raises(BackendUnavailable) as raised:
+        check_connection(openai_server.url, KEY)
+    assert KEY not in str(raised.value) and "HTTP 400" in str(raised.value)
+    huge = Lazy(64 * 2**20, "application/json", head=b'{"data": [{"id": "')
+    openai_server.models_reply = huge
+    assert check_connection(openai_server.url, KEY) == "Connected. The server did not list its models."
+    assert huge.sent < 32 * 2**20

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.backends.base import Backend
+from app.core.logs import redact
 from app.core.media import MediaTarget
 from app.core.settings import KeyVault, Settings
 
@@ -100,12 +101,25 @@ def needs_key_but_has_none(settings: Settings, vault: KeyVault) -> str | None:
 def check_connection(base_url: str, api_key: str | None, timeout: float = 10.0) -> str:
     """Asks the server for its models (GET /models). Returns a sentence on success; raises
     ``BackendUnavailable`` with what went wrong and what to do."""
+    try:
+        return _check_connection(base_url, api_key, timeout)
+    except BackendUnavailable as e:
+        # A server may echo the key in what it says, and this sentence is shown in the dialog.
+        raise BackendUnavailable(redact(str(e), [api_key or ""])) from None
+
+
+def _check_connection(base_url: str, api_key: str | None, timeout: float) -> str:
+    import json
+
     import httpx
+
+    from app.core.backends.api import MAX_BODY_BYTES, read_capped
 
     url = base_url.rstrip("/") + "/models"
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
-        response = httpx.get(url, headers=headers, timeout=timeout)
+        with httpx.stream("GET", url, headers=headers, timeout=timeout) as response:
+            raw, _ = read_capped(response, MAX_BODY_BYTES)
     except httpx.TransportError as e:
         raise BackendUnavailable(f"Cannot reach {base_url}: {e}. Check the address and your network.") from e
     if response.status_code in (401, 403):
@@ -115,9 +129,10 @@ def check_connection(base_url: str, api_key: str | None, timeout: float = 10.0) 
             f"{url} was not found (HTTP 404). The server answered, but the base URL may be missing /v1."
         )
     if response.status_code >= 400:
-        raise BackendUnavailable(f"The server answered HTTP {response.status_code}: {response.text[:200]}")
+        said = raw[:200].decode("utf-8", "replace")
+        raise BackendUnavailable(f"The server answered HTTP {response.status_code}: {said}")
     try:
-        models = [str(m["id"]) for m in response.json().get("data", [])]
+        models = [str(m["id"]) for m in json.loads(raw).get("data", [])]
     except (ValueError, KeyError, TypeError, AttributeError):
         models = []
     if not models:

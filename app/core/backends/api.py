@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import email.utils
 import json
+import logging
 import socket
 import threading
 import time
@@ -30,8 +32,11 @@ from app.core.backends.base import Capabilities, GenerationOptions, recent_turns
 from app.core.backends.dialects import Dialect, Preset, get_preset, host_of
 from app.core.conversation import Conversation, Message
 from app.core.events import Done, Event, Failed
+from app.core.logs import redact
 from app.core.media import ImagePart, MediaError, MediaTarget, TextPart, VideoPart, prepare
 from app.core.reasoning import ReasoningSplitter
+
+log = logging.getLogger(__name__)
 
 CONNECT_RETRIES = 2
 RETRY_BACKOFF_S = (0.25, 0.75)
@@ -198,7 +203,17 @@ class ApiBackend:
     def stream(
         self, conversation: Conversation, options: GenerationOptions, cancel: threading.Event | None = None
     ) -> Iterator[Event]:
-        cancel = cancel or threading.Event()
+        """The events of one answer. A failure's message has the configured key masked before it leaves: servers
+        echo the key in their errors (401, 400, in-stream), and the message is printed, shown and stored."""
+        for event in self._stream(conversation, options, cancel or threading.Event()):
+            if isinstance(event, Failed):
+                event = dataclasses.replace(event, message=redact(event.message, [self._api_key or ""]))
+                log.info("%s answer failed (%s): %s", self.name, event.kind, event.message)
+            yield event
+
+    def _stream(
+        self, conversation: Conversation, options: GenerationOptions, cancel: threading.Event
+    ) -> Iterator[Event]:
         try:
             body = self.request_body(conversation, options)
         except MediaError as e:
@@ -344,7 +359,7 @@ class ApiBackend:
             yield _dropped(self.host)
 
     def _whole_completion(self, response: httpx.Response, splitter: ReasoningSplitter) -> Iterator[Event]:
-        raw, more = _read_capped(response, MAX_BODY_BYTES)
+        raw, more = read_capped(response, MAX_BODY_BYTES)
         content_type = response.headers.get("content-type") or "no content type"
         if more:
             yield Failed(
@@ -445,7 +460,7 @@ class ApiBackend:
     def _http_failure(self, response: httpx.Response, model: str) -> Failed:
         status = response.status_code
         try:
-            raw, _ = _read_capped(response, MAX_BODY_BYTES)
+            raw, _ = read_capped(response, MAX_BODY_BYTES)
         except httpx.HTTPError:
             raw = b""
         code, server_message = _error_body(raw)
@@ -522,7 +537,7 @@ class ApiBackend:
                     return self._http_failure(response, "(none given)")
                 if 300 <= response.status_code < 400:
                     return self._redirect_failure(response)
-                raw, more = _read_capped(response, MAX_BODY_BYTES)
+                raw, more = read_capped(response, MAX_BODY_BYTES)
         except httpx.TransportError as e:
             return self._connect_failure(e)
         if more:
@@ -651,7 +666,7 @@ class _TooLarge(Exception):
     """An SSE line or event over its cap: the stream ends instead of buffering it."""
 
 
-def _read_capped(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+def read_capped(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
     """At most ``limit`` bytes of the body, and whether the server had more (it is then not read further)."""
     buffer = bytearray()
     for chunk in response.iter_bytes():
