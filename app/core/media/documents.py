@@ -11,6 +11,7 @@ from pathlib import Path
 
 from app.core.conversation import Attachment
 from app.core.media import MediaError
+from app.core.media.archives import zip_problem
 from app.core.media.libreoffice import find_soffice, render_converted
 from app.core.media.parts import MediaReport, MediaTarget
 
@@ -27,6 +28,9 @@ def prepare(
     path = Path(attachment.path)
     if not path.exists():
         raise MediaError(f"{path.name}: the file is gone (moved or deleted after it was attached); attach it again")
+    problem = zip_problem(path)
+    if problem is not None:
+        raise MediaError(problem)
     if find_soffice() is None:
         raise MediaError(f"{path.name}: {path.suffix or 'word-processor'} documents need LibreOffice; {INSTALL}")
     render_converted(path, target, report, cancel=cancel, pages_spec=attachment.pages, text_layer=attachment.text_layer)

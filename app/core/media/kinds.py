@@ -6,6 +6,8 @@ import errno
 import zipfile
 from pathlib import Path
 
+from app.core.media.archives import directory_problem
+
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".avif", ".heic", ".heif"}
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mts", ".m2ts"}
 SLIDE_EXTENSIONS = {".pptx", ".ppt", ".odp", ".key"}
@@ -120,6 +122,9 @@ def expected_kind(path: Path) -> str | None:
 
 
 def _zip_kind(path: Path) -> str | None:
+    if directory_problem(path) is not None:
+        # Listing it would cost memory; the extension decides and the handler refuses it with the reason.
+        return None
     try:
         with zipfile.ZipFile(path) as z:
             names = set(z.namelist())

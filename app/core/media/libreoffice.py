@@ -2,7 +2,10 @@
 
 Each call gets its own profile directory (``-env:UserInstallation``): two conversions sharing one profile fail
 silently, and a person's running LibreOffice would otherwise swallow the request. The process runs in its own
-process group so that a time limit, a cancel or Ctrl+C kills soffice and the helpers it spawns.
+process group so that a time limit, a cancel or Ctrl+C kills soffice and the helpers it spawns, and on POSIX
+under a limit of address space (``ulimit -v`` in a ``/bin/sh`` that then execs soffice: no ``preexec_fn``,
+which is unsafe in a process with threads, and no race with a limit set after the start), so a document that
+makes LibreOffice unpack or decode without end stops it rather than the machine.
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ from app.core.media.parts import MediaReport, MediaTarget
 from app.core.media.pdf import render_pdf
 
 DEFAULT_TIMEOUT = 120.0
+# Address space, not resident memory: soffice maps ~400 MB of libraries and fonts before reading a byte and
+# converts ordinary decks and letters in well under 1 GB.
+DEFAULT_MEMORY_LIMIT = 2 * 1024**3
+# The last lines of LibreOffice's output are quoted in a failure message; a file can make it print a lot.
+_LOG_TAIL = 4096
 
 INSTALL_HINT = (
     "install LibreOffice (Debian/Ubuntu: sudo apt install libreoffice-impress libreoffice-writer; "
@@ -81,8 +89,10 @@ def converted_pdf(
     timeout: float = DEFAULT_TIMEOUT,
     cancel: threading.Event | None = None,
     soffice: str | None = None,
+    memory_limit: int = DEFAULT_MEMORY_LIMIT,
 ) -> Iterator[Path]:
-    """The PDF LibreOffice makes of ``path``, valid inside the ``with`` block (its folder is removed after)."""
+    """The PDF LibreOffice makes of ``path``, valid inside the ``with`` block (its folder is removed after);
+    ``memory_limit`` is the address space soffice may use, in bytes (POSIX only)."""
     exe = soffice or find_soffice()
     if exe is None:
         raise ConversionError(f"LibreOffice is not installed; {INSTALL_HINT}")
@@ -110,10 +120,17 @@ def converted_pdf(
             str(out),
             str(source),
         ]
-        _run(command, work / "log.txt", timeout=timeout, cancel=cancel, name=path.name)
+        limited = _with_memory_limit(command, memory_limit)
+        status = _run(limited, work / "log.txt", timeout=timeout, cancel=cancel, name=path.name)
         result = out / "input.pdf"
         if not result.exists() or result.stat().st_size == 0:
-            log = (work / "log.txt").read_text(errors="replace").strip().splitlines()
+            if status != 0 and limited is not command:
+                raise ConversionError(
+                    f"{path.name}: LibreOffice stopped (exit status {status}) before converting it: the file needs "
+                    f"more than the {_memory(memory_limit)} of memory a conversion may use, or it is damaged. Open it "
+                    "in LibreOffice or PowerPoint and export it as PDF, then attach the PDF"
+                )
+            log = _tail(work / "log.txt")
             detail = f" ({log[-1]})" if log else ""
             raise ConversionError(
                 f"{path.name}: LibreOffice could not convert it{detail}; the file may be damaged or "
@@ -122,7 +139,28 @@ def converted_pdf(
         yield result
 
 
-def _run(command: list[str], log: Path, *, timeout: float, cancel: threading.Event | None, name: str) -> None:
+def _with_memory_limit(command: list[str], limit: int) -> list[str]:
+    """``command`` run through ``/bin/sh`` with ``ulimit -v`` first; ``command`` itself where there is no POSIX
+    shell (Windows). A shell that cannot set the limit (macOS does not enforce it) still runs soffice."""
+    if sys.platform == "win32" or not os.path.exists("/bin/sh"):
+        return command
+    script = 'ulimit -v "$1" 2>/dev/null; shift; exec "$@"'
+    return ["/bin/sh", "-c", script, "soffice", str(max(1, limit // 1024)), *command]
+
+
+def _memory(limit: int) -> str:
+    return f"{limit / 1024**3:g} GB" if limit >= 1024**3 else f"{limit // 1024**2} MB"
+
+
+def _tail(log: Path) -> list[str]:
+    with open(log, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - _LOG_TAIL))
+        return f.read().decode(errors="replace").strip().splitlines()
+
+
+def _run(command: list[str], log: Path, *, timeout: float, cancel: threading.Event | None, name: str) -> int:
+    """Runs ``command`` to its end and returns its exit status; a time limit or cancel kills it and raises."""
     posix = sys.platform != "win32"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -137,8 +175,7 @@ def _run(command: list[str], log: Path, *, timeout: float, cancel: threading.Eve
         try:
             while True:
                 try:
-                    proc.wait(timeout=0.1)
-                    return
+                    return proc.wait(timeout=0.1)
                 except subprocess.TimeoutExpired:
                     pass
                 if cancel is not None and cancel.is_set():

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from app.core.conversation import Attachment
 from app.core.media import MediaError, check_cancel
+from app.core.media.archives import zip_problem
 from app.core.media.budget import image_budget
 from app.core.media.images import fit_size, image_part
 from app.core.media.libreoffice import INSTALL_HINT, find_soffice, render_converted
@@ -38,6 +39,9 @@ def prepare(
     path = Path(attachment.path)
     if not path.exists():
         raise MediaError(f"{path.name}: the file is gone (moved or deleted after it was attached); attach it again")
+    problem = zip_problem(path)
+    if problem is not None:
+        raise MediaError(problem)
     pptx = path.suffix.lower() == ".pptx" or (path.suffix.lower() not in (".ppt", ".odp", ".key") and _is_zip(path))
     if renderer is None:
         renderer = "libreoffice" if find_soffice() else "python-pptx"
