@@ -236,7 +236,7 @@ def test_a_message_over_the_context_says_by_how_much_and_how_to_fit(qtbot, windo
     qtbot.keyClicks(chips[1].pages, "1-3")
     qtbot.keyClick(chips[1].pages, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: chips[1].ready and not budget.over, timeout=60000)
-    assert budget.text().startswith("~") and "of 128K context tokens" in budget.text()
+    assert budget.text().startswith("This question ~") and "of 128K context tokens" in budget.text()
     assert window.composer.send.isEnabled()
 
 
@@ -254,6 +254,41 @@ def test_the_budget_counts_every_attachment_and_the_question(qtbot, window, tmp_
     type_question(qtbot, window, "word " * 200)
     assert budget.budget.total_tokens > before + 200
     assert "red.png" in budget.toolTip() and "report.pdf" in budget.toolTip()
+
+
+def test_the_budget_line_names_the_question_apart_from_the_conversation_and_holds_still(
+    qtbot, window, openai_server, tmp_path, image
+):
+    """The question's own cost, then the total with the earlier turns: the same question shows the same line
+    after Settings are saved (every attachment read again) and after a trip to another conversation."""
+    openai_server.enqueue(dialect_stream("vllm", reasoning="Looking.", answer="A red rectangle."))
+    window.add_files([make_pdf(tmp_path / "report.pdf", 2)])
+    ready(qtbot, window.composer.strip.chips()[0])
+    qtbot.keyClick(type_question(qtbot, window, "What is in it?"), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not window.is_streaming() and len(window.answer_cards()) == 1, timeout=15000)
+    window.add_files([image])
+    ready(qtbot, window.composer.strip.chips()[0])
+    type_question(qtbot, window, "And this one?")
+    budget = window.composer.budget
+    line = budget.text()
+    question = budget.budget.prompt_tokens + budget.budget.attachments[0].tokens
+    total = budget.budget.total_tokens
+    assert line == f"This question ~{question:,} tokens · with the conversation so far ~{total:,} of 128K"
+    assert total > question + 500, "the earlier PDF pages are not counted"
+
+    window.apply_settings(window.settings)
+    qtbot.waitUntil(lambda: all(c.ready for c in window.composer.strip.chips()), timeout=30000)
+    assert budget.text() == line, "saving Settings changed the count of the same question"
+    shown = window.conversation_id
+    window.new_chat()
+    assert not budget.isVisible() and budget.toolTip() == ""
+    window.open_conversation(shown)
+    qtbot.waitUntil(lambda: all(c.ready for c in window.composer.strip.chips()), timeout=30000)
+    assert budget.text() == line, "coming back to the conversation changed the count"
+    window.new_chat()
+    window.add_files([image])
+    ready(qtbot, window.composer.strip.chips()[0])
+    assert budget.text() == f"This question ~{budget.budget.attachments[0].tokens:,} of 128K context tokens"
 
 
 def test_add_attachment_path_and_focus_composer(qtbot, window, image):

@@ -44,7 +44,12 @@ def describe(budget: MessageBudget) -> tuple[str, str, str]:
         excess = budget.total_tokens + budget.answer_reserve - budget.context_tokens
         line = f"Over the {context} context by {excess:,} tokens: " + _remedy(budget)
         return line, "over", tooltip
-    line = f"~{budget.total_tokens:,} of {context} context tokens"
+    question = budget.prompt_tokens + sum(c.tokens for c in budget.attachments)
+    if history > 0:
+        so_far = f"with the conversation so far ~{budget.total_tokens:,} of {context}"
+        line = f"This question ~{question:,} tokens · {so_far}"
+    else:
+        line = f"This question ~{question:,} of {context} context tokens"
     if budget.warnings:
         return line + f" · {budget.warnings[0]}", "tight", tooltip
     return line, "ok", tooltip
@@ -66,7 +71,9 @@ def _remedy(budget: MessageBudget) -> str:
 
 
 class BudgetLabel(QLabel):
-    """One line; hidden while there is nothing attached and the question is short."""
+    """One line; hidden while there is nothing attached and the question is short. It names the question's own
+    cost apart from the total with the earlier turns sent along, so that a longer conversation is not read as a
+    heavier question."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -83,6 +90,7 @@ class BudgetLabel(QLabel):
         if budget is None:
             self.state = "ok"
             self.clear()
+            self.setToolTip("")
             self.setVisible(False)
             return
         line, state, tooltip = describe(budget)
