@@ -213,13 +213,14 @@ def _attachments(paths: list[str], pages: str | None, password: str | None) -> l
 
     Missing files are bad usage (exit 2) here rather than a failure from deep in the backend.
     """
-    from app.core.media.kinds import detect_kind
+    from app.core.media.kinds import access_problem, detect_kind
 
     attachments = []
     for raw in paths:
         path = Path(raw).expanduser()
-        if not path.exists():
-            raise UsageError(f"{raw}: no such file")
+        problem = access_problem(path)
+        if problem is not None:
+            raise UsageError(f"{raw}: {problem}")
         if path.is_dir():
             raise UsageError(f"{raw}: is a folder; attach the files inside it instead")
         try:

@@ -254,10 +254,14 @@ def test_export_markdown_copies_images_beside_the_file(store, tmp_path):
 
 
 def test_write_failures_are_reported(tmp_path):
+    """The history's side failing (here a file where the conversation's attachment folder goes) fails the
+    write; a source file that is gone does not (tests/test_media_messages.py)."""
     errors: list[str] = []
     with Store(tmp_path / "data", on_error=errors.append) as store:
         cid = store.new_conversation()
-        store.add_message(cid, "user", "x", [Attachment(tmp_path / "gone.png", "image")])
+        store.files.mkdir(exist_ok=True)
+        (store.files / cid).write_bytes(b"in the way")
+        store.add_message(cid, "user", "x", [Attachment(_image(tmp_path), "image")])
         store.flush()
         assert errors and "Could not save the history" in errors[0]
         assert store.messages(cid) == []

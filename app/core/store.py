@@ -16,6 +16,7 @@ import concurrent.futures
 import contextlib
 import json
 import logging
+import os
 import queue
 import re
 import shutil
@@ -31,6 +32,7 @@ from typing import Any, TypeVar
 from app.core import damaged, migrations, private_files
 from app.core.conversation import Attachment, Message, Role
 from app.core.damaged import SQLITE_COMPANIONS
+from app.core.media.kinds import access_problem
 from app.core.owner_lock import OwnerLock
 
 log = logging.getLogger(__name__)
@@ -142,6 +144,12 @@ class _Writer(threading.Thread):
 
     def stop(self) -> None:
         self._jobs.put(None)
+
+    def report(self, message: str) -> None:
+        """Tells the window about a problem that did not stop the write (an attachment left out)."""
+        log.warning("%s", message)
+        if self._on_error is not None:
+            self._on_error(message)
 
     def run(self) -> None:
         conn = _connect(self._path)
@@ -286,9 +294,28 @@ class Store:
         info: dict[str, Any],
     ) -> None:
         """Copies the file into the conversation's folder and records it with how it was sent (pages, text
-        layer), so a follow-up question sends it the same way. Passwords are never stored."""
+        layer), so a follow-up question sends it the same way. Passwords are never stored.
+
+        A file that is gone (or unreadable) by now is left out and the window told so: the question is still
+        saved, rather than the whole message failing as if the disk were full and the answer being kept without
+        its question."""
         private_files.private_folder(stored.parent)
-        private_files.copy(attachment.path, stored)
+        try:
+            private_files.copy(attachment.path, stored)
+        except OSError:
+            source = Path(attachment.path)
+            if os.path.lexists(source):
+                problem = access_problem(source) or _unreadable(source)
+            else:
+                problem = "the file is gone (moved or deleted after it was attached)"
+            if problem is None:
+                raise
+            _remove_file(stored)
+            self._writer.report(
+                f"{attachment.name} was not kept with the question: {problem}. The question is saved without it; "
+                "attach it again to ask about it."
+            )
+            return
         conn.execute(
             "INSERT INTO attachments (id, message_id, position, name, stored_path, kind, pages, pages_total, "
             "tokens, text_layer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -666,6 +693,16 @@ def _remove_file(path: Path) -> None:
     path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         path.parent.rmdir()
+
+
+def _unreadable(source: Path) -> str | None:
+    """Why the attachment ``source`` cannot be read, or None when it can (then a failed copy is the disk's)."""
+    try:
+        with open(source, "rb"):
+            pass
+    except OSError as e:
+        return f"it cannot be read ({e.strerror or e})"
+    return None
 
 
 def _safe_name(name: str, keep_suffix: bool = True) -> str:

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from app.core.conversation import Attachment
-from app.core.media.kinds import detect_kind
+from app.core.media.kinds import access_problem, detect_kind
 from app.core.media.parts import ImagePart, MediaReport, MediaTarget, Part, TextPart, VideoPart
 
 __all__ = [
@@ -57,10 +57,9 @@ def prepare(attachment: Attachment, target: MediaTarget, *, cancel: threading.Ev
     """What ``attachment`` becomes for ``target``. Setting ``cancel`` stops long work (LibreOffice conversion,
     page rendering, frame sampling) and raises ``MediaCancelled``."""
     path = Path(attachment.path)
-    if not path.exists():
-        raise MediaError(
-            f"{path}: no such file; it may have been moved or deleted since it was attached: attach it again"
-        )
+    problem = access_problem(path, attached=True)
+    if problem is not None:
+        raise MediaError(f"{path}: {problem}")
     if path.is_dir():
         raise MediaError(f"{path}: is a folder; attach the files inside it instead")
     try:

@@ -156,6 +156,10 @@ def _open(path: Path, target: MediaTarget | None = None) -> tuple[Image.Image, t
     except UnidentifiedImageError as e:
         raise MediaError(_unreadable_message(path)) from e
     except OSError as e:
+        if e.errno is None:  # Pillow's own parsers raise OSError without an errno for a damaged header
+            raise MediaError(
+                f"{name}: the image is corrupt or truncated ({e}); re-export it or take a new screenshot"
+            ) from e
         raise MediaError(
             f"{name}: cannot be read ({e.strerror or e}); check that the file is there and readable"
         ) from e

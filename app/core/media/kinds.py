@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import zipfile
 from pathlib import Path
 
@@ -160,6 +161,29 @@ def _looks_like_text(head: bytes) -> bool:
             return True
         return len(head.translate(None, _BINARY_BYTES)) >= 0.99 * len(head)
     return True
+
+
+def access_problem(path: Path, *, attached: bool = False) -> str | None:
+    """Why ``path`` cannot be opened, said as what happened ("is a symbolic link that loops back on itself"),
+    or None when it can be. ``attached`` says the person chose the file earlier, so a missing one was moved or
+    deleted since."""
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return (
+                "is a symbolic link that loops back on itself (directly or through other links); attach the file itself"
+            )
+        if e.errno == errno.ENOENT and path.is_symlink():
+            return f"is a symbolic link to {os.readlink(path)}, which does not exist; attach the file itself"
+        if e.errno == errno.ENOENT:
+            if attached:
+                return "no such file; it may have been moved or deleted since it was attached: attach it again"
+            return "no such file"
+        if e.errno in (errno.EACCES, errno.EPERM):
+            return "permission denied; check the file's permissions, or copy it somewhere you can read and attach that"
+        return f"cannot be read ({e.strerror or e})"
+    return None
 
 
 def detect_kind(path: Path) -> tuple[str, str | None]:
