@@ -89,3 +89,33 @@ def test_test_connection_masks_an_echoed_key_and_reads_a_bounded_body(openai_ser
     openai_server.models_reply = huge
     assert check_connection(openai_server.url, KEY) == "Connected. The server did not list its models."
     assert huge.sent < 32 * 2**20
+
+
+def test_the_attachment_chip_says_a_video_too_big_for_the_server_is_re_encoded(qtbot, tmp_path, openai_server):
+    import dataclasses
+
+    from tests.test_api_video_size import padded_video
+
+    store = Store(tmp_path / "data")
+    backend = ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v")
+    backend.dialect = dataclasses.replace(backend.dialect, max_request_bytes=8 * 2**20)
+    window = build_main_window(
+        Settings(preset="vllm", base_url=openai_server.url, model="glm-4.6v"),
+        backend,
+        store=store,
+        vault=KeyVault(tmp_path / "config", use_keyring=False),
+        settings_path=tmp_path / "config" / "settings.json",
+    )
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        window.add_files([padded_video(tmp_path / "big.mp4", 12 * 2**20)])
+        qtbot.waitUntil(lambda: all(c.ready for c in window.composer.strip.chips()), timeout=20000)
+        (chip,) = window.composer.strip.chips()
+        assert chip.info is not None and chip.info.error is None
+        assert any("one request to this server can carry" in w and "re-encoded" in w for w in chip.info.warnings)
+        assert chip.warning.isVisible()
+    finally:
+        assert window.wait_for_workers(15)
+        window.close()
+        store.close()

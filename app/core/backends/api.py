@@ -20,9 +20,11 @@ import dataclasses
 import email.utils
 import json
 import logging
+import re
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -103,8 +105,10 @@ class ApiBackend:
 
     # -- request ---------------------------------------------------------------------------------------------
 
-    def request_body(self, conversation: Conversation, options: GenerationOptions) -> dict:
-        """The JSON body for this conversation. Raises ``MediaError`` for attachments the server cannot take."""
+    def request_body(self, conversation: Conversation, options: GenerationOptions) -> RequestBody:
+        """The JSON body for this conversation. Raises ``MediaError`` for attachments the server cannot take,
+        and for a question bigger than one request to the server can carry."""
+        files: dict[str, tuple[Path, int]] = {}
         messages: list[dict] = []
         if conversation.system_prompt:
             messages.append({"role": "system", "content": conversation.system_prompt})
@@ -114,7 +118,7 @@ class ApiBackend:
                 # Reasoning stays out of history: the chat template drops it too, and it would eat the context.
                 messages.append({"role": "assistant", "content": message.text})
                 continue
-            content, n_images, n_videos = self._user_content(message)
+            content, n_images, n_videos = self._user_content(message, files)
             images += n_images
             videos += n_videos
             messages.append({"role": message.role, "content": content})
@@ -129,9 +133,16 @@ class ApiBackend:
             body["top_p"] = options.top_p
         if self.dialect.stream_usage_option:
             body["stream_options"] = {"include_usage": True}
-        return body
+        request = RequestBody(body, files)
+        limit = self.dialect.max_request_bytes
+        if limit is not None and request.length > limit:
+            raise MediaError(
+                f"this question makes a {request.length / 1e6:.0f} MB request, over the {limit / 1e6:.0f} MB one "
+                f"request to a {self.dialect.label} server can carry; attach fewer or shorter videos, or fewer files"
+            )
+        return request
 
-    def _user_content(self, message: Message) -> tuple[str | list[dict], int, int]:
+    def _user_content(self, message: Message, files: dict[str, tuple[Path, int]]) -> tuple[str | list[dict], int, int]:
         if not message.attachments:
             return message.text, 0, 0
         parts: list[dict] = []
@@ -147,7 +158,7 @@ class ApiBackend:
                     parts.append({"type": "image_url", "image_url": {"url": url}})
                     images += 1
                 elif isinstance(part, VideoPart):
-                    parts.append({"type": "video_url", "video_url": {"url": self._video_url(part)}})
+                    parts.append({"type": "video_url", "video_url": {"url": self._video_url(part, files)}})
                     videos += 1
                 elif isinstance(part, TextPart):
                     parts.append({"type": "text", "text": part.text})
@@ -155,23 +166,27 @@ class ApiBackend:
             parts.append({"type": "text", "text": message.text})
         return parts, images, videos
 
-    def _video_url(self, part: VideoPart) -> str:
+    def _video_url(self, part: VideoPart, files: dict[str, tuple[Path, int]]) -> str:
+        """The URL with a token where the file's base64 goes: it is read and encoded as the request is sent
+        (``RequestBody``), so a video is never held in memory, let alone as base64 and as JSON besides."""
         label = self.dialect.label
         if not self.dialect.accepts_video:
             raise MediaError(
                 f"{part.path}: a {label} server does not accept video; attach still frames or screenshots instead"
             )
-        limit = self.dialect.max_video_bytes
-        if limit and part.size_bytes > limit:
-            raise MediaError(
-                f"{part.path}: {part.size_bytes / 2**20:.0f} MB is over {label}'s {limit / 2**20:.0f} MB video "
-                "limit; trim or re-encode the video"
-            )
         try:
-            data = Path(part.path).read_bytes()
+            size = Path(part.path).stat().st_size
         except OSError as e:
             raise MediaError(f"{part.path}: cannot be read ({e.strerror or e})") from e
-        return self.dialect.media_url(part.mime, base64.b64encode(data).decode("ascii"))
+        limit = self.dialect.video_bytes_limit
+        if limit and size > limit:
+            raise MediaError(
+                f"{part.path}: {size / 1e6:.0f} MB is over the {limit / 1e6:.0f} MB video that one request to "
+                f"{label} can carry; trim or re-encode the video"
+            )
+        token = f"glmv-file-{uuid.uuid4().hex}"
+        files[token] = (Path(part.path), size)
+        return self.dialect.media_url(part.mime, token)
 
     def _check_counts(self, images: int, videos: int) -> None:
         label = self.dialect.label
@@ -219,16 +234,15 @@ class ApiBackend:
         except MediaError as e:
             yield Failed("input", str(e))
             return
-        if not body["model"]:
+        if not body.fields["model"]:
             found = self._discover_model()
             if isinstance(found, Failed):
                 yield found
                 return
-            body["model"] = found
-        request = self._http().build_request(
-            "POST", f"{self.base_url}/chat/completions", json=body, headers=self._headers()
-        )
-        yield from self._send(request, body["model"], cancel)
+            body = RequestBody({**body.fields, "model": found}, body.files)
+        headers = {**self._headers(), "Content-Type": "application/json", "Content-Length": str(body.length)}
+        request = self._http().build_request("POST", f"{self.base_url}/chat/completions", content=body, headers=headers)
+        yield from self._send(request, body.fields["model"], cancel)
 
     def _send(self, request: httpx.Request, model: str, cancel: threading.Event) -> Iterator[Event]:
         for attempt in range(CONNECT_RETRIES + 1):
@@ -553,6 +567,52 @@ class ApiBackend:
                 "model", f"no model was given and {host_of(self.base_url)} lists none at /models; pass --model"
             )
 
+
+FILE_PIECE = 3 * 2**20  # a multiple of 3: each piece's base64 joins the next without padding
+
+
+class RequestBody:
+    """The request's JSON as the pieces httpx sends: ``fields`` encoded as httpx would, with each video file's
+    base64 read and encoded piece by piece where its token stands. ``length`` is known before sending (the
+    Content-Length), and it can be sent again (a retried connection) since each pass reopens the files."""
+
+    def __init__(self, fields: dict, files: dict[str, tuple[Path, int]]) -> None:
+        self.fields = fields
+        self.files = files
+        self._text = json.dumps(fields, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        self.length = sum(
+            len(piece) if isinstance(piece, bytes) else 4 * ((piece[1] + 2) // 3) for piece in self._pieces()
+        )
+
+    def _pieces(self) -> Iterator[bytes | tuple[Path, int]]:
+        if not self.files:
+            yield self._text
+            return
+        for piece in _TOKEN.split(self._text):
+            file = self.files.get(piece.decode("ascii", "replace")) if piece.startswith(b"glmv-file-") else None
+            yield file if file is not None else piece
+
+    def __iter__(self) -> Iterator[bytes]:
+        for piece in self._pieces():
+            if isinstance(piece, bytes):
+                yield piece
+                continue
+            path, size = piece
+            with path.open("rb") as f:
+                left = size
+                while left > 0:
+                    want = min(FILE_PIECE, left)
+                    data = f.read(want)
+                    while len(data) < want:  # a short read mid-file would break the base64 between pieces
+                        more = f.read(want - len(data))
+                        if not more:
+                            raise OSError(f"{path.name} became shorter while it was sent; attach it again")
+                        data += more
+                    left -= want
+                    yield base64.b64encode(data)
+
+
+_TOKEN = re.compile(rb"(glmv-file-[0-9a-f]{32})")
 
 _BEFORE_RESPONSE = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 """Failures where no response byte arrived, so sending again cannot duplicate an answer the person saw."""

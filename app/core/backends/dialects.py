@@ -19,6 +19,12 @@ ImageEncoding = Literal["base64", "data_uri"]
 
 GLM_CONTEXT_TOKENS = 131072
 MB = 1024 * 1024
+# What a self-hosted server is sent in one request at most. vLLM and SGLang decode a video's base64 in memory and
+# the proxies in front of them cap bodies; an 800 MB body is refused or takes the server down. Not documented by
+# them: a bound that keeps a 600 MB video from going out as it is.
+OPEN_SERVER_REQUEST_BYTES = 100 * MB
+# The share of a request left for everything beside one video (the text, other images, the JSON around them).
+REQUEST_SHARE_FOR_VIDEO = 0.9
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,9 @@ class Dialect:
     ``reasoning_field`` documents where the server usually puts reasoning; the backend reads
     ``reasoning_content``, ``reasoning`` and inline ``<think>`` from every server anyway, because the same
     server changes field between versions and flags.
+
+    ``max_request_bytes`` bounds the whole request body; a video file must fit in it as base64, so
+    ``video_bytes_limit`` is the smaller of ``max_video_bytes`` and what fits.
 
     ``send_processor_size``: the server may not resize images as GLM's processor does, so they go at the
     processor's size. llama.cpp resizes with its own token limits, bilinear and letterboxed; an unknown server
@@ -46,6 +55,7 @@ class Dialect:
     max_image_side: int | None = None
     max_videos: int | None = None
     max_video_bytes: int | None = None
+    max_request_bytes: int | None = None
     temperature_range: tuple[float, float] = (0.0, 2.0)
     max_tokens_limit: int | None = None
     context_tokens: int = GLM_CONTEXT_TOKENS
@@ -60,7 +70,7 @@ class Dialect:
             thinking_switch=True,
             max_image_bytes=self.max_image_bytes,
             max_image_side=self.max_image_side,
-            max_video_bytes=self.max_video_bytes,
+            max_video_bytes=self.video_bytes_limit,
             max_videos=self.max_videos,
             context_tokens=self.context_tokens,
         )
@@ -71,10 +81,20 @@ class Dialect:
             max_image_bytes=self.max_image_bytes,
             max_image_side=self.max_image_side,
             accepts_video=self.accepts_video,
-            max_video_bytes=self.max_video_bytes,
+            max_video_bytes=self.video_bytes_limit,
             context_tokens=self.context_tokens,
             send_processor_size=self.send_processor_size,
         )
+
+    @property
+    def video_bytes_limit(self) -> int | None:
+        """The largest video file one request can carry: the server's own video limit, and what fits in its
+        request limit as base64 (4/3 larger) beside the rest of the question."""
+        limits = [self.max_video_bytes]
+        if self.max_request_bytes is not None:
+            limits.append(int(self.max_request_bytes * REQUEST_SHARE_FOR_VIDEO) * 3 // 4)
+        known = [limit for limit in limits if limit is not None]
+        return min(known) if known else None
 
     def thinking_fields(self, enabled: bool) -> dict:
         """The body fields that switch thinking on or off for this server."""
@@ -153,6 +173,7 @@ DIALECTS: dict[str, Dialect] = {
         reasoning_field="reasoning",
         accepts_video=True,
         stream_usage_option=True,
+        max_request_bytes=OPEN_SERVER_REQUEST_BYTES,
     ),
     "sglang": Dialect(
         name="sglang",
@@ -162,6 +183,7 @@ DIALECTS: dict[str, Dialect] = {
         reasoning_field="reasoning_content",
         accepts_video=True,
         stream_usage_option=True,
+        max_request_bytes=OPEN_SERVER_REQUEST_BYTES,
     ),
     "llamacpp": Dialect(
         name="llamacpp",
@@ -172,6 +194,7 @@ DIALECTS: dict[str, Dialect] = {
         accepts_video=False,
         stream_usage_option=True,
         send_processor_size=True,
+        max_request_bytes=OPEN_SERVER_REQUEST_BYTES,
     ),
     "openai": Dialect(
         name="openai",
@@ -182,6 +205,7 @@ DIALECTS: dict[str, Dialect] = {
         accepts_video=True,
         stream_usage_option=True,
         send_processor_size=True,
+        max_request_bytes=OPEN_SERVER_REQUEST_BYTES,
     ),
 }
 

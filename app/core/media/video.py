@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -125,21 +126,37 @@ def prepare(
     if info.duration <= 0:
         raise MediaError(_undecodable(path.name))
     if target.accepts_video:
-        _as_video(path, info, target, report)
+        _as_video(path, info, target, report, cancel)
     else:
         _as_frames(path, info, target, report, cancel)
 
 
-def _as_video(path: Path, info: VideoInfo, target: MediaTarget, report: MediaReport) -> None:
+def _as_video(
+    path: Path, info: VideoInfo, target: MediaTarget, report: MediaReport, cancel: threading.Event | None
+) -> None:
+    """The file as it is when the server takes it; else an MP4 re-encoded within the server's limit (which
+    counts what fits in one request); else, when even that is too big, frames as images."""
     size = path.stat().st_size
     limit = target.max_video_bytes
     mime = SENDABLE.get(path.suffix.lower())
     send = path
     if mime is None or (limit is not None and size > limit):
-        send = transcode(path, info, limit)
+        over = limit is not None and size > limit
+        why = f"over the {_size(limit)} one request to this server can carry" if over else "not mp4/mov/mkv"
+        try:
+            send = transcode(path, info, limit)
+        except MediaError:
+            if not over:
+                raise
+            _as_frames(path, info, target, report, cancel)
+            report.warnings.insert(
+                0,
+                f"the video ({_size(size)}) is {why}, and re-encoding could not bring it under that; it is sent as "
+                f"{len(report.parts)} frames instead. Trim it to a shorter clip to send it as a video",
+            )
+            return
         mime = "video/mp4"
         new_size = send.stat().st_size
-        why = f"over the {limit / 1e6:.0f} MB limit" if limit is not None and size > limit else "not mp4/mov/mkv"
         report.warnings.append(
             f"the video is {why}: re-encoded to MP4 ({size / 1e6:.1f} MB -> {new_size / 1e6:.1f} MB) before sending"
         )
@@ -148,6 +165,12 @@ def _as_video(path: Path, info: VideoInfo, target: MediaTarget, report: MediaRep
     else:
         report.renderer = "file"
     report.parts.append(VideoPart(send, mime, info.duration, info.fps, size, video_tokens(info, target)))
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "no limit"
+    return f"{n / 1e6:.0f} MB" if n >= 1e6 else f"{n / 1e3:.0f} KB"
 
 
 def transcode(path: Path, info: VideoInfo, limit: int | None) -> Path:
@@ -184,8 +207,9 @@ def transcode(path: Path, info: VideoInfo, limit: int | None) -> Path:
             return out
         scale *= 0.6
     assert limit is not None  # without a limit the first pass returned
+    shutil.rmtree(out_dir, ignore_errors=True)
     raise MediaError(
-        f"{path.name}: even re-encoded at {width}x{height} the video is over the {limit / 1e6:.0f} MB limit; "
+        f"{path.name}: even re-encoded at {width}x{height} the video is over the {_size(limit)} limit; "
         "trim it to a shorter clip and attach that"
     )
 
