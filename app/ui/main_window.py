@@ -141,6 +141,8 @@ class MainWindow(QMainWindow):
         self.stream_thread: StreamThread | None = None
         # The desktop shell's say on closing: True keeps the app running in the tray, the window only hidden.
         self.hide_instead_of_closing: Callable[[], bool] | None = None
+        # Quit (Ctrl+Q, Cmd+Q) ends the whole app, the tray and the floating window with it: the shell's to do.
+        self.quit_app: Callable[[], object] = self.close
         self.streaming_card: AnswerCard | None = None
         self.stream_conversation: str | None = None
         self.threads: list[StreamThread] = []
@@ -227,6 +229,9 @@ class MainWindow(QMainWindow):
             ("Ctrl+F", self.sidebar.search.setFocus),
         ):
             QShortcut(QKeySequence(keys), self).activated.connect(slot)
+        # Windows has no standard Quit key; Ctrl+Q is what people try there too.
+        for sequence in QKeySequence.keyBindings(QKeySequence.StandardKey.Quit) or [QKeySequence("Ctrl+Q")]:
+            QShortcut(sequence, self).activated.connect(lambda: self.quit_app())
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._scheme_changed)
 
         self.apply_theme()
