@@ -1,11 +1,11 @@
 """The whole app on a private X server, driven as a person drives it, with eyes for the test.
 
 The app is `app.cli`'s main, started in a process of its own on Xvfb with a temporary profile against the loopback
-OpenAI-compatible server, as in ``test_app_capture_e2e``. People act through xdotool (keys, typing, clicks at
-the places widgets are drawn) and `glmv capture`. What a person sees on screen the test reads from the running
-window itself: this module, run as the app's entry point, creates the QApplication first and answers Python
-expressions about the widgets on a local socket, in the Qt thread (``look``), before handing over to
-``app.cli.main``. Only looking goes through that socket; every action is an X event.
+OpenAI-compatible server by ``profiled_app``, as every test of the whole app is. People act through xdotool
+(keys, typing, clicks at the places widgets are drawn) and `glmv capture`. What a person sees on screen the test
+reads from the running window itself: this module, run as the app's entry point, creates the QApplication first
+and answers Python expressions about the widgets on a local socket, in the Qt thread (``look``), before handing
+over to ``app.cli.main``. Only looking goes through that socket; every action is an X event.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -21,9 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests import xvfb
-from tests.openai_server import OpenAIServer
-from tests.test_app_capture_e2e import App, _until, xdotool
+from tests.profiled_app import Running, launch, started, xdotool, xvfb_and_server
+
+App = Running  # what ``running_app`` yields: env, server, proc, captures, log (the app's output)
 
 W, H = 1600, 1000
 PROBE_ENV = "GLMV_TEST_PROBE"
@@ -149,51 +148,22 @@ def settle(app: App, seconds: float = 0.3) -> None:
 def running_app(tmp: Path, settings: dict | None = None) -> Iterator[App]:
     """The app on its own Xvfb, profile under ``tmp``, the vllm preset against a loopback server, its window
     shown and answering on its command channel and on the probe."""
-    with OpenAIServer() as server, xvfb.xvfb(W, H) as display:
-        profile = {name: tmp / name for name in ("config", "data", "cache", "state")}
-        env = {
-            **display,
-            "XDG_CONFIG_HOME": str(profile["config"]),
-            "XDG_DATA_HOME": str(profile["data"]),
-            "XDG_CACHE_HOME": str(profile["cache"]),
-            "XDG_STATE_HOME": str(profile["state"]),
-            "GLMV_INSTANCE": f"flow-{os.getpid()}-{tmp.name}",
-            PROBE_ENV: str(tmp / "probe.sock"),
-        }
-        path = profile["config"] / "glmv-desktop" / "settings.json"
-        path.parent.mkdir(parents=True)
-        chosen = {"backend": "api", "preset": "vllm", "base_url": server.url, "model": "glm-4.6v", **(settings or {})}
-        path.write_text(json.dumps(chosen))
-        output_path = tmp / "app-output.txt"
-        with output_path.open("w") as output:
-            proc = subprocess.Popen(
-                [sys.executable, "-X", "faulthandler", "-m", "tests.app_window"],
-                env=env,
-                cwd=xvfb.ROOT,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-            app = App(env, server, profile["cache"] / "glmv-desktop" / "captures", output_path, proc)
 
-            def up() -> bool:
-                if proc.poll() is not None:
-                    raise AssertionError(f"the app exited: {output_path.read_text()[-3000:]}")
-                try:
-                    return bool(look(app, "w is not None and w.isVisible() and w.windowHandle().isExposed()"))
-                except OSError:
-                    return False
+    def up(app: App) -> bool:
+        try:
+            return bool(look(app, "w is not None and w.isVisible() and w.windowHandle().isExposed()"))
+        except OSError:
+            return False
 
-            try:
-                _until(up, 60, "the window")
-                time.sleep(0.5)
-                yield app
-            finally:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+    probe = {PROBE_ENV: str(tmp / "probe.sock")}
+    with (
+        xvfb_and_server(W, H) as (display, server),
+        started(
+            launch(display, server, tmp, settings=settings, env=probe, module="tests.app_window"), up, "the window"
+        ) as app,
+    ):
+        time.sleep(0.5)
+        yield app
 
 
 if __name__ == "__main__":

@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests import xvfb  # noqa: E402
-from tests.app_session import app_session  # noqa: E402
+from tests import profiled_app  # noqa: E402
 from tests.openai_server import OpenAIServer, dialect_stream  # noqa: E402
+from tests.profiled_app import Running, launch, main_window, screen, started, visible, xvfb_and_server  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 W, H = 1920, 1080
@@ -74,21 +74,19 @@ class Crashed(Exception):
 
 
 class Driver:
-    def __init__(self, env: dict[str, str], pid: int, log: Path, crash_log: Path) -> None:
-        self.env = env
-        self.pid = pid
-        self.log = log
-        self.crash_log = crash_log
+    def __init__(self, app: Running) -> None:
+        self.app = app
+        self.env = app.env
+        self.log = app.output
+        self.crash_log = app.profile.logs / "crash.log"
 
     # ----- the X server -----
 
     def xdotool(self, *args: str) -> str:
-        return subprocess.run(
-            ["xdotool", *args], env=self.env, capture_output=True, text=True, timeout=30
-        ).stdout.strip()
+        return profiled_app.xdotool(self.app, *args).strip()
 
     def windows(self, title: str) -> list[str]:
-        return self.xdotool("search", "--onlyvisible", "--name", title).split()
+        return visible(self.app, title)
 
     def wait_for(self, title: str, shown: bool, timeout: float = 8.0) -> bool:
         end = time.monotonic() + timeout
@@ -99,13 +97,7 @@ class Driver:
         return False
 
     def main_window(self) -> str | None:
-        for window in self.windows("^GLM-V$"):
-            shell = dict(
-                line.split("=") for line in self.xdotool("getwindowgeometry", "--shell", window).split() if "=" in line
-            )
-            if int(shell.get("WIDTH", "0")) >= 800:
-                return window
-        return None
+        return main_window(self.app)
 
     def focus_main(self) -> bool:
         window = self.main_window()
@@ -114,10 +106,22 @@ class Driver:
         self.xdotool("windowfocus", "--sync", window)
         return True
 
+    def opens(self, chord: str, title: str) -> bool:
+        """Whether ``chord`` pressed in the main window brings up the window titled ``title`` in time."""
+        if not self.focus_main():
+            return False
+        self.xdotool("key", chord)
+        return self.wait_for(title, True)
+
+    def send(self, text: str) -> None:
+        """Types ``text`` where the focus is and presses Enter."""
+        self.xdotool("type", "--delay", "4", text)
+        self.xdotool("key", "Return")
+
     # ----- the app -----
 
     def alive(self) -> None:
-        if not Path(f"/proc/{self.pid}").exists() or _state(self.pid) == "Z":
+        if self.app.proc.poll() is not None:
             raise Crashed("the app process ended")
 
     def answers(self, timeout_ms: int = 20000) -> None:
@@ -130,18 +134,15 @@ class Driver:
             raise Crashed(f"the app did not answer on its command channel: {out.stdout.strip()} {out.stderr[-500:]}")
 
     def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+        for line in Path(f"/proc/{self.app.proc.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         return 0.0
 
     def screenshot(self, path: Path) -> None:
-        import mss
         from PIL import Image
 
-        with getattr(mss, "MSS", mss.mss)(display=self.env["DISPLAY"]) as sct:
-            raw = sct.grab({"left": 0, "top": 0, "width": W, "height": H})
-        Image.frombytes("RGB", raw.size, raw.rgb).save(path)
+        Image.fromarray(screen(self.app)).save(path)
 
     def escape_everything(self) -> None:
         """Back to the plain main window: dialogs, overlays and edits closed."""
@@ -153,44 +154,16 @@ class Driver:
                 time.sleep(0.2)
 
 
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except OSError:
-        return "gone"
-
-
-def _app_pid(env: dict[str, str]) -> int:
-    """The app's process: the one listening on this profile's channel, found by its environment."""
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
-            environ = (proc / "environ").read_bytes()
-        except OSError:
-            continue
-        ours = f"GLMV_INSTANCE={env['GLMV_INSTANCE']}".encode() in environ.split(b"\0")
-        # `python -m app.cli` itself, not a `glmv capture` on its way
-        if ours and b"app.cli" in cmdline and len(cmdline) <= 4:
-            return int(proc.name)
-    raise RuntimeError("the app's process was not found")
-
-
 def act(d: Driver, action: str, rng: random.Random, server: OpenAIServer) -> bool:
     """One action; False when its window did not react in time (a stumble)."""
     if action == "ask":
         server.default = rng.choice(STREAMS)
         if not d.focus_main():
             return False
-        d.xdotool("type", "--delay", "4", f"Question {rng.randrange(10_000)}: what is shown?")
-        d.xdotool("key", "Return")
+        d.send(f"Question {rng.randrange(10_000)}: what is shown?")
         time.sleep(rng.uniform(0.05, 0.6))
     elif action == "attach":
-        if not d.focus_main():
-            return False
-        d.xdotool("key", "ctrl+o")
-        if not d.wait_for("^Attach files$", True):
+        if not d.opens("ctrl+o", "^Attach files$"):
             return False
         path = rng.choice(ATTACHMENTS)
         d.xdotool("type", "--delay", "2", str(path))
@@ -217,8 +190,7 @@ def act(d: Driver, action: str, rng: random.Random, server: OpenAIServer) -> boo
         server.default = STREAMS[-1]
         if not d.focus_main():
             return False
-        d.xdotool("type", "--delay", "4", "A long one, please")
-        d.xdotool("key", "Return")
+        d.send("A long one, please")
         time.sleep(rng.uniform(0.1, 0.8))
         d.xdotool("key", "Escape")
     elif action == "new_chat":
@@ -234,10 +206,7 @@ def act(d: Driver, action: str, rng: random.Random, server: OpenAIServer) -> boo
         d.xdotool("mousemove", "--window", window, "120", str(100 + 30 * row), "click", "1")
         time.sleep(0.2)
     elif action == "settings":
-        if not d.focus_main():
-            return False
-        d.xdotool("key", "ctrl+comma")
-        if not d.wait_for("^Settings$", True):
+        if not d.opens("ctrl+comma", "^Settings$"):
             return False
         time.sleep(0.2)
         d.xdotool("key", "Return" if rng.random() < 0.5 else "Escape")
@@ -248,8 +217,7 @@ def act(d: Driver, action: str, rng: random.Random, server: OpenAIServer) -> boo
         time.sleep(0.3)
         if rng.random() < 0.5:
             server.default = rng.choice(STREAMS)
-            d.xdotool("type", "--delay", "4", "From the small window?")
-            d.xdotool("key", "Return")
+            d.send("From the small window?")
             time.sleep(0.3)
         d.xdotool("key", "ctrl+shift+c")
     else:
@@ -274,40 +242,34 @@ def run(rounds: int, seed: int, out: Path, say=print) -> Report:
     report = Report()
     rng = random.Random(seed)
     names, weights = zip(*ACTIONS.items(), strict=True)
-    with OpenAIServer() as server, xvfb.xvfb(W, H) as display:
+    with xvfb_and_server(W, H, painted=True) as (display, server):
         server.default = STREAMS[0]
-        painter = xvfb.start([str(ROOT / "tests" / "test_capture_x11.py"), "paint"], display)
-        try:
-            with app_session(display, out / "profile", server.url) as env:
-                pid = _app_pid(env)
-                state = Path(env["XDG_STATE_HOME"]) / "glmv-desktop" / "log"
-                d = Driver(env, pid, out / "profile" / "app.log", state / "crash.log")
-                time.sleep(1.0)  # the hotkeys' listener starts with the window
-                report.rss_start_mb = d.rss_mb()
-                started = time.monotonic()
-                try:
-                    for i in range(rounds):
-                        action = rng.choices(names, weights)[0]
-                        reacted = act(d, action, rng, server)
-                        report.done[action] = report.done.get(action, 0) + 1
-                        if not reacted:
-                            report.stumbles[action] = report.stumbles.get(action, 0) + 1
-                            d.escape_everything()
-                        d.alive()
-                        if i % 10 == 9:
-                            d.answers()
-                            server.requests.clear()  # the bodies hold every image sent: keep the soak's own memory flat
-                            say(f"round {i + 1}: {d.rss_mb():.0f} MB")
-                        report.rounds = i + 1
-                    d.escape_everything()
-                    d.answers()
-                    report.rss_end_mb = d.rss_mb()
-                    d.screenshot(out / "last.png")
-                except Crashed as e:
-                    report.failure = f"round {report.rounds + 1} ({action}): {e}\n" + _tails(d)
-                report.seconds = time.monotonic() - started
-        finally:
-            xvfb.stop(painter)
+        with started(launch(display, server, out / "profile")) as app:
+            d = Driver(app)
+            time.sleep(1.0)  # the hotkeys' listener starts with the window
+            report.rss_start_mb = d.rss_mb()
+            began = time.monotonic()
+            try:
+                for i in range(rounds):
+                    action = rng.choices(names, weights)[0]
+                    reacted = act(d, action, rng, server)
+                    report.done[action] = report.done.get(action, 0) + 1
+                    if not reacted:
+                        report.stumbles[action] = report.stumbles.get(action, 0) + 1
+                        d.escape_everything()
+                    d.alive()
+                    if i % 10 == 9:
+                        d.answers()
+                        server.requests.clear()  # the bodies hold every image sent: keep the soak's own memory flat
+                        say(f"round {i + 1}: {d.rss_mb():.0f} MB")
+                    report.rounds = i + 1
+                d.escape_everything()
+                d.answers()
+                report.rss_end_mb = d.rss_mb()
+                d.screenshot(out / "last.png")
+            except Crashed as e:
+                report.failure = f"round {report.rounds + 1} ({action}): {e}\n" + _tails(d)
+            report.seconds = time.monotonic() - began
     return report
 
 

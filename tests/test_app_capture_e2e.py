@@ -13,158 +13,59 @@ serves the whole module and every test also checks that the one before did not l
 from __future__ import annotations
 
 import base64
-import io
-import json
 import os
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests import xvfb
-from tests.openai_server import OpenAIServer, dialect_stream
+from tests.profiled_app import (
+    Running,
+    ask,
+    drag,
+    geometry,
+    glmv,
+    glmv_started,
+    launch,
+    main_window,
+    our_windows,
+    overlays,
+    rgb,
+    screen,
+    started,
+    until,
+    xdotool,
+    xvfb_and_server,
+)
 from tests.test_capture_x11 import H, W, decode, pattern
 
 pytestmark = [pytest.mark.gui, pytest.mark.skipif(xvfb.missing() is not None, reason=xvfb.missing() or "")]
-PAINTER = Path(__file__).with_name("test_capture_x11.py")
 
 
-@dataclass
-class App:
-    env: dict[str, str]
-    server: OpenAIServer
-    captures: Path
-    log: Path
-    proc: subprocess.Popen
-
-
-def _until(condition, timeout: float, what: str):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _run(env: dict, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(list(args), env=env, cwd=xvfb.ROOT, capture_output=True, text=True, timeout=timeout)
-
-
-def glmv(app: App, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return _run(app.env, sys.executable, "-m", "app.cli", *args, timeout=timeout)
-
-
-def glmv_started(app: App, *args: str) -> subprocess.Popen:
-    """`glmv ...` left running: a region capture answers once the person has dragged."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "app.cli", *args],
-        env=app.env,
-        cwd=xvfb.ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def xdotool(app: App, *args: str) -> str:
-    done = _run(app.env, "xdotool", *args, timeout=30)
-    return done.stdout
-
-
-def visible(app: App, title_regex: str) -> list[str]:
-    return xdotool(app, "search", "--onlyvisible", "--name", title_regex).split()
-
-
-def geometry(app: App, window: str) -> tuple[int, int, int, int]:
-    shell = dict(
-        line.split("=") for line in xdotool(app, "getwindowgeometry", "--shell", window).split() if "=" in line
-    )
-    x, y, w, h = (int(shell[k]) for k in ("X", "Y", "WIDTH", "HEIGHT"))
-    return x, y, w, h
-
-
-def our_windows(app: App) -> list[str]:
-    """The main window and the floating one are both titled GLM-V."""
-    return visible(app, "^GLM-V$")
-
-
-def main_window(app: App) -> str | None:
-    """The main window, told from the floating one by its size."""
-    return next((w for w in our_windows(app) if geometry(app, w)[2] >= 800), None)
-
-
-def main_window_shown(app: App) -> bool:
+def main_window_shown(app: Running) -> bool:
     return main_window(app) is not None
 
 
-def overlays_up(app: App) -> bool:
-    return bool(visible(app, "^Select a region$"))
+def overlays_up(app: Running) -> bool:
+    return bool(overlays(app))
 
 
-def drag(app: App, x0: int, y0: int, x1: int, y1: int) -> None:
-    """A person's drag: press, move in steps (Qt must see motion), release."""
-    xdotool(app, "mousemove", str(x0), str(y0), "sleep", "0.1", "mousedown", "1", "sleep", "0.1")
-    for k in (1, 2, 3):
-        xdotool(app, "mousemove", str(x0 + (x1 - x0) * k // 3), str(y0 + (y1 - y0) * k // 3), "sleep", "0.05")
-    xdotool(app, "sleep", "0.1", "mouseup", "1")
-
-
-def hotkey(app: App, chord: str) -> None:
+def hotkey(app: Running, chord: str) -> None:
     xdotool(app, "key", chord)
 
 
-def rgb(path: Path | bytes) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(io.BytesIO(path) if isinstance(path, bytes) else path) as image:
-        return np.asarray(image.convert("RGB"))
-
-
-def screen(app: App) -> np.ndarray:
-    import mss
-
-    with getattr(mss, "MSS", mss.mss)(display=app.env["DISPLAY"]) as sct:
-        raw = sct.grab({"left": 0, "top": 0, "width": W, "height": H})
-    return np.frombuffer(raw.rgb, np.uint8).reshape(H, W, 3)
-
-
-def new_files(app: App, before: set[Path], suffix: str) -> list[Path]:
+def new_files(app: Running, before: set[Path], suffix: str) -> list[Path]:
     return sorted(p for p in app.captures.glob(f"*{suffix}") if p not in before)
 
 
-def captured(app: App, before: set[Path], what: str) -> Path:
+def captured(app: Running, before: set[Path], what: str) -> Path:
     """The one new PNG of a capture started by a hotkey, once it is complete: the file appears when saving
     begins, and our windows come back only after it is written."""
-    (shot,) = _until(lambda: new_files(app, before, ".png"), 10, what)
-    _until(lambda: main_window_shown(app), 10, f"our window back after {what}")
+    (shot,) = until(lambda: new_files(app, before, ".png"), 10, what)
+    until(lambda: main_window_shown(app), 10, f"our window back after {what}")
     return shot
-
-
-def ask(app: App, question: str) -> list[dict]:
-    """Type the question into the main window, press Enter, and return the content parts the server received."""
-    app.server.enqueue(dialect_stream("vllm", reasoning="Looking.", answer="Seen."))
-    count = len(app.server.chat_requests)
-    window = main_window(app)
-    assert window is not None, "the main window is not on screen"
-    xdotool(app, "windowfocus", "--sync", window, "type", "--delay", "15", question)
-    xdotool(app, "key", "--window", window, "Return")
-    try:
-        _until(lambda: len(app.server.chat_requests) > count, 30, "the question to reach the server")
-    except AssertionError as e:
-        from PIL import Image
-
-        picture = app.log.with_name("question-not-sent.png")
-        Image.fromarray(screen(app)).save(picture)
-        raise AssertionError(f"{e}; the screen then: {picture}") from None
-    content = app.server.chat_requests[-1].body["messages"][-1]["content"]
-    assert [p["text"] for p in content if p["type"] == "text"][-1] == question
-    return content
 
 
 def sent_images(content: list[dict]) -> list[np.ndarray]:
@@ -172,7 +73,7 @@ def sent_images(content: list[dict]) -> list[np.ndarray]:
     return [rgb(base64.b64decode(url.split(",", 1)[1])) for url in urls]
 
 
-def full_screen_works(app: App, question: str) -> None:
+def full_screen_works(app: Running, question: str) -> None:
     """`glmv capture --full` gives the screen without our windows, and it goes out with the next question."""
     done = glmv(app, "capture", "--full")
     assert done.returncode == 0, done.stderr
@@ -183,61 +84,18 @@ def full_screen_works(app: App, question: str) -> None:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("app")
-    with OpenAIServer() as server, xvfb.xvfb(W, H) as display:
-        painter = xvfb.start([str(PAINTER), "paint"], display)
-        profile = {name: tmp / name for name in ("config", "data", "cache", "state")}
-        env = {
-            **display,
-            "XDG_CONFIG_HOME": str(profile["config"]),
-            "XDG_DATA_HOME": str(profile["data"]),
-            "XDG_CACHE_HOME": str(profile["cache"]),
-            "XDG_STATE_HOME": str(profile["state"]),
-            "GLMV_INSTANCE": f"e2e-{os.getpid()}-{tmp.name}",
-        }
-        settings = profile["config"] / "glmv-desktop" / "settings.json"
-        settings.parent.mkdir(parents=True)
-        settings.write_text(
-            json.dumps({"backend": "api", "preset": "vllm", "base_url": server.url, "model": "glm-4.6v"})
-        )
-        output = (tmp / "app-output.txt").open("w")
-        proc = subprocess.Popen(
-            [sys.executable, "-X", "faulthandler", "-m", "app.cli"],
-            env=env,
-            cwd=xvfb.ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        running = App(env, server, profile["cache"] / "glmv-desktop" / "captures", tmp / "app-output.txt", proc)
-        try:
-            _until(
-                lambda: glmv(running, "capture", "--help").returncode == 0 and main_window_shown(running),
-                60,
-                "the window",
-            )
-            probe = "from app.ui.instance import send_command; print(send_command('show', 1000))"
-            _until(
-                lambda: _run(env, sys.executable, "-c", probe).stdout.strip() == "ok",
-                60,
-                "the app to answer on its command channel",
-            )
-            time.sleep(1.0)  # the hotkeys' X11 listener starts with the window
-            yield running
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            output.close()
-            xvfb.stop(painter)
+    with xvfb_and_server(W, H, painted=True) as (display, server), started(launch(display, server, tmp)) as running:
+        assert glmv(running, "capture", "--help").returncode == 0
+        until(lambda: main_window_shown(running), 60, "the window", running)
+        time.sleep(1.0)  # the hotkeys' X11 listener starts with the window
+        yield running
 
 
 @pytest.fixture
 def settled(app):
     """Before each test: the app is running, its window is shown over the captured area, nothing is capturing."""
     assert app.proc.poll() is None, f"the app exited: {app.log.read_text()[-3000:]}"
-    _until(lambda: main_window_shown(app), 10, "the main window to be shown")
+    until(lambda: main_window_shown(app), 10, "the main window to be shown")
     assert not overlays_up(app)
     app.captures.mkdir(parents=True, exist_ok=True)
     yield app
@@ -272,7 +130,7 @@ def test_region_dragged_after_the_hotkey_is_exactly_the_screen_under_it(settled)
     x0, y0, x1, y1 = 300, 201, 1101, 649  # under our main window (0, 0, 1280 x 820)
     before = set(app.captures.glob("*"))
     hotkey(app, "ctrl+shift+x")
-    _until(lambda: overlays_up(app), 10, "the region overlays")
+    until(lambda: overlays_up(app), 10, "the region overlays")
     assert not main_window_shown(app), "our window is hidden while the person selects"
     drag(app, x0, y0, x1, y1)
     shot = captured(app, before, "the region")
@@ -289,14 +147,14 @@ def test_region_from_the_command_answers_with_the_file_once_the_drag_is_done(set
     x0, y0, x1, y1 = 40, 30, 250, 180
     before = set(app.captures.glob("*"))
     command = glmv_started(app, "capture", "--region")
-    _until(lambda: overlays_up(app), 15, "the region overlays")
+    until(lambda: overlays_up(app), 15, "the region overlays")
     assert command.poll() is None, "the command waits for the person's drag"
     drag(app, x0, y0, x1, y1)
     out, err = command.communicate(timeout=20)
     (shot,) = new_files(app, before, ".png")
     assert command.returncode == 0 and out.strip() == str(shot), err
     assert np.array_equal(rgb(shot), pattern()[y0:y1, x0:x1])
-    _until(lambda: main_window_shown(app), 10, "our window back")
+    until(lambda: main_window_shown(app), 10, "our window back")
     assert sent_images(ask(app, "And this one?"))[0].shape == (y1 - y0, x1 - x0, 3)
 
 
@@ -304,11 +162,11 @@ def test_escape_cancels_the_selection_and_the_next_capture_works(settled):
     app = settled
     before = set(app.captures.glob("*"))
     command = glmv_started(app, "capture", "--region")
-    _until(lambda: overlays_up(app), 15, "the region overlays")
+    until(lambda: overlays_up(app), 15, "the region overlays")
     xdotool(app, "key", "Escape")
     out, err = command.communicate(timeout=20)
     assert command.returncode == 1 and "cancelled" in err, (out, err)
-    _until(lambda: main_window_shown(app) and not overlays_up(app), 10, "the overlays gone and our window back")
+    until(lambda: main_window_shown(app) and not overlays_up(app), 10, "the overlays gone and our window back")
     assert new_files(app, before, "") == []
     full_screen_works(app, "After the cancel?")
 
@@ -333,15 +191,15 @@ def test_active_window_is_our_window_when_it_is_active(settled):
 def test_full_screen_hotkey_with_the_floating_window_over_the_screen_hides_both(settled):
     app = settled
     hotkey(app, "ctrl+shift+c")
-    _until(lambda: len(our_windows(app)) == 2, 10, "the floating window beside the main one")
+    until(lambda: len(our_windows(app)) == 2, 10, "the floating window beside the main one")
     shown = set(our_windows(app))
     before = set(app.captures.glob("*"))
     hotkey(app, "ctrl+shift+s")  # the full-screen hotkey
     shot = captured(app, before, "the screenshot")
     assert np.array_equal(rgb(shot), pattern()), "one of our windows was captured"
-    _until(lambda: set(our_windows(app)) == shown, 10, "both windows back")
+    until(lambda: set(our_windows(app)) == shown, 10, "both windows back")
     hotkey(app, "ctrl+shift+c")
-    _until(lambda: len(our_windows(app)) == 1, 10, "the floating window hidden")
+    until(lambda: len(our_windows(app)) == 1, 10, "the floating window hidden")
     assert len(sent_images(ask(app, "Both windows were out of the way?"))) == 1
 
 
@@ -356,7 +214,7 @@ def test_a_failed_capture_says_why_shows_the_window_again_and_the_next_one_works
         done = glmv(app, "capture", "--full")
         assert done.returncode == 1, (done.stdout, done.stderr)
         assert done.stderr.startswith("glmv: ") and "captures" in done.stderr, done.stderr
-        _until(lambda: main_window_shown(app), 10, "our window back after the failure")
+        until(lambda: main_window_shown(app), 10, "our window back after the failure")
     finally:
         app.captures.unlink()
         aside.rename(app.captures)
@@ -367,9 +225,9 @@ def test_recording_from_the_hotkey_and_stopped_by_the_command_is_attached_and_se
     app = settled
     before = set(app.captures.glob("*"))
     hotkey(app, "ctrl+shift+r")
-    _until(lambda: overlays_up(app), 15, "the overlays to choose what to record")
+    until(lambda: overlays_up(app), 15, "the overlays to choose what to record")
     xdotool(app, "key", "Return")  # the whole screen
-    _until(lambda: not overlays_up(app), 10, "the recording to start")
+    until(lambda: not overlays_up(app), 10, "the recording to start")
     started = time.monotonic()
     assert not main_window_shown(app), "our window stays out of the recording"
     time.sleep(3)
@@ -378,7 +236,7 @@ def test_recording_from_the_hotkey_and_stopped_by_the_command_is_attached_and_se
     assert done.returncode == 0, done.stderr
     (video,) = new_files(app, before, ".mp4")
     assert done.stdout.strip() == str(video)
-    _until(lambda: main_window_shown(app), 10, "our window back after the recording")
+    until(lambda: main_window_shown(app), 10, "our window back after the recording")
     frames, fps = decode(str(video))
     assert fps == 10
     assert 0.6 * seconds * fps <= len(frames) <= 1.2 * seconds * fps + 2, (len(frames), seconds)
@@ -400,7 +258,7 @@ def test_recording_started_and_stopped_by_the_command_twice(settled):
     app = settled
     before = set(app.captures.glob("*"))
     start = glmv_started(app, "capture", "--record")
-    _until(lambda: overlays_up(app), 15, "the overlays to choose what to record")
+    until(lambda: overlays_up(app), 15, "the overlays to choose what to record")
     time.sleep(0.5)
     stop_early = glmv(app, "capture", "--record")  # asked again while choosing: the whole screen
     out, err = start.communicate(timeout=20)
@@ -411,7 +269,7 @@ def test_recording_started_and_stopped_by_the_command_twice(settled):
     assert done.returncode == 0, done.stderr
     (video,) = new_files(app, before, ".mp4")
     assert done.stdout.strip() == str(video)
-    _until(lambda: main_window_shown(app), 10, "our window back after the recording")
+    until(lambda: main_window_shown(app), 10, "our window back after the recording")
     frames, _ = decode(str(video))
     assert len(frames) >= 20
     assert len(ask(app, "And this recording?")) >= 2
@@ -430,7 +288,7 @@ def test_soak_captures_of_every_kind_in_a_row_never_leave_the_app_stuck(settled)
             x0, y0 = 50 + 7 * i, 40 + 5 * i
             before = set(app.captures.glob("*"))
             hotkey(app, "ctrl+shift+x")
-            _until(lambda: overlays_up(app), 10, f"round {i}: the overlays")
+            until(lambda: overlays_up(app), 10, f"round {i}: the overlays")
             drag(app, x0, y0, x0 + 301, y0 + 203)
             shot = captured(app, before, f"round {i}: the region")
             assert np.array_equal(rgb(shot), expected[y0 : y0 + 203, x0 : x0 + 301]), f"round {i}"
@@ -440,7 +298,7 @@ def test_soak_captures_of_every_kind_in_a_row_never_leave_the_app_stuck(settled)
             assert np.array_equal(rgb(Path(done.stdout.strip())), expected), f"round {i}"
         elif kind == 2:
             command = glmv_started(app, "capture", "--region")
-            _until(lambda: overlays_up(app), 10, f"round {i}: the overlays")
+            until(lambda: overlays_up(app), 10, f"round {i}: the overlays")
             busy = glmv(app, "capture", "--full")
             assert busy.returncode == 1 and "already in progress" in busy.stderr, f"round {i}: {busy}"
             xdotool(app, "key", "Escape")
@@ -450,7 +308,7 @@ def test_soak_captures_of_every_kind_in_a_row_never_leave_the_app_stuck(settled)
             # Straight after a cancel: the next capture starts at once.
             done = glmv(app, "capture", "--full")
             assert done.returncode == 0, f"round {i}: {done.stderr}"
-        _until(lambda: main_window_shown(app) and not overlays_up(app), 10, f"round {i}: settled")
+        until(lambda: main_window_shown(app) and not overlays_up(app), 10, f"round {i}: settled")
         assert app.proc.poll() is None, f"round {i}: the app exited: {app.log.read_text()[-3000:]}"
     # Every capture is attached: one question carries them all.
     assert len(sent_images(ask(app, "All of these?"))) >= rounds // 2

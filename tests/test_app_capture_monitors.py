@@ -3,8 +3,8 @@
 Xvfb's one screen is split into two RandR 1.5 monitors (``xvfb.xvfb_monitors``), which Qt's xcb platform makes
 two QScreens of: a 1920x1080 primary and a 1280x1024 monitor right of it, with a strip below the second that no
 monitor shows. The pattern of test_capture_x11 covers the whole root window, so every captured pixel says where
-it came from. The app runs as `python -m app.cli` (``app_session``) with its main window across both monitors,
-over what is captured; `glmv capture` is what a desktop shortcut runs, and xdotool is the person.
+it came from. The app runs as `python -m app.cli` (``profiled_app.started``) with its main window across both
+monitors, over what is captured; `glmv capture` is what a desktop shortcut runs, and xdotool is the person.
 
 A second display puts a 1366x768 panel at 175 % beside the primary, a size Qt's logical geometry cannot give back
 (781 logical x 1.75 = 1366.75): the capture must still be the panel, no more and no less.
@@ -12,8 +12,6 @@ A second display puts a 1366x768 panel at 175 % beside the primary, a size Qt's 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,16 +20,27 @@ import numpy as np
 import pytest
 
 from app.core.capture.geometry import Rect
-from tests import xvfb
-from tests.app_session import app_session, captures_folder, glmv, until
-from tests.openai_server import OpenAIServer
+from tests import profiled_app, xvfb
+from tests.profiled_app import (
+    Running,
+    geometry,
+    glmv,
+    glmv_started,
+    launch,
+    main_window,
+    overlays,
+    rgb,
+    screen,
+    started,
+    until,
+    xvfb_and_server,
+)
 from tests.test_capture_x11 import pattern
 
 pytestmark = [
     pytest.mark.gui,
     pytest.mark.skipif(xvfb.missing("xrandr") is not None, reason=xvfb.missing("xrandr") or ""),
 ]
-PAINTER = Path(__file__).with_name("test_capture_x11.py")
 PRIMARY = (0, 0, 1920, 1080)
 SECOND = (1920, 0, 1280, 1024)
 PANEL = (1920, 0, 1366, 768)
@@ -39,43 +48,9 @@ PANEL = (1920, 0, 1366, 768)
 WINDOW_AT = (1700, 100)
 
 
-def xdotool(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(["xdotool", *args], env=env, capture_output=True, text=True, timeout=30)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def visible(env: dict[str, str], title_regex: str) -> list[str]:
-    done = subprocess.run(
-        ["xdotool", "search", "--onlyvisible", "--name", title_regex], env=env, capture_output=True, text=True
-    )
-    return done.stdout.split()
-
-
-def geometry(env: dict[str, str], window: str) -> tuple[int, int, int, int]:
-    shell = dict(line.split("=") for line in xdotool(env, "getwindowgeometry", "--shell", window).split())
-    x, y, w, h = (int(shell[k]) for k in ("X", "Y", "WIDTH", "HEIGHT"))
-    return x, y, w, h
-
-
-def main_window(env: dict[str, str]) -> str | None:
-    """The main window, told from the floating one (also titled GLM-V) by its size."""
-    return next((w for w in visible(env, "^GLM-V$") if geometry(env, w)[2] >= 800), None)
-
-
-def screen(env: dict[str, str]) -> np.ndarray:
-    import mss
-
-    with getattr(mss, "MSS", mss.mss)(display=env["DISPLAY"]) as sct:
-        raw = sct.grab(sct.monitors[0])  # the whole root window
-    return np.frombuffer(raw.rgb, np.uint8).reshape(raw.height, raw.width, 3)
-
-
-def rgb(path: Path) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
+def xdotool(app: Running, *args: str) -> str:
+    """xdotool, which must succeed."""
+    return profiled_app.xdotool(app, *args, check=True)
 
 
 def part(pixels: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
@@ -88,11 +63,11 @@ def dimmed(pixels: np.ndarray) -> np.ndarray:
     return np.floor(pixels * (145 / 255) + 0.5)
 
 
-def overlays_show(env: dict[str, str], monitors: tuple[tuple[int, int, int, int], ...]) -> bool:
+def overlays_show(app: Running, monitors: tuple[tuple[int, int, int, int], ...]) -> bool:
     """Every monitor shows its own frozen, dimmed pattern, each pixel where it was (our window hidden before the
     freeze), and what lies outside every monitor is live. The hint at the top of each is left out; a crosshair
     line may differ."""
-    live = screen(env)
+    live = screen(app)
     expected = pattern(live.shape[1], live.shape[0])
     outside = np.ones(live.shape[:2], bool)
     for x, y, w, h in monitors:
@@ -104,85 +79,68 @@ def overlays_show(env: dict[str, str], monitors: tuple[tuple[int, int, int, int]
     return bool(np.array_equal(live[outside], expected[outside]))
 
 
-def drag(env: dict[str, str], x0: int, y0: int, x1: int, y1: int) -> None:
-    """A person's drag: press, move in steps (Qt must see motion), release."""
-    xdotool(env, "mousemove", str(x0), str(y0), "sleep", "0.1", "mousedown", "1", "sleep", "0.1")
-    for k in (1, 2, 3, 4):
-        xdotool(env, "mousemove", str(x0 + (x1 - x0) * k // 4), str(y0 + (y1 - y0) * k // 4), "sleep", "0.05")
-    xdotool(env, "sleep", "0.1", "mouseup", "1")
+def drag(app: Running, x0: int, y0: int, x1: int, y1: int) -> None:
+    profiled_app.drag(app, x0, y0, x1, y1, steps=4, check=True)
 
 
 @contextmanager
-def running(
-    tmp: Path, monitors: tuple[tuple[int, int, int, int], ...], scales: str | None = None
-) -> Iterator[dict[str, str]]:
+def running(tmp: Path, monitors: tuple[tuple[int, int, int, int], ...], scales: str | None = None) -> Iterator[Running]:
     """The app on a display of ``monitors`` (QT_SCREEN_SCALE_FACTORS ``scales``), its window at WINDOW_AT."""
-    width, height = xvfb.layout_size(monitors)
-    with OpenAIServer() as server, xvfb.xvfb_monitors(monitors) as display:
-        painter = xvfb.start([str(PAINTER), "paint", str(width), str(height)], display)
-        try:
-            if scales:
-                display = {**display, "QT_SCREEN_SCALE_FACTORS": scales}
-            with app_session(display, tmp, server.url) as env:
-                window = until(lambda: main_window(env), 30, "the main window")
-                xdotool(env, "windowmove", "--sync", window, *map(str, WINDOW_AT))
-                until(lambda: geometry(env, window)[:2] == WINDOW_AT, 10, "the main window to move")
-                covered = geometry(env, window)
-                until(
-                    lambda: not np.array_equal(part(screen(env), covered), part(pattern(width, height), covered)),
-                    10,
-                    "the main window drawn across both monitors",
-                )
-                yield env
-        finally:
-            xvfb.stop(painter)
+    extra = {"QT_SCREEN_SCALE_FACTORS": scales} if scales else {}
+    with xvfb_and_server(monitors=monitors, painted=True) as (display, server):
+        width, height = xvfb.layout_size(monitors)
+        with started(launch(display, server, tmp, env=extra)) as app:
+            window = until(lambda: main_window(app), 30, "the main window", app)
+            xdotool(app, "windowmove", "--sync", window, *map(str, WINDOW_AT))
+            until(lambda: geometry(app, window)[:2] == WINDOW_AT, 10, "the main window to move", app)
+            covered = geometry(app, window)
+            until(
+                lambda: not np.array_equal(part(screen(app), covered), part(pattern(width, height), covered)),
+                10,
+                "the main window drawn across both monitors",
+                app,
+            )
+            yield app
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory) -> Iterator[dict[str, str]]:
-    with running(tmp_path_factory.mktemp("two-monitors"), (PRIMARY, SECOND)) as env:
-        yield env
+def app(tmp_path_factory) -> Iterator[Running]:
+    with running(tmp_path_factory.mktemp("two-monitors"), (PRIMARY, SECOND)) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
-def panel_app(tmp_path_factory) -> Iterator[dict[str, str]]:
-    with running(tmp_path_factory.mktemp("panel-175"), (PRIMARY, PANEL), scales="M1=1;M2=1.75") as env:
-        yield env
+def panel_app(tmp_path_factory) -> Iterator[Running]:
+    with running(tmp_path_factory.mktemp("panel-175"), (PRIMARY, PANEL), scales="M1=1;M2=1.75") as app:
+        yield app
 
 
 def region(
-    env: dict[str, str],
+    app: Running,
     monitors: tuple[tuple[int, int, int, int], ...],
     cursor: tuple[int, int],
     then: Callable[[], object],
 ) -> Path:
     """`glmv capture --region` with the cursor at ``cursor``; ``then`` acts once the overlays are up. The PNG it
     printed, after our window came back where it was."""
-    window = main_window(env)
+    window = main_window(app)
     assert window is not None, "the previous test left the main window hidden"
-    where = geometry(env, window)
-    before = set(captures_folder(env).glob("*.png"))
-    xdotool(env, "mousemove", *map(str, cursor))
-    command = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "capture", "--region"],
-        env=env,
-        cwd=xvfb.ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    where = geometry(app, window)
+    before = set(app.captures.glob("*.png"))
+    xdotool(app, "mousemove", *map(str, cursor))
+    command = glmv_started(app, "capture", "--region")
     try:
-        until(lambda: len(visible(env, "^Select a region$")) == len(monitors), 20, "an overlay on each monitor")
-        until(lambda: overlays_show(env, monitors), 10, "each overlay to show its monitor frozen")
+        until(lambda: len(overlays(app)) == len(monitors), 20, "an overlay on each monitor")
+        until(lambda: overlays_show(app, monitors), 10, "each overlay to show its monitor frozen")
         then()
         out, err = command.communicate(timeout=30)
     finally:
         command.kill()
     assert command.returncode == 0, err
     shot = Path(out.strip())
-    assert shot.parent == captures_folder(env) and shot not in before
-    until(lambda: main_window(env), 10, "the main window to come back")
-    assert geometry(env, main_window(env) or "") == where
+    assert shot.parent == app.captures and shot not in before
+    until(lambda: main_window(app), 10, "the main window to come back")
+    assert geometry(app, main_window(app) or "") == where
     return shot
 
 

@@ -14,7 +14,8 @@ import pytest
 from tests import xvfb
 from tests.app_window import click, key, look, running_app, settle, snapshot, type_text
 from tests.openai_server import dialect_stream, error_reply
-from tests.test_app_capture_e2e import _until, glmv, xdotool
+from tests.profiled_app import glmv, xdotool
+from tests.profiled_app import until as _until
 
 pytestmark = [pytest.mark.gui, pytest.mark.skipif(xvfb.missing() is not None, reason=xvfb.missing() or "")]
 

@@ -22,6 +22,7 @@ from tests.profiled_app import (
     until,
     visible,
     xdotool,
+    xvfb_and_server,
 )
 
 pytestmark = [pytest.mark.gui, pytest.mark.skipif(xvfb.missing() is not None, reason=xvfb.missing() or "")]
@@ -30,7 +31,7 @@ DIALOG = "^Damaged files? set aside"
 
 @pytest.fixture(scope="module")
 def desktop() -> Iterator[tuple[dict[str, str], OpenAIServer]]:
-    with OpenAIServer() as server, xvfb.xvfb(1600, 1000) as display:
+    with xvfb_and_server(1600, 1000) as (display, server):
         yield display, server
 
 

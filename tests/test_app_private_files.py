@@ -14,8 +14,7 @@ import pytest
 
 from app.core.store import Store
 from tests import xvfb
-from tests.openai_server import OpenAIServer
-from tests.profiled_app import Profile, ask, glmv, launch, main_window, stop, until
+from tests.profiled_app import Profile, ask, glmv, launch, main_window, started, until, xvfb_and_server
 
 pytestmark = [
     pytest.mark.gui,
@@ -66,26 +65,24 @@ def usual_umask():
 
 
 def test_a_real_run_leaves_only_private_folders_and_files(tmp_path, usual_umask):
-    with OpenAIServer() as server, xvfb.xvfb(1280, 900) as display:
-        app = launch(display, server, tmp_path, as_an_older_version_left_it)
-        try:
-            until(lambda: main_window(app), 60, "the main window", app)
-            profile = app.profile
-            captures = profile.cache / "captures"
-            started = {folder: modes(folder) for folder in (profile.data, profile.config, captures, profile.logs)}
-            assert started == {folder: private(found, folder) for folder, found in started.items()}, "at start"
-            done = glmv(app, "capture", "--full")
-            assert done.returncode == 0, done.stderr
-            shot = Path(done.stdout.strip())
-            assert shot.parent == captures and mode(shot) == 0o600
-            content = ask(app, "what is on the screen?")
-            assert any(part["type"] == "image_url" for part in content)
-            until(lambda: list((profile.data / "attachments").rglob("*.png")), 20, "the capture in the history", app)
-            for folder in (profile.data, profile.config, captures, profile.logs):
-                found = modes(folder)
-                assert found == private(found, folder), folder
-            assert {"history.sqlite3", "history.sqlite3-wal", "history.sqlite3-shm"} <= set(modes(profile.data))
-            assert {"glmv.log", "crash.log"} <= set(modes(profile.logs))
-            assert app.proc.poll() is None
-        finally:
-            stop(app)
+    with (
+        xvfb_and_server(1280, 900) as (display, server),
+        started(launch(display, server, tmp_path, as_an_older_version_left_it), main_window, "the main window") as app,
+    ):
+        profile = app.profile
+        captures = profile.cache / "captures"
+        at_start = {folder: modes(folder) for folder in (profile.data, profile.config, captures, profile.logs)}
+        assert at_start == {folder: private(found, folder) for folder, found in at_start.items()}, "at start"
+        done = glmv(app, "capture", "--full")
+        assert done.returncode == 0, done.stderr
+        shot = Path(done.stdout.strip())
+        assert shot.parent == captures and mode(shot) == 0o600
+        content = ask(app, "what is on the screen?")
+        assert any(part["type"] == "image_url" for part in content)
+        until(lambda: list((profile.data / "attachments").rglob("*.png")), 20, "the capture in the history", app)
+        for folder in (profile.data, profile.config, captures, profile.logs):
+            found = modes(folder)
+            assert found == private(found, folder), folder
+        assert {"history.sqlite3", "history.sqlite3-wal", "history.sqlite3-shm"} <= set(modes(profile.data))
+        assert {"glmv.log", "crash.log"} <= set(modes(profile.logs))
+        assert app.proc.poll() is None
