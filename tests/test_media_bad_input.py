@@ -307,3 +307,49 @@ def test_mixed_attachments_in_order_and_one_bad_one_does_not_spoil_the_rest(tmp_
     assert isinstance(results[3], MediaReport) and "remember the milk" in results[3].parts[0].text
     assert isinstance(results[4], MediaReport) and results[4].pages_used == [1, 2]
     assert isinstance(results[5], MediaReport) and isinstance(results[5].parts[0], VideoPart)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _tiff_ifd(tags: list[tuple[int, int, int, int]], next_offset: int) -> bytes:
+    return (
+        struct.pack("<H", len(tags)) + b"".join(struct.pack("<HHII", *t) for t in tags) + struct.pack("<I", next_offset)
+    )
+
+
+def _tiff_with_a_second_frame_without_dimensions() -> bytes:
+    """A 1x1 grey TIFF whose second IFD has no width or height: Pillow raises TypeError counting its frames."""
+    tags = [(256, 3, 1, 1), (257, 3, 1, 1), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1), (273, 4, 1, 8)]
+    tags += [(277, 3, 1, 1), (278, 3, 1, 1), (279, 4, 1, 1)]
+    first_at = 10
+    second_at = first_at + len(_tiff_ifd(tags, 0))
+    return (
+        b"II*\x00"
+        + struct.pack("<I", first_at)
+        + b"\x80\x00"
+        + _tiff_ifd(tags, second_at)
+        + _tiff_ifd([(259, 3, 1, 1)], 0)
+    )
+
+
+# As in Pillow's own Tests/images (crash-2020-10-test.tif, png_decompression_dos.png, seek_too_large.tif), which
+# gave tracebacks through glmv inspect: errors Pillow raises as TypeError and ValueError while opening.
+PILLOW_PARSE_ERRORS = {
+    "frame-without-dimensions.tif": _tiff_with_a_second_frame_without_dimensions(),
+    "text-chunk-bomb.png": b"\x89PNG\r\n\x1a\n"
+    + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+    + _png_chunk(b"zTXt", b"Comment\x00\x00" + zlib.compress(b"\0" * 2_000_000, 9))
+    + _png_chunk(b"IDAT", zlib.compress(b"\x00\x00"))
+    + _png_chunk(b"IEND", b""),
+    "frame-past-the-end.tif": b"II+\x00\x08\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\x80",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PILLOW_PARSE_ERRORS))
+def test_images_pillow_refuses_with_type_or_value_errors_are_named_corrupt(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(PILLOW_PARSE_ERRORS[name])
+    with pytest.raises(MediaError, match=f"^{name}: the image is corrupt or truncated"):
+        prepare(Attachment(path), MediaTarget())

@@ -35,7 +35,10 @@ JPEG_QUALITIES = (90, 80, 70, 60)
 PNG_COMPRESS_LEVEL = 3
 
 # Pillow raises any of these while decoding a damaged file, depending on the format and where the damage is.
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error)
+# What Pillow's parsers raise for damaged data besides OSError: a TIFF frame without dimensions is a TypeError,
+# a PNG text chunk that inflates past its limit or a frame offset past the end a ValueError.
+_PARSE_ERRORS = (SyntaxError, ValueError, TypeError, EOFError, IndexError, struct.error, zlib.error)
+_DECODE_ERRORS = (OSError, *_PARSE_ERRORS)
 
 _FORMATS_BY_EXTENSION = {
     ".png": {"PNG"},
@@ -155,6 +158,10 @@ def _open(path: Path, target: MediaTarget | None = None) -> tuple[Image.Image, t
         ) from e
     except UnidentifiedImageError as e:
         raise MediaError(_unreadable_message(path)) from e
+    except _PARSE_ERRORS as e:
+        raise MediaError(
+            f"{name}: the image is corrupt or truncated ({e}); re-export it or take a new screenshot"
+        ) from e
     except OSError as e:
         if e.errno is None:  # Pillow's own parsers raise OSError without an errno for a damaged header
             raise MediaError(
@@ -175,11 +182,11 @@ def _open(path: Path, target: MediaTarget | None = None) -> tuple[Image.Image, t
         expected = _FORMATS_BY_EXTENSION.get(path.suffix.lower())
         if expected is not None and img.format not in expected:
             notes.append(f"the name says {path.suffix} but the content is {img.format}")
-        frames = getattr(img, "n_frames", 1)
-        if frames > 1 and img.format != "MPO":  # a camera's MPO adds previews or a depth map, not content
-            what = "page" if img.format == "TIFF" else "frame"
-            notes.append(f"only the first {what} of {frames} is sent")
         try:
+            frames = getattr(img, "n_frames", 1)  # reads every frame's header: a damaged one raises here
+            if frames > 1 and img.format != "MPO":  # a camera's MPO adds previews or a depth map, not content
+                what = "page" if img.format == "TIFF" else "frame"
+                notes.append(f"only the first {what} of {frames} is sent")
             if target is not None and img.format in ("JPEG", "MPO"):
                 img.draft(None, fit_size(width, height, target))
             img.load()
