@@ -447,7 +447,8 @@ def test_a_pdf_and_a_screenshot_are_the_images_the_request_sent_in_its_order(tmp
     ]
     # The same images, in the same order, as the request body carries them.
     body = backend.request_body(Conversation().ask("?", attachments), GenerationOptions())
-    urls = [p["image_url"]["url"] for p in body["messages"][0]["content"] if p["type"] == "image_url"]
+    content = json.loads(b"".join(body))["messages"][0]["content"]  # as it goes over the wire
+    urls = [p["image_url"]["url"] for p in content if p["type"] == "image_url"]
     assert len(urls) == len(found.images)
     for image, url in zip(found.images[:3], urls, strict=False):
         assert base64.b64decode(url.split(",", 1)[1]) == image.data
