@@ -99,3 +99,20 @@ def test_tray_menu_emits_its_actions(qtbot):
     assert tray.show() == Tray.available()
     tray.set_recording(True, "00:05")
     assert tray.actions["record"].text() == "Stop recording" and "00:05" in tray.icon.toolTip()
+
+
+def test_the_first_place_is_a_corner_clear_of_the_main_window():
+    from PySide6.QtCore import QPoint, QRect, QSize
+
+    from app.ui.floating import MARGIN, first_place
+
+    area, size = QRect(0, 0, 1600, 1000), QSize(360, 260)
+    bottom_right = QPoint(1600 - 360 - MARGIN, 1000 - 260 - MARGIN)
+    assert first_place(area, size, QRect(0, 0, 1100, 640)) == bottom_right
+    # The main window over the bottom right, then over the whole bottom: the next corner clear of it.
+    assert first_place(area, size, QRect(700, 400, 900, 600)) == QPoint(MARGIN, bottom_right.y())
+    assert first_place(area, size, QRect(0, 400, 1600, 600)) == QPoint(bottom_right.x(), MARGIN)
+    # Nowhere is clear: the corner that covers the least of it.
+    assert first_place(area, size, QRect(0, 0, 1280, 820)) == bottom_right
+    # A second monitor to the right: its own corners.
+    assert first_place(QRect(1600, 0, 1920, 1080), size, QRect(0, 0, 1280, 820)).x() == 1600 + 1920 - 360 - MARGIN

@@ -10,14 +10,40 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, QRect, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QFontMetrics, QGuiApplication, QIcon, QMoveEvent, QResizeEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QTextBrowser, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QCursor, QFontMetrics, QGuiApplication, QIcon, QMoveEvent, QResizeEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QLineEdit,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core.markdown_render import render
 
 ICONS = Path(__file__).resolve().parents[2] / "resources" / "icons"
 SIZE = (360, 260)
+MARGIN = 24  # from the screen's edges, and room for a window manager's frame
+
+
+def first_place(area: QRect, size: QSize, avoid: QRect) -> QPoint:
+    """Where the window first opens: a corner of ``area`` (the available part of the screen under the cursor),
+    bottom-right first, the first one clear of ``avoid`` (the main window), else the one that covers the least
+    of it."""
+    width, height = size.width() + MARGIN, size.height() + MARGIN
+    left, top = area.left() + MARGIN, area.top() + MARGIN
+    right, bottom = max(left, area.right() + 1 - width), max(top, area.bottom() + 1 - height)
+    corners = [QPoint(right, bottom), QPoint(left, bottom), QPoint(right, top), QPoint(left, top)]
+
+    def covered(corner: QPoint) -> int:
+        overlap = QRect(corner, QSize(width, height)).intersected(avoid)
+        return overlap.width() * overlap.height() if not overlap.isEmpty() else 0
+
+    return min(corners, key=covered)
 
 
 def _button(text: str, tip: str, icon: str | None = None, checkable: bool = False) -> QToolButton:
@@ -51,7 +77,7 @@ class FloatingWindow(QWidget):
         self.setObjectName("floatingWindow")
         self.dark = dark
         self.resize(*SIZE)
-        self.setMinimumSize(280, 180)
+        self.placed = False
 
         self.pin_button = _button("Pin", "Keep on top of other windows", checkable=True)
         self.open_main_button = _button("Open", "Open the main window with this conversation", "chevron-right")
@@ -72,22 +98,32 @@ class FloatingWindow(QWidget):
 
         self.input = QLineEdit()
         self.input.setPlaceholderText("Ask about your screen…")
+        self.input.setMinimumWidth(self.input.fontMetrics().horizontalAdvance("x") * 32)
         self.capture_button = _button("Capture", "Capture a region of the screen")
         self.record_button = _button("Rec", "Start or stop recording the screen")
         self.attach_button = _button("Attach", "Attach a file", "attach")
         self.send_button = _button("Send", "Send", "send")
+        # The question gets a row of its own, with Send: beside three more buttons it was a sliver at the least
+        # width, its start scrolled out of sight.
         composer = QHBoxLayout()
         composer.addWidget(self.input, 1)
-        for b in (self.capture_button, self.record_button, self.attach_button, self.send_button):
-            composer.addWidget(b)
+        composer.addWidget(self.send_button)
+        tools = QHBoxLayout()
+        for b in (self.capture_button, self.record_button, self.attach_button):
+            tools.addWidget(b)
+        tools.addStretch(1)
+        self.answer.setMinimumHeight(48)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 8)
         layout.setSpacing(4)
+        # The least size is what the rows need (fonts and labels differ by platform), so nothing is ever cut off.
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         layout.addLayout(header)
         layout.addWidget(self.answer, 1)
         layout.addWidget(self.thinking)
         layout.addLayout(composer)
+        layout.addLayout(tools)
 
         self.pin_button.toggled.connect(self._pin)
         self.open_main_button.clicked.connect(self.open_main_requested)
@@ -96,7 +132,7 @@ class FloatingWindow(QWidget):
         self.attach_button.clicked.connect(self.attach_requested)
         self.send_button.clicked.connect(self._submit)
         self.input.returnPressed.connect(self._submit)
-        self.input.textChanged.connect(self.draft_changed)
+        self.input.textEdited.connect(self.draft_changed)
         self.set_pinned(True)
 
     # ----- fed by the main window -----
@@ -157,6 +193,7 @@ class FloatingWindow(QWidget):
     def set_position(self, x: int, y: int) -> None:
         """A saved position is used only when the window would still show on a screen (monitors change);
         otherwise the window goes to the bottom-right corner of the primary screen."""
+        self.placed = True
         frame = QRect(QPoint(x, y), self.size())
         for screen in QGuiApplication.screens():
             visible = screen.availableGeometry().intersected(frame)
@@ -165,6 +202,12 @@ class FloatingWindow(QWidget):
                 return
         area = QGuiApplication.primaryScreen().availableGeometry()
         self.move(area.right() - self.width() - 24, area.bottom() - self.height() - 48)
+
+    def place_beside(self, avoid: QRect) -> None:
+        """The first opening, with no saved place: a corner of the screen under the cursor, off ``avoid``."""
+        self.placed = True
+        screen = QGuiApplication.screenAt(QCursor.pos()) or QGuiApplication.primaryScreen()
+        self.move(first_place(screen.availableGeometry(), self.size(), avoid))
 
     # ----- internals -----
 

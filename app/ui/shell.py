@@ -86,6 +86,8 @@ class DesktopShell(QObject):
         self.floating.attach_requested.connect(self.window.pick_files)
         self.floating.open_main_requested.connect(self.show_main)
         self.floating.draft_changed.connect(self._floating_draft_changed)
+        # And the other way: a question sent (from either window) leaves both empty.
+        window.composer.input.textChanged.connect(self._main_draft_changed)
         self.floating.pinned_changed.connect(lambda pinned: self._remember(floating_pinned=pinned))
         self._moved_to: tuple[int, int] | None = None
         self._save_place = QTimer(self, singleShot=True, interval=500)
@@ -206,6 +208,8 @@ class DesktopShell(QObject):
             self.floating.hide()
             return
         self.floating.set_draft(self.window.composer.input.toPlainText())
+        if not self.floating.placed:
+            self.floating.place_beside(self.window.frameGeometry())
         self.floating.show()
         self._show_latest()
         self.floating.raise_()
@@ -268,6 +272,9 @@ class DesktopShell(QObject):
         """One draft for both windows: switching to the main window finds what was typed in the small one."""
         if self.window.composer.input.toPlainText() != text:
             self.window.composer.input.setPlainText(text)
+
+    def _main_draft_changed(self) -> None:
+        self.floating.set_draft(self.window.composer.input.toPlainText())
 
     def _new_chat(self) -> None:
         self.window.new_chat()
