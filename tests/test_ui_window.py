@@ -360,3 +360,21 @@ def test_a_stream_cut_mid_answer_keeps_what_arrived(qtbot, windows, openai_serve
     window.store.flush()
     saved = window.store.messages(window.conversation_id)[-1]
     assert saved.status == "failed" and saved.text.startswith("Half of")
+
+
+def test_a_banner_starts_its_sentence_with_a_capital_and_leaves_names_as_they_are(qtbot, windows, openai_server):
+    openai_server.enqueue(dialect_stream("vllm", answer="Half of the answer", ending="drop", done=False))
+    window = windows()
+    ask(qtbot, window, "Go")
+    wait_answer(qtbot, window)
+    qtbot.waitUntil(lambda: bool(window.banners()))
+    assert window.banners()[0].text.text().startswith("The connection to 127.0.0.1:")
+    # The stored message, shown again when the conversation is opened, reads the same.
+    shown = window.conversation_id
+    window.new_chat()
+    window.open_conversation(shown)
+    assert window.banners()[0].text.text().startswith("The connection to 127.0.0.1:")
+    # A message that starts with a file or program name keeps it as it is spelled.
+    for message in ("report.pdf could not be read", "glmv-bench.jpeg is too large", "ffmpeg was not found"):
+        window.show_banner("capture", message, retryable=False)
+        assert window.banners()[-1].text.text() == message

@@ -347,6 +347,19 @@ class AnswerCard(QFrame):
         super().mousePressEvent(event)
 
 
+# Lower-case names that may open a message and are spelled so (the rest are sentences the core writes in lower
+# case, to follow "glmv: " on a terminal).
+LOWER_CASE_NAMES = ("localhost", "ffmpeg", "glmv", "xdotool", "ffprobe")
+
+
+def as_sentence(message: str) -> str:
+    """The message with a capital at its start, unless it starts with a name: a file, host or program."""
+    first = message.split(" ", 1)[0].rstrip(",;")
+    if first.isascii() and first.isalpha() and first.islower() and first not in LOWER_CASE_NAMES:
+        return message[0].upper() + message[1:]
+    return message
+
+
 class Banner(QFrame):
     """A failure, said plainly, with what to do about it."""
 
@@ -359,7 +372,7 @@ class Banner(QFrame):
         self.setObjectName("banner")
         self.setAccessibleName("error banner")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.text = QLabel(message)
+        self.text = QLabel(as_sentence(message))
         self.text.setObjectName("bannerText")
         self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.TextFormat.PlainText)
