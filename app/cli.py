@@ -445,6 +445,10 @@ class PlainView:
             if text:
                 self._write(self.out, text)
                 self._answer_tail = text[-1]
+        elif isinstance(event, Boxes) and event.cut_short:
+            from app.core.grounding import cut_short_note
+
+            self._write(self.err, f"glmv: note: {cut_short_note(event)}\n")
         elif isinstance(event, Done):
             self._close_thinking()
             self._end_answer()
@@ -498,7 +502,10 @@ class JsonView:
             image = image_for_group(self._groups, self._groups + 1, event.image_ref, self._images)
             self._groups += 1
             boxes = [{"box": box.as_list(), "label": box.label} for box in event.boxes]
-            self._emit({"type": "boxes", "boxes": boxes, "image": image})
+            group: dict = {"type": "boxes", "boxes": boxes, "image": image}
+            if event.cut_short:
+                group["cut_short"] = True
+            self._emit(group)
         elif isinstance(event, Done):
             self._emit({"type": "done", "finish_reason": event.finish_reason, "usage": event.usage})
         elif isinstance(event, Failed):

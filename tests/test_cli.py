@@ -428,3 +428,18 @@ def test_inspect_prints_hostile_file_names_inert(tmp_path):
     as_json = glmv("inspect", "--json", str(good), str(empty))
     assert _inert(as_json.stdout)
     assert lines(as_json.stdout)[0]["path"] == str(good)
+
+
+def test_ask_says_when_a_box_group_was_longer_than_what_is_kept(openai_server):
+    from app.core.reasoning import MAX_BOX_GROUP_CHARS
+
+    quads = ", ".join(f"[{i % 900}, {i % 700}, {i % 900 + 9}, {i % 700 + 9}]" for i in range(MAX_BOX_GROUP_CHARS // 10))
+    answer = "Every object: <|begin_of_box|>[" + quads + "]<|end_of_box|>"
+    openai_server.enqueue(dialect_stream("vllm", "", answer, piece=65536))
+    plain = glmv("ask", "--preset", "vllm", "--base-url", openai_server.url, "find everything")
+    assert plain.returncode == 0, plain.stderr
+    assert "glmv: note: The model listed more boxes than are kept of one group; the first" in plain.stderr
+    openai_server.enqueue(dialect_stream("vllm", "", answer, piece=65536))
+    result = glmv("ask", "--preset", "vllm", "--base-url", openai_server.url, "--json", "find everything")
+    (group,) = [r for r in lines(result.stdout) if r["type"] == "boxes"]
+    assert group["cut_short"] is True and 10_000 < len(group["boxes"]) < MAX_BOX_GROUP_CHARS // 10

@@ -14,6 +14,7 @@ from app.core.reasoning import (
     BOX_CLOSE,
     BOX_OPEN,
     MAX_BOX_CHARS,
+    MAX_BOX_GROUP_CHARS,
     SPECIAL_TOKENS,
     TAGS,
     ReasoningSplitter,
@@ -442,3 +443,35 @@ def test_events_are_merged_within_a_chunk() -> None:
     splitter = ReasoningSplitter()
     assert splitter.feed("a<|user|>b</answer>c") == [Answer("abc")]
     assert splitter.feed("<think>x<think>y</think>") == [Thinking("xy")]
+
+
+def _quads(count: int, start: int = 0) -> str:
+    return ", ".join(
+        f'{{"bbox_2d": [{i % 900}, {i % 700}, {i % 900 + 50}, {i % 700 + 40}]}}' for i in range(start, count)
+    )
+
+
+def test_ten_thousand_boxes_in_one_group_are_all_kept_and_the_text_keeps_flowing() -> None:
+    """GLM asked to find every object answers with one long group: it is a list of boxes, not runaway prose."""
+    splitter = ReasoningSplitter()
+    text = BOX_OPEN + "[" + _quads(10_000) + "]"
+    events: list = []
+    flowed_before_close = 0
+    for i in range(0, len(text), 4096):  # streamed in pieces, as a server sends it
+        events += splitter.feed(text[i : i + 4096])
+        flowed_before_close = len(answer(events))
+    assert flowed_before_close > len(text) - 4096 - MAX_BOX_CHARS, "the pane is not held back until the close"
+    events += splitter.feed(BOX_CLOSE + " done") + splitter.finish()
+    (group,) = [e for e in events if isinstance(e, Boxes)]
+    assert len(group.boxes) == 10_000 and not group.cut_short
+    assert group.boxes[1234] == Box(334, 534, 384, 574)
+    assert answer(events).endswith(" done")
+
+
+def test_a_box_group_past_what_is_kept_says_it_was_cut_short() -> None:
+    splitter = ReasoningSplitter()
+    many = (MAX_BOX_GROUP_CHARS // 30) * 2  # each is about 30 characters: twice what is kept
+    events = splitter.feed(BOX_OPEN + "[" + _quads(many) + "]" + BOX_CLOSE) + splitter.finish()
+    (group,) = [e for e in events if isinstance(e, Boxes)]
+    assert group.cut_short and 0 < len(group.boxes) < many
+    assert group.boxes[0] == Box(0, 0, 50, 40)

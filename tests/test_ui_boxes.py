@@ -590,3 +590,20 @@ def test_a_region_dragged_on_a_pdf_page_in_the_large_view_is_rendered_again(qtbo
         assert crop.width > 1.5 * region.width  # from the page itself, not the pixels that were sent
         assert abs(crop.width / crop.height - region.width / region.height) < 0.05
         assert crop.convert("RGB").getpixel((2, 2)) == pytest.approx(PAGE_COLOURS[2], abs=10)
+
+
+def test_a_box_group_longer_than_what_is_kept_is_drawn_and_said_so(qtbot, transcript, openai_server, tmp_path):
+    from app.core.reasoning import MAX_BOX_GROUP_CHARS
+
+    shot = screenshot(tmp_path / "shot.png", (800, 600))
+    card = question_and_answer(transcript, [shot])
+    said: list[str] = []
+    card.copied.connect(said.append)
+    quads = ", ".join(f"[{i % 900}, {i % 700}, {i % 900 + 9}, {i % 700 + 9}]" for i in range(MAX_BOX_GROUP_CHARS // 10))
+    answer = "All of them: <|begin_of_box|>[" + quads + "]<|end_of_box|>"
+    openai_server.enqueue(dialect_stream("vllm", "", answer, piece=65536))
+    stream_into(transcript, card, openai_server, Conversation().ask("?", [Attachment(shot)]))
+    qtbot.waitUntil(lambda: len(card.boxes_panel.canvases) == 1, timeout=20000)
+    (canvas,) = card.boxes_panel.canvases
+    assert 10_000 < len(canvas.boxes) < MAX_BOX_GROUP_CHARS // 10
+    assert said and said[-1].startswith("The model listed more boxes than are kept of one group; the first")

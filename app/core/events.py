@@ -50,6 +50,8 @@ class Boxes:
 
     boxes: tuple[Box, ...]
     image_ref: int | None = None
+    # The group went on past what is kept of one (reasoning.MAX_BOX_GROUP_CHARS): boxes after these were dropped.
+    cut_short: bool = False
 
 
 @dataclass(frozen=True, slots=True)

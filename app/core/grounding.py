@@ -315,6 +315,11 @@ def with_pixels(
 # -- persisted form ---------------------------------------------------------------------------------------------
 
 
+def cut_short_note(group: Boxes) -> str:
+    """What to say of a group the model went on listing past what is kept of one."""
+    return f"The model listed more boxes than are kept of one group; the first {len(group.boxes):,} are used."
+
+
 def groups_to_json(groups: Iterable[Boxes]) -> list[dict]:
     """Box groups as stored with a message: ``[{"boxes": [[x1, y1, x2, y2, label], ...], "image": ref}]``."""
     return [{"boxes": [[*b.as_list(), b.label] for b in g.boxes], "image": g.image_ref} for g in groups]

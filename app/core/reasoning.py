@@ -57,11 +57,14 @@ _TAG_PREFIXES = frozenset(t[:i] for t in TAGS for i in range(1, len(t)))
 _TAG_START_RE = re.compile("[" + re.escape("".join(sorted({t[0] for t in TAGS}))) + "]")
 _MAX_HOLD = max(len(t) for t in TAGS) - 1
 
-# A box group that has not closed after this many characters is not a box group: give it back as answer text
-# rather than stall the answer pane until the end of the stream.
+# A box group that has not closed after this many characters and holds no box is not a box group: give it back
+# as answer text rather than stall the answer pane until the end of the stream. One that does hold boxes is a
+# long list of them (thousands of objects found): its text flows to the answer from then on, and what is kept of
+# it for the boxes at its close is bounded; boxes past that are dropped, and the group says so.
 MAX_BOX_CHARS = 8192
+MAX_BOX_GROUP_CHARS = 1 << 20
 
-_THINK, _ANSWER, _BOX = 0, 1, 2
+_THINK, _ANSWER, _BOX, _LONG_BOX = 0, 1, 2, 3
 
 
 class ReasoningSplitter:
@@ -123,8 +126,9 @@ class ReasoningSplitter:
             self._text(self._pending, out)
             self._pending = ""
         if self._mode == _BOX:
-            self._mode = _ANSWER
             self._answer("".join(self._box_parts), out)
+        if self._mode in (_BOX, _LONG_BOX):
+            self._mode = _ANSWER
             self._box_parts = []
             self._box_len = 0
         return out
@@ -138,14 +142,25 @@ class ReasoningSplitter:
                 out[-1] = Thinking(out[-1].text + text)
             else:
                 out.append(Thinking(text))
-        else:
+        elif mode == _BOX:
             self._box_parts.append(text)
             self._box_len += len(text)
             if self._box_len > MAX_BOX_CHARS:
-                self._mode = _ANSWER
-                self._answer("".join(self._box_parts), out)
-                self._box_parts = []
-                self._box_len = 0
+                held = "".join(self._box_parts)
+                self._answer(held, out)
+                if parse_boxes(held[:MAX_BOX_CHARS]):
+                    self._mode = _LONG_BOX
+                    self._box_parts = [held[:MAX_BOX_GROUP_CHARS]]
+                else:
+                    self._mode = _ANSWER
+                    self._box_parts = []
+                    self._box_len = 0
+        else:
+            self._answer(text, out)
+            room = MAX_BOX_GROUP_CHARS - self._box_len
+            if room > 0:
+                self._box_parts.append(text[:room])
+            self._box_len += len(text)
 
     def _answer(self, text: str, out: list[Event]) -> None:
         if not self._answer_started:
@@ -175,13 +190,16 @@ class ReasoningSplitter:
                 self._text(tag, out)
         elif tag == BOX_CLOSE:
             inner = "".join(self._box_parts)
+            cut_short = self._box_len > MAX_BOX_GROUP_CHARS
             self._box_parts = []
             self._box_len = 0
+            if mode == _BOX:
+                self._answer(inner, out)  # a long group's text has gone to the answer already
             self._mode = _ANSWER
-            self._answer(inner, out)
-            boxes = parse_boxes(inner)
+            # A cut list is no longer valid JSON: its complete quads are what can be read of it.
+            boxes = _scan_quads(inner) if cut_short else parse_boxes(inner)
             if boxes:
-                out.append(Boxes(boxes=boxes, image_ref=None))
+                out.append(Boxes(boxes=boxes, image_ref=None, cut_short=cut_short))
         elif tag in (THINK_OPEN, THINK_CLOSE):
             self._text(tag, out)
         # <answer>, </answer> and a nested <|begin_of_box|> inside a box group are dropped.

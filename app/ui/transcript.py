@@ -31,7 +31,7 @@ from shiboken6 import isValid
 from app.core import grounding
 from app.core.conversation import Attachment
 from app.core.events import Boxes
-from app.core.grounding import QuestionImages, groups_from_json
+from app.core.grounding import QuestionImages, cut_short_note, groups_from_json
 from app.core.markdown_render import render
 from app.core.media.parts import MediaReport, MediaTarget
 from app.ui import theme
@@ -283,6 +283,8 @@ class AnswerCard(QFrame):
         """A box group that just arrived in the stream."""
         self.groups.append(event)
         self.refresh_boxes()
+        if event.cut_short:
+            self.copied.emit(cut_short_note(event))
 
     def set_boxes(self, groups: list[Boxes] | list[Any] | None) -> None:
         """All the answer's box groups: ``Boxes`` events, or the stored form (``grounding.groups_to_json``, or the
