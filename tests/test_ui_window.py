@@ -371,6 +371,7 @@ def test_a_banner_starts_its_sentence_with_a_capital_and_leaves_names_as_they_ar
     assert window.banners()[0].text.text().startswith("The connection to 127.0.0.1:")
     # The stored message, shown again when the conversation is opened, reads the same.
     shown = window.conversation_id
+    window.store.flush()
     window.new_chat()
     window.open_conversation(shown)
     assert window.banners()[0].text.text().startswith("The connection to 127.0.0.1:")
