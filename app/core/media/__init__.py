@@ -4,17 +4,23 @@
 the module for that kind (images, pdf, slides, video, text). Each module exposes
 ``prepare(attachment, target, report) -> None`` filling ``report.parts`` and raising ``MediaError`` for input
 it cannot use.
+
+Long work says where it stands: ``prepare`` takes a ``progress`` listener, and the handlers call ``step`` between
+pages, slides and frames, where they already looked at ``cancel``.
 """
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from app.core.conversation import Attachment
 from app.core.media.kinds import access_problem, detect_kind
 from app.core.media.parts import ImagePart, MediaReport, MediaTarget, Part, TextPart, VideoPart
+from app.core.media.prepared import PreparedCache, key_of
 
 __all__ = [
     "ImagePart",
@@ -23,10 +29,19 @@ __all__ = [
     "MediaReport",
     "MediaTarget",
     "Part",
+    "Progress",
     "TextPart",
     "VideoPart",
     "prepare",
+    "step",
 ]
+
+Progress = Callable[[str], None]
+"""Told what is being prepared, as a person reads it: "Preparing book.pdf, page 40 of 85…"."""
+
+# The listener of the ``prepare`` running on this thread: the handlers report through ``step`` without every
+# signature between ``prepare`` and a page loop carrying it.
+_listener: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar("media_progress", default=None)
 
 # kind -> module under app.core.media that handles it (imported on first use: pymupdf, pptx, cv2 are slow).
 HANDLERS = {
@@ -53,9 +68,27 @@ def check_cancel(cancel: threading.Event | None, name: str) -> None:
         raise MediaCancelled(f"{name}: preparing the attachment was cancelled")
 
 
-def prepare(attachment: Attachment, target: MediaTarget, *, cancel: threading.Event | None = None) -> MediaReport:
+def step(cancel: threading.Event | None, name: str, detail: str, *, check: bool = True) -> None:
+    """One step of long work begins ("page 3 of 85"): a cancel takes effect here (unless ``check`` is False, for
+    a step that watches ``cancel`` itself) and the listener of ``prepare`` hears of it."""
+    if check:
+        check_cancel(cancel, name)
+    listener = _listener.get()
+    if listener is not None:
+        listener(detail)
+
+
+def prepare(
+    attachment: Attachment,
+    target: MediaTarget,
+    *,
+    cancel: threading.Event | None = None,
+    progress: Progress | None = None,
+    cache: PreparedCache | None = None,
+) -> MediaReport:
     """What ``attachment`` becomes for ``target``. Setting ``cancel`` stops long work (LibreOffice conversion,
-    page rendering, frame sampling) and raises ``MediaCancelled``."""
+    page rendering, frame sampling) and raises ``MediaCancelled``. ``progress`` hears what is being prepared.
+    ``cache`` gives back what it holds for this file as it is now and keeps what is prepared."""
     path = Path(attachment.path)
     problem = access_problem(path, attached=True)
     if problem is not None:
@@ -79,8 +112,22 @@ def prepare(attachment: Attachment, target: MediaTarget, *, cancel: threading.Ev
         if e.name != f"app.core.media.{module_name}":
             raise
         raise MediaError(f"{path}: {kind} attachments are not supported yet") from e
+    key = key_of(attachment, kind, target) if cache is not None else None
+    kept = cache.get(key) if cache is not None else None
+    if kept is not None:
+        return kept
     report = MediaReport(path=str(path), kind=kind)
     if warning:
         report.warnings.append(warning)
-    module.prepare(attachment, target, report, cancel=cancel)
+    name = path.name
+    if progress is not None:
+        progress(f"Preparing {name}…")
+    token = _listener.set(None if progress is None else lambda detail: progress(f"Preparing {name}, {detail}…"))
+    try:
+        module.prepare(attachment, target, report, cancel=cancel)
+    finally:
+        _listener.reset(token)
+    # A re-encoded video lives in a temporary file that the history may remove: it is not kept.
+    if cache is not None and all(not isinstance(p, VideoPart) or Path(p.path) == path for p in report.parts):
+        cache.put(key, report)
     return report

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from app.core.media import MediaCancelled, MediaError
+from app.core.media import MediaCancelled, MediaError, step
 from app.core.media.parts import MediaReport, MediaTarget
 from app.core.media.pdf import render_pdf
 
@@ -61,6 +61,7 @@ def render_converted(
     """Converts ``path`` to PDF with LibreOffice and renders its pages (``options`` go to ``render_pdf``): how
     slides and word-processor documents look as LibreOffice draws them. A failed conversion is a ``MediaError``,
     a cancelled one ``MediaCancelled``."""
+    step(cancel, path.name, "converting it with LibreOffice", check=False)  # the conversion watches cancel
     try:
         with converted_pdf(path, cancel=cancel) as pdf:
             render_pdf(pdf, target, report, name=path.name, cancel=cancel, **options)

@@ -78,6 +78,13 @@ def format_pages(pages: list[int]) -> str:
     return ", ".join(out)
 
 
+def which_of(unit: str, number: int, index: int, count: int) -> str:
+    """The page being prepared as progress names it: "page 40 of 85" while the pages go from the first, else
+    "page 120 (35 of 85)", since page 120 of 85 reads as a mistake."""
+    unit = unit.lower()
+    return f"{unit} {number} of {count}" if number == index else f"{unit} {number} ({index} of {count})"
+
+
 @dataclass(frozen=True)
 class PagePlan:
     """Which pages go to the model and how many image tokens each may use."""

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from app.core.conversation import Attachment
-from app.core.media import MediaError, check_cancel
+from app.core.media import MediaError, step
 from app.core.media.budget import image_budget, text_char_cap
 from app.core.media.images import fit_size, image_part
-from app.core.media.pages import PagePlan, PageSpecError, format_pages, parse_pages, plan_pages
+from app.core.media.pages import PagePlan, PageSpecError, format_pages, parse_pages, plan_pages, which_of
 from app.core.media.parts import ImagePart, MediaReport, MediaTarget, TextPart
 
 if TYPE_CHECKING:
@@ -184,8 +184,8 @@ def _render_images(
     )
     plan = plan_pages(selected, budget, min_tokens=least, max_tokens=most)
     sent: list[int] = []
-    for number in plan.pages:
-        check_cancel(cancel, name)
+    for i, number in enumerate(plan.pages, 1):
+        step(cancel, name, which_of(unit, number, i, len(plan.pages)))
         part = _page_image(doc, number, plan.tokens_per_page, target, report, unit)
         if part is not None:
             report.parts.append(part)
@@ -274,7 +274,7 @@ def _render_text_layer(
     pending: list[str] = []
     stopped_at: int | None = None
     for number in selected:
-        check_cancel(cancel, name)
+        step(cancel, name, f"the text of {unit.lower()} {number} of {len(selected)}")
         try:
             text = _clean_text(doc[number - 1].get_text("text"))
         except mupdf_errors() as e:

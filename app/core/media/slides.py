@@ -13,12 +13,12 @@ import zipfile
 from pathlib import Path
 
 from app.core.conversation import Attachment
-from app.core.media import MediaError, check_cancel
+from app.core.media import MediaError, step
 from app.core.media.archives import zip_problem
 from app.core.media.budget import image_budget
 from app.core.media.images import fit_size, image_part
 from app.core.media.libreoffice import INSTALL_HINT, find_soffice, render_converted
-from app.core.media.pages import PageSpecError, format_pages, parse_pages, plan_pages
+from app.core.media.pages import PageSpecError, format_pages, parse_pages, plan_pages, which_of
 from app.core.media.parts import MediaReport, MediaTarget, TextPart
 
 RENDERERS = ("libreoffice", "python-pptx")
@@ -142,8 +142,8 @@ def _through_python_pptx(
     scale = (plan.tokens_per_page * 784 / (width_emu * height_emu)) ** 0.5
     width, height = fit_size(max(1, round(width_emu * scale)), max(1, round(height_emu * scale)), capped)
     themes: dict = {}
-    for number in plan.pages:
-        check_cancel(cancel, path.name)
+    for i, number in enumerate(plan.pages, 1):
+        step(cancel, path.name, which_of("Slide", number, i, len(plan.pages)))
         renderer = SlideRenderer(prs, slides[number - 1], width, height, themes)
         img = renderer.render()
         report.parts.append(image_part(img, target, label=f"Slide {number}", source=str(path)))

@@ -18,7 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from app.core.conversation import Attachment
-from app.core.media import MediaError, check_cancel
+from app.core.media import MediaError, step
 from app.core.media.budget import image_budget
 from app.core.media.images import fit_size, image_part, smart_resize
 from app.core.media.parts import MediaReport, MediaTarget, VideoPart
@@ -231,8 +231,8 @@ def _as_frames(
     position = 0  # index of the frame the next read returns
     skipped = 0
     try:
-        for t in times:
-            check_cancel(cancel, path.name)
+        for i, t in enumerate(times, 1):
+            step(cancel, path.name, f"frame {i} of {len(times)}")
             index = min(info.frames - 1, round(t * info.fps))
             if index < position or index - position > 2 * info.fps:
                 cap.set(cv2.CAP_PROP_POS_FRAMES, index)

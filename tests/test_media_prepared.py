@@ -1,0 +1,92 @@
+"""Preparing says where it stands, stops when told, and what was prepared once is not prepared again (issue 12,
+point 3: a question with a long PDF waited seconds after Enter while its files were prepared a second time)."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pymupdf
+import pytest
+
+from app.core.conversation import Attachment
+from app.core.media import MediaCancelled, MediaTarget, prepare
+from app.core.media.prepared import PreparedCache, size_of
+from tests.test_media_cancel import _deck, _pdf
+
+
+def test_a_pdf_names_each_page_as_it_is_rendered(tmp_path):
+    heard: list[str] = []
+    report = prepare(Attachment(_pdf(tmp_path / "book.pdf", 5)), MediaTarget(), progress=heard.append)
+    assert heard == ["Preparing book.pdf…"] + [f"Preparing book.pdf, page {n} of 5…" for n in range(1, 6)]
+    assert report.pages_used == [1, 2, 3, 4, 5]
+
+
+def test_chosen_pages_say_which_page_and_how_far(tmp_path):
+    heard: list[str] = []
+    prepare(Attachment(_pdf(tmp_path / "book.pdf", 9), pages="7-9"), MediaTarget(), progress=heard.append)
+    assert heard[1:] == [f"Preparing book.pdf, page {n} ({n - 6} of 3)…" for n in (7, 8, 9)]
+
+
+def test_slides_drawn_by_python_pptx_are_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("GLMV_SOFFICE", "")
+    heard: list[str] = []
+    prepare(Attachment(_deck(tmp_path / "deck.pptx", 3)), MediaTarget(), progress=heard.append)
+    assert heard[1:] == [f"Preparing deck.pptx, slide {n} of 3…" for n in (1, 2, 3)]
+
+
+def test_a_cancel_while_a_page_is_named_stops_before_the_next(tmp_path):
+    cancel = threading.Event()
+    heard: list[str] = []
+
+    def listen(text: str) -> None:
+        heard.append(text)
+        if "page 3 of" in text:
+            cancel.set()  # as the window's Stop does, from another thread, while page 3 renders
+
+    with pytest.raises(MediaCancelled, match=r"book\.pdf: preparing the attachment was cancelled"):
+        prepare(Attachment(_pdf(tmp_path / "book.pdf", 40)), MediaTarget(), cancel=cancel, progress=listen)
+    assert heard[-1] == "Preparing book.pdf, page 3 of 40…"
+
+
+def test_what_was_prepared_comes_back_without_preparing_again(tmp_path):
+    cache = PreparedCache()
+    path = _pdf(tmp_path / "book.pdf", 4)
+    first = prepare(Attachment(path), MediaTarget(), cache=cache)
+    heard: list[str] = []
+    again = prepare(Attachment(path), MediaTarget(), cache=cache, progress=heard.append)
+    assert heard == []
+    assert again.parts == first.parts and again.pages_used == first.pages_used
+    again.parts.clear()  # the caller's lists are its own
+    assert prepare(Attachment(path), MediaTarget(), cache=cache).parts == first.parts
+    assert cache.bytes == size_of(first)
+
+
+def test_a_changed_file_or_choice_or_target_is_prepared_again(tmp_path):
+    cache = PreparedCache()
+    path = _pdf(tmp_path / "book.pdf", 4)
+    prepare(Attachment(path), MediaTarget(), cache=cache)
+    heard: list[str] = []
+    prepare(Attachment(path, pages="2"), MediaTarget(), cache=cache, progress=heard.append)
+    prepare(Attachment(path), MediaTarget(max_pixels=200_000), cache=cache, progress=heard.append)
+    assert sum(text.startswith("Preparing book.pdf…") for text in heard) == 2
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "a new first page " * 20)
+    doc.save(tmp_path / "new.pdf")
+    os.replace(tmp_path / "new.pdf", path)
+    heard.clear()
+    report = prepare(Attachment(path), MediaTarget(), cache=cache, progress=heard.append)
+    assert heard and report.pages_total == 1
+
+
+def test_the_kept_bytes_stay_under_the_bound(tmp_path):
+    one = prepare(Attachment(_pdf(tmp_path / "a.pdf", 3)), MediaTarget())
+    cache = PreparedCache(max_bytes=int(size_of(one) * 2.5))
+    for name in "abcd":
+        prepare(Attachment(_pdf(tmp_path / f"{name}.pdf", 3)), MediaTarget(), cache=cache)
+    assert cache.bytes <= cache.max_bytes
+    heard: list[str] = []
+    prepare(Attachment(tmp_path / "d.pdf"), MediaTarget(), cache=cache, progress=heard.append)
+    assert heard == []  # the latest is kept
+    prepare(Attachment(tmp_path / "a.pdf"), MediaTarget(), cache=cache, progress=heard.append)
+    assert heard  # the oldest went first
