@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import pymupdf
 import pytest
 
-from app.core.conversation import Attachment
+from app.core.backends.api import ApiBackend
+from app.core.backends.base import GenerationOptions
+from app.core.conversation import Attachment, Conversation, Message
+from app.core.events import Answer, Failed, Preparing
 from app.core.media import MediaCancelled, MediaTarget, prepare
-from app.core.media.prepared import PreparedCache, size_of
+from app.core.media.prepared import SHARED, PreparedCache, size_of
+from tests.openai_server import OpenAIServer, openai_server_fixture  # noqa: F401 (the openai_server fixture)
 from tests.test_media_cancel import _deck, _pdf
 
 
@@ -90,3 +95,43 @@ def test_the_kept_bytes_stay_under_the_bound(tmp_path):
     assert heard == []  # the latest is kept
     prepare(Attachment(tmp_path / "a.pdf"), MediaTarget(), cache=cache, progress=heard.append)
     assert heard  # the oldest went first
+
+
+def _question(*paths) -> Conversation:
+    return Conversation([Message("user", "What is in these?", [Attachment(p) for p in paths])])
+
+
+def test_the_stream_says_what_it_prepares_before_the_request_goes(tmp_path, openai_server: OpenAIServer):
+    backend = ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v")
+    events = list(backend.stream(_question(_pdf(tmp_path / "long.pdf", 60)), GenerationOptions()))
+    said = [e.text for e in events if isinstance(e, Preparing)]
+    assert said[0].startswith("Preparing long.pdf") and said[-1] == ""
+    assert any(", page " in text and " of 60…" in text for text in said)
+    assert any(isinstance(e, Answer) for e in events)
+    assert len(openai_server.chat_requests) == 1
+
+
+def test_a_file_the_chips_prepared_is_not_prepared_again(tmp_path, openai_server: OpenAIServer):
+    backend = ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v")
+    path = _pdf(tmp_path / "long.pdf", 30)
+    prepare(Attachment(path), backend.media_target, cache=SHARED)  # what a chip does when the file is attached
+    events = list(backend.stream(_question(path), GenerationOptions()))
+    assert not [e for e in events if isinstance(e, Preparing)]
+    sent = openai_server.last.body["messages"][-1]["content"]
+    assert sum(part["type"] == "image_url" for part in sent) == 30
+
+
+def test_a_cancel_while_preparing_ends_the_answer_at_once_and_sends_nothing(tmp_path, openai_server: OpenAIServer):
+    backend = ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v")
+    cancel = threading.Event()
+    events = []
+    started = None
+    for event in backend.stream(_question(_pdf(tmp_path / "long.pdf", 200)), GenerationOptions(), cancel):
+        events.append(event)
+        if isinstance(event, Preparing) and ", page " in event.text and started is None:
+            started = time.monotonic()
+            cancel.set()
+    assert started is not None and time.monotonic() - started < 0.5
+    assert isinstance(events[-1], Failed) and events[-1].kind == "cancelled"
+    time.sleep(0.3)  # the preparation thread stops at its next page; nothing goes out after it
+    assert openai_server.chat_requests == []

@@ -55,6 +55,14 @@ class Boxes:
 
 
 @dataclass(frozen=True, slots=True)
+class Preparing:
+    """The attachments are being prepared before the request goes out ("Preparing book.pdf, page 40 of 85…"),
+    which takes seconds for a long PDF or a deck; an empty ``text`` says the preparing is over."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Done:
     """The stream ended normally. ``usage`` holds the server's token counts when it sent them."""
 
@@ -73,4 +81,4 @@ class Failed:
     retry_after: float | None = None
 
 
-Event = Thinking | Answer | Boxes | Done | Failed
+Event = Thinking | Answer | Boxes | Preparing | Done | Failed

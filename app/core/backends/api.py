@@ -25,7 +25,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import httpx
@@ -33,9 +33,10 @@ import httpx
 from app.core.backends.base import Capabilities, GenerationOptions, recent_turns
 from app.core.backends.dialects import Dialect, Preset, get_preset, host_of
 from app.core.conversation import Conversation, Message
-from app.core.events import Done, Event, Failed
+from app.core.events import Done, Event, Failed, Preparing
 from app.core.logs import redact
-from app.core.media import ImagePart, MediaError, MediaTarget, TextPart, VideoPart, prepare
+from app.core.media import ImagePart, MediaCancelled, MediaError, MediaTarget, Progress, TextPart, VideoPart, prepare
+from app.core.media.prepared import SHARED
 from app.core.reasoning import ReasoningSplitter
 
 log = logging.getLogger(__name__)
@@ -105,9 +106,18 @@ class ApiBackend:
 
     # -- request ---------------------------------------------------------------------------------------------
 
-    def request_body(self, conversation: Conversation, options: GenerationOptions) -> RequestBody:
+    def request_body(
+        self,
+        conversation: Conversation,
+        options: GenerationOptions,
+        *,
+        cancel: threading.Event | None = None,
+        progress: Progress | None = None,
+    ) -> RequestBody:
         """The JSON body for this conversation. Raises ``MediaError`` for attachments the server cannot take,
-        and for a question bigger than one request to the server can carry."""
+        and for a question bigger than one request to the server can carry; ``MediaCancelled`` when ``cancel``
+        is set while attachments are prepared (``progress`` hears which). Files the window's chips (or an earlier
+        question) prepared come from ``media.prepared.SHARED`` instead of being prepared again."""
         files: dict[str, tuple[Path, int]] = {}
         messages: list[dict] = []
         if conversation.system_prompt:
@@ -118,7 +128,7 @@ class ApiBackend:
                 # Reasoning stays out of history: the chat template drops it too, and it would eat the context.
                 messages.append({"role": "assistant", "content": message.text})
                 continue
-            content, n_images, n_videos = self._user_content(message, files)
+            content, n_images, n_videos = self._user_content(message, files, cancel, progress)
             images += n_images
             videos += n_videos
             messages.append({"role": message.role, "content": content})
@@ -142,14 +152,20 @@ class ApiBackend:
             )
         return request
 
-    def _user_content(self, message: Message, files: dict[str, tuple[Path, int]]) -> tuple[str | list[dict], int, int]:
+    def _user_content(
+        self,
+        message: Message,
+        files: dict[str, tuple[Path, int]],
+        cancel: threading.Event | None = None,
+        progress: Progress | None = None,
+    ) -> tuple[str | list[dict], int, int]:
         if not message.attachments:
             return message.text, 0, 0
         parts: list[dict] = []
         images = videos = 0
         target = self.media_target
         for attachment in message.attachments:
-            report = prepare(attachment, target)
+            report = prepare(attachment, target, cancel=cancel, progress=progress, cache=SHARED)
             for part in report.parts:
                 if isinstance(part, ImagePart):
                     if part.label:
@@ -229,11 +245,28 @@ class ApiBackend:
     def _stream(
         self, conversation: Conversation, options: GenerationOptions, cancel: threading.Event
     ) -> Iterator[Event]:
-        try:
-            body = self.request_body(conversation, options)
-        except MediaError as e:
-            yield Failed("input", str(e))
+        preparing = _Preparation(lambda hear: self.request_body(conversation, options, cancel=cancel, progress=hear))
+        preparing.start()
+        said = None
+        while not preparing.done.wait(CANCEL_POLL_S):
+            if cancel.is_set():  # the preparation stops at its next page on its own; the answer ends now
+                yield _cancelled()
+                return
+            if preparing.said != said:
+                said = preparing.said
+                yield Preparing(said or "")
+        if said is not None:
+            yield Preparing("")
+        if cancel.is_set() or isinstance(preparing.error, MediaCancelled):
+            yield _cancelled()
             return
+        if isinstance(preparing.error, MediaError):
+            yield Failed("input", str(preparing.error))
+            return
+        if preparing.error is not None:
+            raise preparing.error
+        body = preparing.body
+        assert body is not None
         if not body.fields["model"]:
             found = self._discover_model()
             if isinstance(found, Failed):
@@ -613,6 +646,31 @@ class RequestBody:
 
 
 _TOKEN = re.compile(rb"(glmv-file-[0-9a-f]{32})")
+
+
+class _Preparation(threading.Thread):
+    """Builds the request body off the stream's thread, so the stream can say what is being prepared (the
+    latest ``said``) and end at once on cancel, while a long PDF or a LibreOffice conversion is under way."""
+
+    def __init__(self, build: Callable[[Progress], RequestBody]) -> None:
+        super().__init__(name="glmv-api-prepare", daemon=True)
+        self._build = build
+        self.done = threading.Event()
+        self.said: str | None = None
+        self.body: RequestBody | None = None
+        self.error: Exception | None = None
+
+    def _hear(self, text: str) -> None:
+        self.said = text
+
+    def run(self) -> None:
+        try:
+            self.body = self._build(self._hear)
+        except Exception as e:
+            self.error = e
+        finally:
+            self.done.set()
+
 
 _BEFORE_RESPONSE = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 """Failures where no response byte arrived, so sending again cannot duplicate an answer the person saw."""

@@ -17,6 +17,7 @@ from app.core.backends.base import Capabilities, GenerationOptions, recent_turns
 from app.core.conversation import Conversation, Message
 from app.core.events import Done, Event, Failed, FailureKind
 from app.core.media import ImagePart, MediaError, MediaTarget, TextPart, VideoPart, prepare
+from app.core.media.prepared import SHARED
 from app.core.reasoning import ReasoningSplitter
 from glmv_local import chat
 from glmv_local.download import DEFAULT_MODEL
@@ -149,7 +150,7 @@ class LocalBackend:
 
         parts: list[chat.Part] = []
         for attachment in message.attachments:
-            for part in prepare(attachment, target).parts:
+            for part in prepare(attachment, target, cache=SHARED).parts:
                 if isinstance(part, ImagePart):
                     if part.label:
                         parts.append(chat.Text(part.label))
