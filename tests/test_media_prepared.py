@@ -135,3 +135,51 @@ def test_a_cancel_while_preparing_ends_the_answer_at_once_and_sends_nothing(tmp_
     assert isinstance(events[-1], Failed) and events[-1].kind == "cancelled"
     time.sleep(0.3)  # the preparation thread stops at its next page; nothing goes out after it
     assert openai_server.chat_requests == []
+
+
+def _started_elsewhere(path, cache: PreparedCache) -> tuple[threading.Thread, list]:
+    """A chip's preparation of ``path`` on its own thread, under way once it names its first page."""
+    first_page = threading.Event()
+    out: list = []
+
+    def hear(text: str) -> None:
+        if ", page " in text:
+            first_page.set()
+
+    thread = threading.Thread(
+        target=lambda: out.append(prepare(Attachment(path), MediaTarget(), cache=cache, progress=hear))
+    )
+    thread.start()
+    assert first_page.wait(10)
+    return thread, out
+
+
+def test_a_file_still_being_prepared_is_waited_for_not_prepared_twice(tmp_path, monkeypatch):
+    from app.core.media import pdf
+
+    runs = []
+    real = pdf.render_pdf
+    monkeypatch.setattr(pdf, "render_pdf", lambda *a, **k: (runs.append(1), real(*a, **k))[1])
+    cache = PreparedCache()
+    path = _pdf(tmp_path / "book.pdf", 80)
+    thread, first = _started_elsewhere(path, cache)
+    heard: list[str] = []
+    report = prepare(Attachment(path), MediaTarget(), cache=cache, progress=heard.append)
+    thread.join()
+    assert len(runs) == 1
+    assert report.parts == first[0].parts
+    assert heard and all(text.startswith("Preparing book.pdf, page ") for text in heard)
+
+
+def test_a_cancel_while_waiting_leaves_the_other_preparation_to_finish(tmp_path):
+    cache = PreparedCache()
+    path = _pdf(tmp_path / "book.pdf", 80)
+    thread, first = _started_elsewhere(path, cache)
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(MediaCancelled):
+        prepare(Attachment(path), MediaTarget(), cache=cache, cancel=cancel)
+    thread.join()
+    heard: list[str] = []
+    assert prepare(Attachment(path), MediaTarget(), cache=cache, progress=heard.append).parts == first[0].parts
+    assert heard == []  # what the other one prepared is kept

@@ -16,11 +16,12 @@ import importlib
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 from app.core.conversation import Attachment
 from app.core.media.kinds import access_problem, detect_kind
 from app.core.media.parts import ImagePart, MediaReport, MediaTarget, Part, TextPart, VideoPart
-from app.core.media.prepared import PreparedCache, key_of
+from app.core.media.prepared import PreparedCache, Underway, copy_report, key_of
 
 __all__ = [
     "ImagePart",
@@ -112,14 +113,49 @@ def prepare(
         if e.name != f"app.core.media.{module_name}":
             raise
         raise MediaError(f"{path}: {kind} attachments are not supported yet") from e
-    key = key_of(attachment, kind, target) if cache is not None else None
-    kept = cache.get(key) if cache is not None else None
-    if kept is not None:
-        return kept
     report = MediaReport(path=str(path), kind=kind)
     if warning:
         report.warnings.append(warning)
-    name = path.name
+    if cache is None:
+        _prepare_with(module, attachment, target, report, cancel, progress)
+        return report
+    key = key_of(attachment, kind, target)
+    kept = cache.get(key)
+    if kept is not None:
+        return kept
+    underway, mine = cache.start(key)
+    if not mine:
+        kept = _wait_for(underway, path.name, cancel, progress)
+        if kept is not None:
+            return kept
+        underway, mine = cache.start(None)  # that one failed: this one tries for itself, not kept
+    said = progress
+
+    def hear(text: str) -> None:
+        underway.said = text
+        if said is not None:
+            said(text)
+
+    done: MediaReport | None = None
+    try:
+        _prepare_with(module, attachment, target, report, cancel, hear)
+        # A re-encoded video lives in a temporary file that the history may remove: it is not kept.
+        if all(not isinstance(p, VideoPart) or Path(p.path) == path for p in report.parts):
+            done = report
+    finally:
+        cache.finish(key, underway, done)
+    return report
+
+
+def _prepare_with(
+    module: ModuleType,
+    attachment: Attachment,
+    target: MediaTarget,
+    report: MediaReport,
+    cancel: threading.Event | None,
+    progress: Progress | None,
+) -> None:
+    name = Path(attachment.path).name
     if progress is not None:
         progress(f"Preparing {name}…")
     token = _listener.set(None if progress is None else lambda detail: progress(f"Preparing {name}, {detail}…"))
@@ -127,7 +163,17 @@ def prepare(
         module.prepare(attachment, target, report, cancel=cancel)
     finally:
         _listener.reset(token)
-    # A re-encoded video lives in a temporary file that the history may remove: it is not kept.
-    if cache is not None and all(not isinstance(p, VideoPart) or Path(p.path) == path for p in report.parts):
-        cache.put(key, report)
-    return report
+
+
+def _wait_for(
+    underway: Underway, name: str, cancel: threading.Event | None, progress: Progress | None
+) -> MediaReport | None:
+    """The report of the same file's preparation under way elsewhere, passing on what it says; None when it
+    failed. A cancel here leaves that one running (it is the chip's) and raises ``MediaCancelled``."""
+    said = None
+    while not underway.done.wait(0.05):
+        check_cancel(cancel, name)
+        if progress is not None and underway.said is not None and underway.said != said:
+            said = underway.said
+            progress(said)
+    return None if underway.report is None else copy_report(underway.report)

@@ -5,6 +5,9 @@ the backend needs the very same parts when the question is sent, and a long PDF 
 takes seconds. A report is kept for the file as it was (device, inode, size, modification time), the choices
 that shape it (kind, pages, password, text layer) and the target's limits, so a changed file or setting is
 prepared again. The encoded parts held are bounded in bytes, least recently used first out.
+
+A file still being prepared (Enter pressed while its chip reads it) is waited for, not prepared a second time
+beside it: ``Underway`` carries what the first preparation last said, and its report when it ends.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def key_of(attachment: Attachment, kind: str, target: MediaTarget) -> Hashable |
     return (file, kind, attachment.pages, attachment.password, attachment.text_layer, target)
 
 
-def _copy(report: MediaReport) -> MediaReport:
+def copy_report(report: MediaReport) -> MediaReport:
     """Parts are frozen and shared; the lists are the caller's to change."""
     return dataclasses.replace(
         report,
@@ -55,12 +58,44 @@ def _copy(report: MediaReport) -> MediaReport:
     )
 
 
+class Underway:
+    """One preparation in progress, as those waiting for it see it."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.said: str | None = None
+        self.report: MediaReport | None = None  # None once done: it failed, and each waiter tries for itself
+
+
 class PreparedCache:
     def __init__(self, max_bytes: int = MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self._reports: OrderedDict[Hashable, tuple[MediaReport, int]] = OrderedDict()
+        self._underway: dict[Hashable, Underway] = {}
         self._bytes = 0
         self._lock = threading.Lock()
+
+    def start(self, key: Hashable | None) -> tuple[Underway, bool]:
+        """The preparation of ``key`` under way, and whether the caller is the one to do it (then it must call
+        ``finish``); otherwise it waits for the one that is."""
+        with self._lock:
+            found = self._underway.get(key) if key is not None else None
+            if found is not None:
+                return found, False
+            underway = Underway()
+            if key is not None:
+                self._underway[key] = underway
+            return underway, True
+
+    def finish(self, key: Hashable | None, underway: Underway, report: MediaReport | None) -> None:
+        """The preparation ended, with its report or (failed, cancelled) without; waiters wake."""
+        if report is not None:
+            self.put(key, report)
+            underway.report = copy_report(report)
+        with self._lock:
+            if key is not None and self._underway.get(key) is underway:
+                del self._underway[key]
+        underway.done.set()
 
     @property
     def bytes(self) -> int:
@@ -74,7 +109,7 @@ class PreparedCache:
             if found is None:
                 return None
             self._reports.move_to_end(key)
-            return _copy(found[0])
+            return copy_report(found[0])
 
     def put(self, key: Hashable | None, report: MediaReport) -> None:
         size = size_of(report)
@@ -84,7 +119,7 @@ class PreparedCache:
             old = self._reports.pop(key, None)
             if old is not None:
                 self._bytes -= old[1]
-            self._reports[key] = (_copy(report), size)
+            self._reports[key] = (copy_report(report), size)
             self._bytes += size
             while self._bytes > self.max_bytes:
                 _, (_, dropped) = self._reports.popitem(last=False)
