@@ -3,7 +3,8 @@
 Enter sends and Shift+Enter starts a new line, except while an input method is composing (Enter then confirms
 the composition). Files dropped or pasted on the input join the attachments; a pasted image is saved as a PNG
 first. Each attachment is read on a worker (``app.core.media.prepare``) to show its thumbnail, page count and
-token estimate before the question is sent.
+token estimate before the question is sent; what it prepared is kept (``app.core.media.prepared.SHARED``) for
+the backend to send as it is.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from app.core.media import MediaError, MediaReport, MediaTarget, prepare
 from app.core.media.kinds import detect_kind
 from app.core.media.pages import format_pages
 from app.core.media.parts import ImagePart
+from app.core.media.prepared import SHARED
 from app.ui import theme
 from app.ui.budget_bar import BudgetLabel
 from app.ui.page_picker import PageField
@@ -101,7 +103,7 @@ def inspect_attachment(attachment: Attachment, target: MediaTarget) -> Attachmen
     """Runs on a worker thread: QImage (unlike QPixmap) may be made off the Qt thread."""
     path = Path(attachment.path)
     try:
-        report = prepare(attachment, target)
+        report = prepare(attachment, target, cache=SHARED)
     except MediaError as e:
         return AttachmentInfo(error=str(e).replace(str(path), path.name), locked=_password_problem(attachment))
     except Exception as e:

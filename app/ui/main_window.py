@@ -480,6 +480,7 @@ class MainWindow(QMainWindow):
         self.select_answer(message_id)
         self.thinking.clear()
         self._live_text = ""
+        self._shown_preparing = ""
         self.run = StreamRun(
             self.backend,
             conversation,
@@ -502,6 +503,7 @@ class MainWindow(QMainWindow):
         thinking, answer = run.drain()
         if card is None:
             return
+        self._show_preparing(card, run.preparing)
         if thinking:
             card.thinking += thinking
             if self.selected == card.message_id:
@@ -518,10 +520,22 @@ class MainWindow(QMainWindow):
             if seconds is not None:
                 self.thinking.set_time(seconds, thinking=run.thinking_ended is None)
 
+    def _show_preparing(self, card: AnswerCard, preparing: str) -> None:
+        """Which file and page the backend prepares before sending, in the empty answer and the thinking pane:
+        a long PDF or a deck takes seconds that otherwise look like nothing happening."""
+        if preparing == self._shown_preparing:
+            return
+        self._shown_preparing = preparing
+        card.view.setPlaceholderText(preparing)
+        if self.selected == card.message_id:
+            self.thinking.show_preparing(preparing)
+
     def _stream_ended(self, result: StreamResult) -> None:
         self._tick()
         self.timer.stop()
         card = self.streaming_card
+        if card is not None:
+            self._show_preparing(card, "")
         thread = self.stream_thread
         rendered_dark = self.run.dark if self.run is not None else self.dark
         self.run = None
@@ -568,6 +582,11 @@ class MainWindow(QMainWindow):
             elif not result.text and not self.composer.input.toPlainText().strip() and not self.composer.strip.chips():
                 # Nothing arrived for a new question: it goes back into the composer, ready to send again.
                 self.edit_question(question_id)
+        elif result.status == "stopped" and result.while_preparing:
+            self.statusBar().showMessage(
+                "Stopped while the files were prepared: nothing was sent. The question is kept; Regenerate sends it.",
+                8000,
+            )
         elif result.status == "stopped":
             self.statusBar().showMessage("Stopped. The partial answer is kept.", 4000)
         self._refresh_budget()

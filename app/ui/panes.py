@@ -165,6 +165,11 @@ class ThinkingPane(QWidget):
         self.view.setPlaceholderText(PLACEHOLDER)
         self.time.setText("")
 
+    def show_preparing(self, text: str) -> None:
+        """What is prepared before the question goes out, where the reasoning will come; empty when done."""
+        self.view.setPlaceholderText(text or PLACEHOLDER)
+        self.view.viewport().update()  # a new placeholder alone is not painted until something else is
+
     def append_text(self, text: str) -> None:
         if not text:
             return

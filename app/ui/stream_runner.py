@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from app.core.backends.base import Backend, GenerationOptions
 from app.core.conversation import Conversation
-from app.core.events import Answer, Boxes, Done, Failed, Thinking
+from app.core.events import Answer, Boxes, Done, Failed, Preparing, Thinking
 from app.core.grounding import groups_to_json
 from app.core.markdown_render import Rendered, render
 from app.core.store import StreamSaver
@@ -34,6 +34,7 @@ class StreamResult:
     end: Done | Failed
     boxes: list[Boxes] = field(default_factory=list)
     rendered: Rendered | None = None
+    while_preparing: bool = False  # it ended while the attachments were prepared: nothing was sent
 
 
 class StreamRun:
@@ -62,6 +63,7 @@ class StreamRun:
         self.thinking_started: float | None = None
         self.thinking_ended: float | None = None
         self.result: StreamResult | None = None
+        self.preparing = ""  # what the backend says it prepares before sending; empty when it does not
 
     def drain(self) -> tuple[str, str]:
         """The thinking and answer text that arrived since the last call."""
@@ -88,6 +90,11 @@ class StreamRun:
         end: Done | Failed | None = None
         try:
             for event in self.backend.stream(self.conversation, self.options, self.cancel):
+                if isinstance(event, Preparing):
+                    self.preparing = event.text
+                    continue
+                if not isinstance(event, (Done, Failed)):
+                    self.preparing = ""
                 if isinstance(event, Thinking):
                     with self._lock:
                         if self.thinking_started is None:
@@ -118,6 +125,7 @@ class StreamRun:
                 if self.cancel.is_set()
                 else Failed("network", "The answer ended without a finish signal; it may be incomplete. Retry.")
             )
+        while_preparing, self.preparing = bool(self.preparing), ""
         if self.thinking_started is not None and self.thinking_ended is None:
             self.thinking_ended = time.monotonic()
         text, thinking = "".join(self._answer), "".join(self._thinking)
@@ -127,7 +135,9 @@ class StreamRun:
             status = "stopped"
         else:
             status = "failed"
-        result = StreamResult(status, text, thinking, self.thinking_seconds(), end, self._boxes)
+        result = StreamResult(
+            status, text, thinking, self.thinking_seconds(), end, self._boxes, while_preparing=while_preparing
+        )
         if self.saver is not None:
             info: dict = {"thinking_seconds": result.thinking_seconds, "boxes": groups_to_json(self._boxes) or None}
             if isinstance(end, Done):

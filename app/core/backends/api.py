@@ -255,11 +255,11 @@ class ApiBackend:
             if preparing.said != said:
                 said = preparing.said
                 yield Preparing(said or "")
-        if said is not None:
-            yield Preparing("")
         if cancel.is_set() or isinstance(preparing.error, MediaCancelled):
             yield _cancelled()
             return
+        if said is not None:
+            yield Preparing("")
         if isinstance(preparing.error, MediaError):
             yield Failed("input", str(preparing.error))
             return
