@@ -799,9 +799,8 @@ def _render_pdf_region(
     image: SeenImage, page_number: int, rect: PixelBox, width: int, height: int, folder: Path | None
 ) -> Path:
     import pymupdf
-    from PIL import Image
 
-    from app.core.media.pdf import mupdf_errors
+    from app.core.media.pdf import mupdf_errors, render
 
     failures: tuple[type[Exception], ...] = (OSError, *mupdf_errors())
     try:
@@ -819,10 +818,7 @@ def _render_pdf_region(
             long_side = max(clip.width, clip.height, 1e-3)
             zoom = min(max(REGION_LONG_SIDE / long_side, REGION_MIN_ZOOM), REGION_MAX_ZOOM)
             zoom = min(zoom, math.sqrt(REGION_MAX_PIXELS / max(clip.width * clip.height, 1e-3)))
-            pix = page.get_pixmap(
-                matrix=pymupdf.Matrix(zoom, zoom), clip=clip, colorspace=pymupdf.csRGB, alpha=False, annots=True
-            )
-            region = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+            region = render(page, pymupdf.Matrix(zoom, zoom), clip)
     except failures as e:
         raise GroundingError(f"{image.title}: the page cannot be rendered again ({e})") from None
     where = f"{rect.left}-{rect.top}-{rect.width}x{rect.height}"

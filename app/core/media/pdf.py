@@ -57,6 +57,34 @@ def mupdf_errors() -> tuple[type[Exception], ...]:
     return (RuntimeError, ValueError, IndexError, pymupdf.mupdf.FzErrorBase)
 
 
+def render(page: pymupdf.Page, matrix: pymupdf.Matrix, clip: pymupdf.Rect | None = None) -> Image.Image:
+    """The page (or the part ``clip`` of it, in page coordinates) with its annotations and form fields, as RGB on
+    white, drawn straight into a pixmap.
+
+    Not through ``Page.get_pixmap``: that records a display list first, and MuPDF's list device loops forever on
+    some damaged structure trees (PyMuPDF's own tests/resources/test_2548.pdf) while holding the GIL, which froze
+    every thread of the app, the window's included. Drawing directly gives the same pixels, a little sooner."""
+    from pymupdf import mupdf
+
+    ctm = mupdf.FzMatrix(matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f)
+    area = mupdf.fz_bound_page(page.this)
+    if clip is not None:
+        area = mupdf.fz_intersect_rect(area, mupdf.FzRect(clip.x0, clip.y0, clip.x1, clip.y1))
+    box = mupdf.fz_round_rect(mupdf.fz_transform_rect(area, ctm))
+    if box.x1 <= box.x0 or box.y1 <= box.y0:
+        raise ValueError("nothing of the page lies in the area to render")
+    target = mupdf.fz_new_pixmap_with_bbox(mupdf.fz_device_rgb(), box, mupdf.FzSeparations(), 0)
+    mupdf.fz_clear_pixmap_with_value(target, 255)
+    device = mupdf.fz_new_draw_device(ctm, target)
+    try:
+        mupdf.fz_run_page(page.this, device, mupdf.FzMatrix(), mupdf.FzCookie())
+    finally:
+        mupdf.fz_close_device(device)
+    width, height = mupdf.fz_pixmap_width(target), mupdf.fz_pixmap_height(target)
+    samples = mupdf.fz_pixmap_samples_memoryview(target)
+    return Image.frombuffer("RGB", (width, height), samples, "raw", "RGB", mupdf.fz_pixmap_stride(target), 1).copy()
+
+
 def damaged(name: str, error: BaseException) -> MediaError:
     return MediaError(
         f"{name}: the PDF is damaged beyond repair ({error}); open it in a PDF viewer and save or print it to a new "
@@ -238,13 +266,10 @@ def _page_image(
         capped = dataclasses.replace(target, max_pixels=min(target.max_pixels, 2 * tokens * 784))
         scale = (tokens * 784 / (rect.width * rect.height)) ** 0.5
         width, height = fit_size(max(1, round(rect.width * scale)), max(1, round(rect.height * scale)), capped)
-        matrix = pymupdf.Matrix(width / rect.width, height / rect.height)
-        pix = page.get_pixmap(matrix=matrix, colorspace=pymupdf.csRGB, alpha=False, annots=True)
+        img = render(page, pymupdf.Matrix(width / rect.width, height / rect.height))
     except mupdf_errors() as e:
         report.warnings.append(f"{unit.lower()} {number} could not be rendered ({e}) and was skipped")
         return None
-    img = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
-    del pix
     return image_part(img, target, label=f"{unit} {number}", source=report.path)
 
 
