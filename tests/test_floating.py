@@ -116,3 +116,17 @@ def test_the_first_place_is_a_corner_clear_of_the_main_window():
     assert first_place(area, size, QRect(0, 0, 1280, 820)) == bottom_right
     # A second monitor to the right: its own corners.
     assert first_place(QRect(1600, 0, 1920, 1080), size, QRect(0, 0, 1280, 820)).x() == 1600 + 1920 - 360 - MARGIN
+
+
+def test_a_long_line_of_thinking_never_widens_the_window(qtbot):
+    """The thinking line is elided to the window: set while hidden, it had taken a never-shown label's default
+    640 px, and the window grew to 649 px, past the screen's edge at its bottom-right place."""
+    window = FloatingWindow()
+    qtbot.addWidget(window)
+    window.set_thinking("Reading the screen. " * 200, active=False)
+    window.show()
+    qtbot.waitExposed(window)
+    window.set_thinking("Reading the screen. " * 200, active=True)
+    qtbot.wait(50)
+    assert window.width() == SIZE[0] and window.minimumSizeHint().width() <= SIZE[0]
+    assert window.thinking.isVisible() and window.thinking.text().startswith("…")

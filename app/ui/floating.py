@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLayout,
     QLineEdit,
+    QSizePolicy,
     QTextBrowser,
     QToolButton,
     QVBoxLayout,
@@ -93,6 +94,9 @@ class FloatingWindow(QWidget):
         self.thinking = QLabel()
         self.thinking.setObjectName("thinkingIndicator")
         self.thinking.setTextFormat(Qt.TextFormat.PlainText)
+        # Its text is elided to the window, never the other way round: a label sized by a line of reasoning
+        # widened the window past the screen's edge (649 px at the bottom-right corner of 1920).
+        self.thinking.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.thinking.hide()
         self._thinking_text = ""
 
@@ -218,7 +222,7 @@ class FloatingWindow(QWidget):
 
     def _elide_thinking(self) -> None:
         label = "Thinking… " + self._thinking_text if self._thinking_text else "Thinking…"
-        width = max(40, self.thinking.width() or self.width() - 16)
+        width = max(40, self.thinking.width() if self.thinking.isVisible() else self.width() - 16)
         self.thinking.setText(QFontMetrics(self.thinking.font()).elidedText(label, Qt.TextElideMode.ElideLeft, width))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
