@@ -20,6 +20,7 @@ from app.core.conversation import Attachment
 from app.core.media import ImagePart, MediaError, MediaReport, MediaTarget, TextPart, VideoPart, prepare
 from app.core.media import slides as slides_module
 from app.core.media.libreoffice import find_soffice
+from tests.test_media_hostile_pdf import hand_made_pdf
 
 needs_libreoffice = pytest.mark.skipif(find_soffice() is None, reason="LibreOffice (soffice) is not installed")
 
@@ -40,17 +41,7 @@ def many_pages_pdf(path: Path, count: int) -> Path:
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
         *[b"<< /Type /Page /Parent 2 0 R /Contents 3 0 R >>"] * count,
     ]
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    path.write_bytes(bytes(out))
-    return path
+    return hand_made_pdf(path, *objects)
 
 
 def solid_png(path: Path, width: int, height: int) -> Path:
