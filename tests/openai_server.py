@@ -182,6 +182,20 @@ def error_reply(status: int, message: str, code: str | None = None, retry_after:
     return JsonReply(status, {"error": {"code": code or str(status), "message": message}}, headers)
 
 
+# A configured key with no key-looking shape: only the masking of the configured key itself can catch it.
+ECHOED_KEY = "glmv-test-KEY-0123456789abcdef"
+
+
+def key_echoes() -> list[Reply]:
+    """Servers that write the key back: a 401, a 400 and an error inside the stream after some answer."""
+    key = ECHOED_KEY
+    return [
+        error_reply(401, f"Incorrect API key provided: {key}. Find your key in the console."),
+        error_reply(400, f"request from {key} is malformed"),
+        Stream([*dialect_chunks("vllm", "", "part")[:-2], {"error": {"message": f"quota used up for {key}"}}]),
+    ]
+
+
 def vllm_error(status: int, message: str) -> JsonReply:
     """vLLM's flat error shape."""
     return JsonReply(status, {"object": "error", "message": message, "type": "BadRequestError", "code": status})

@@ -7,10 +7,13 @@ import time
 import pytest
 
 from tests.openai_server import (
+    ECHOED_KEY as KEY,
+)
+from tests.openai_server import (
     Stream,
     dialect_chunks,
     dialect_stream,
-    error_reply,
+    key_echoes,
     openai_server_fixture,  # noqa: F401 (the fixture)
 )
 from tests.test_cli import glmv
@@ -51,12 +54,7 @@ def test_ask_without_any_key_names_the_file_the_window_would_use(openai_server, 
 
 # -- a server that echoes the key -----------------------------------------------------------------------------
 
-KEY = "glmv-test-KEY-0123456789abcdef"  # no key-looking shape: only the configured key's own masking can catch it
-ECHOES = [
-    error_reply(401, f"Incorrect API key provided: {KEY}. Find your key in the console."),
-    error_reply(400, f"request from {KEY} is malformed"),
-    Stream([*dialect_chunks("vllm", "", "part")[:-2], {"error": {"message": f"quota used up for {KEY}"}}]),
-]
+ECHOES = key_echoes()
 
 
 @pytest.mark.parametrize("reply", ECHOES, ids=["401", "400", "in-stream"])

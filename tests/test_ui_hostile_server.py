@@ -17,7 +17,8 @@ from app.core.store import Store
 from app.ui.main import build_main_window
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.workers import Tasks
-from tests.openai_server import Lazy, Stream, dialect_chunks, error_reply, openai_server_fixture  # noqa: F401
+from tests.openai_server import ECHOED_KEY as KEY
+from tests.openai_server import Lazy, Stream, dialect_chunks, error_reply, key_echoes, openai_server_fixture  # noqa: F401
 
 pytestmark = pytest.mark.gui
 
@@ -31,12 +32,7 @@ def test_the_answer_time_limit_is_set_in_the_server_settings(qtbot, tmp_path):
     assert dialog.result_settings().answer_timeout == 300
 
 
-KEY = "glmv-test-KEY-0123456789abcdef"  # no key-looking shape: only the configured key's own masking can catch it
-ECHOES = [
-    error_reply(401, f"Incorrect API key provided: {KEY}. Find your key in the console."),
-    error_reply(400, f"request from {KEY} is malformed"),
-    Stream([*dialect_chunks("vllm", "", "part")[:-2], {"error": {"message": f"quota used up for {KEY}"}}]),
-]
+ECHOES = key_echoes()
 
 
 @pytest.mark.parametrize("reply", ECHOES, ids=["401", "400", "in-stream"])
