@@ -26,14 +26,18 @@ def app(tmp_path_factory):
         yield running
 
 
-@pytest.fixture
-def fresh(app):
-    """A new chat, nothing in the composer, the window in front."""
+def start_new_chat(app) -> None:
+    """A new chat, nothing in the composer, the window in front: what each real-window test starts from."""
     assert app.proc.poll() is None, f"the app exited: {app.log.read_text()[-3000:]}"
     look(app, "w.focus_composer()")
     activate(app)  # tooltips are shown for the active window only
     key(app, "ctrl+n")
     settle(app)
+
+
+@pytest.fixture
+def fresh(app):
+    start_new_chat(app)
     assert look(app, "w.conversation_id") is None
     yield app
     assert app.proc.poll() is None, f"the app exited: {app.log.read_text()[-3000:]}"

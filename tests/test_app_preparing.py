@@ -16,7 +16,7 @@ from tests import xvfb
 from tests.app_window import click, key, look, running_app, settle, snapshot, type_text
 from tests.openai_server import dialect_stream
 from tests.profiled_app import until
-from tests.test_app_conversation_flow import activate, attach_from_dialog
+from tests.test_app_conversation_flow import attach_from_dialog, start_new_chat
 
 CORPUS = Path("/work/shared/corpus")
 FILES = ("mupdf_explored.pdf", "glmv-bench-chart.jpeg", "cht-chart-type.pptx")
@@ -38,11 +38,7 @@ def app(tmp_path_factory):
 
 @pytest.fixture
 def fresh(app):
-    assert app.proc.poll() is None, f"the app exited: {app.log.read_text()[-3000:]}"
-    look(app, "w.focus_composer()")
-    activate(app)
-    key(app, "ctrl+n")
-    settle(app)
+    start_new_chat(app)
     look(app, "__import__('app.core.media.prepared', fromlist=['SHARED']).SHARED.clear()")  # nothing kept before
     yield app
     until(lambda: not look(app, "w.is_streaming()"), 60, "the answer to end")

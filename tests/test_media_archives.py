@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import struct
 import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from app.core.conversation import Attachment
 from app.core.media import MediaError, MediaTarget, archives, prepare
 from app.core.media.libreoffice import ConversionError, converted_pdf, find_soffice
+from tests.test_cli import glmv
 from tests.test_media_bad_input import deck, minimal_docx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,13 +158,7 @@ def test_a_damaged_archive_is_left_to_the_reader(tmp_path):
 
 
 def test_glmv_inspect_on_a_bomb_exits_2_with_the_message(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "inspect", str(pptx_bomb(tmp_path)), str(docx_bomb(tmp_path))],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = glmv("inspect", str(pptx_bomb(tmp_path)), str(docx_bomb(tmp_path)), timeout=60)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "glmv: bomb.pptx: " in result.stderr and "glmv: bomb.docx: " in result.stderr

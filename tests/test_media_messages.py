@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +15,7 @@ from PIL import Image
 from app.core.conversation import Attachment
 from app.core.media import MediaError, MediaTarget, prepare
 from app.core.store import Store
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.test_cli import glmv
 
 
 def jpeg_bytes() -> bytes:
@@ -62,35 +59,13 @@ def test_a_dangling_symlink_names_its_missing_target(tmp_path):
 
 
 def test_the_command_line_says_the_same(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "inspect", str(loop(tmp_path)), str(dangling(tmp_path))],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = glmv("inspect", str(loop(tmp_path)), str(dangling(tmp_path)), timeout=60)
     assert result.returncode == 2
     assert "a.png: is a symbolic link that loops back on itself" in result.stderr
     assert "which does not exist" in result.stderr and "no such file" not in result.stderr
     sub = tmp_path / "sub"
     sub.mkdir()
-    asked = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "app.cli",
-            "ask",
-            "--base-url",
-            "http://127.0.0.1:9/v1",
-            "--attach",
-            str(loop(sub)),
-            "?",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    asked = glmv("ask", "--base-url", "http://127.0.0.1:9/v1", "--attach", str(loop(sub)), "?", timeout=60)
     assert asked.returncode == 2 and "loops back on itself" in asked.stderr
 
 
