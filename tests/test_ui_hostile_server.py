@@ -13,12 +13,11 @@ from PySide6.QtWidgets import QPlainTextEdit
 from app.core.backends.api import ApiBackend
 from app.core.logs import setup_logging
 from app.core.settings import KeyVault, Settings
-from app.core.store import Store
-from app.ui.main import build_main_window
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.workers import Tasks
 from tests.openai_server import ECHOED_KEY as KEY
 from tests.openai_server import Lazy, Stream, dialect_chunks, error_reply, key_echoes, openai_server_fixture  # noqa: F401
+from tests.test_ui_window import shown_window
 
 pytestmark = pytest.mark.gui
 
@@ -38,17 +37,10 @@ ECHOES = key_echoes()
 @pytest.mark.parametrize("reply", ECHOES, ids=["401", "400", "in-stream"])
 def test_a_key_the_server_echoes_is_masked_in_the_banner_the_history_and_the_log(qtbot, tmp_path, openai_server, reply):
     log_file = setup_logging(folder=tmp_path / "log")
-    store = Store(tmp_path / "data")
-    backend = ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v", api_key=KEY)
-    window = build_main_window(
-        Settings(preset="vllm", base_url=openai_server.url, model="glm-4.6v"),
-        backend,
-        store=store,
-        vault=KeyVault(tmp_path / "config", use_keyring=False),
-        settings_path=tmp_path / "config" / "settings.json",
+    window = shown_window(
+        qtbot, tmp_path, ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v", api_key=KEY)
     )
-    qtbot.addWidget(window)
-    window.show()
+    store = window.store
     try:
         openai_server.enqueue(reply)
         composer = window.findChild(QPlainTextEdit, "composer")
@@ -92,18 +84,10 @@ def test_the_attachment_chip_says_a_video_too_big_for_the_server_is_re_encoded(q
 
     from tests.test_api_video_size import padded_video
 
-    store = Store(tmp_path / "data")
     backend = ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v")
     backend.dialect = dataclasses.replace(backend.dialect, max_request_bytes=8 * 2**20)
-    window = build_main_window(
-        Settings(preset="vllm", base_url=openai_server.url, model="glm-4.6v"),
-        backend,
-        store=store,
-        vault=KeyVault(tmp_path / "config", use_keyring=False),
-        settings_path=tmp_path / "config" / "settings.json",
-    )
-    qtbot.addWidget(window)
-    window.show()
+    window = shown_window(qtbot, tmp_path, backend)
+    store = window.store
     try:
         window.add_files([padded_video(tmp_path / "big.mp4", 12 * 2**20)])
         qtbot.waitUntil(lambda: all(c.ready for c in window.composer.strip.chips()), timeout=20000)

@@ -33,6 +33,21 @@ def image(tmp_path) -> Path:
     return path
 
 
+def shown_window(qtbot, tmp_path: Path, backend: ApiBackend, folder: Path | None = None):
+    """The main window on a history in ``folder`` (``tmp_path / "data"``), shown, with the vllm preset pointed
+    where ``backend`` is; the caller waits for its workers and closes it and its store."""
+    window = build_main_window(
+        Settings(preset="vllm", base_url=backend.base_url, model="glm-4.6v"),
+        backend,
+        store=Store(folder or tmp_path / "data"),
+        vault=KeyVault(tmp_path / "config", use_keyring=False),
+        settings_path=tmp_path / "config" / "settings.json",
+    )
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
 @pytest.fixture
 def windows(qtbot, tmp_path, openai_server):
     """Builds windows on one data folder and, after the test, waits for their worker threads to finish
@@ -40,18 +55,9 @@ def windows(qtbot, tmp_path, openai_server):
     made: list = []
 
     def make(folder: Path | None = None, key: str | None = "test-key"):
-        store = Store(folder or tmp_path / "data")
         backend = ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v", api_key=key)
-        window = build_main_window(
-            Settings(preset="vllm", base_url=openai_server.url, model="glm-4.6v"),
-            backend,
-            store=store,
-            vault=KeyVault(tmp_path / "config", use_keyring=False),
-            settings_path=tmp_path / "config" / "settings.json",
-        )
-        qtbot.addWidget(window)
-        window.show()
-        made.append((window, store))
+        window = shown_window(qtbot, tmp_path, backend, folder)
+        made.append((window, window.store))
         return window
 
     yield make
