@@ -23,6 +23,7 @@ import pytest
 from app.core.capture.damage import undrawn
 from app.core.capture.geometry import Rect
 from tests import xvfb
+from tests.test_capture_x11 import _wait as wait_for_events
 
 OWN = Rect(200, 200, 600, 400)
 
@@ -111,13 +112,8 @@ def _own_window(app):
 
 
 def _wait(app, condition, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        app.processEvents()
-        if condition():
-            return True
-        time.sleep(0.002)
-    return False
+    """Looks every 2 ms: the repaint this measures takes one or two."""
+    return wait_for_events(app, condition, timeout, step=0.002)
 
 
 def _scenario_damage(painter: int, out: Path) -> dict:

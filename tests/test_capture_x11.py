@@ -217,13 +217,14 @@ def _app(out: Path):
     return app, controller, result
 
 
-def _wait(app, condition, timeout: float = 20.0) -> bool:
+def _wait(app, condition, timeout: float = 20.0, step: float = 0.01) -> bool:
+    """Runs the app's events until ``condition`` holds or ``timeout`` passes, looking every ``step`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         app.processEvents()
         if condition():
             return True
-        time.sleep(0.01)
+        time.sleep(step)
     return False
 
 
