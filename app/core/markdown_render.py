@@ -19,6 +19,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock
 from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
 
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
@@ -43,11 +44,54 @@ class Rendered:
 
 
 def render(text: str, *, dark: bool = False) -> Rendered:
-    """The HTML for one answer, and the source of each code block (for ``copy:N`` links)."""
+    """The HTML for one whole text, and the source of each code block (for ``copy:N`` links). The answer
+    view renders block by block instead (``answer_blocks``); this is for short texts shown whole."""
     palette = DARK if dark else LIGHT
     env: dict[str, Any] = {"code": [], "palette": palette}
-    body = _markdown().render(text, env)
-    return Rendered(html=body, code_blocks=env["code"])
+    tokens = parse(text, env)
+    if too_deep(tokens):
+        return Rendered(html=f'<p style="white-space:pre-wrap">{html.escape(breakable(text))}</p>')
+    return Rendered(html=render_tokens(tokens, env), code_blocks=env["code"])
+
+
+def parse(text: str, env: dict[str, Any] | None = None) -> list[Token]:
+    """markdown-it's tokens for ``text``. ``env`` may hold ``open`` (the text is still streaming: an unclosed
+    display formula is shown as pending math), ``math`` (a formula -> HTML function), ``palette`` and
+    ``code_base`` (the number of code blocks before this text, for ``copy:N``)."""
+    return _markdown().parse(text, env if env is not None else {})
+
+
+def render_tokens(tokens: list[Token], env: dict[str, Any]) -> str:
+    env.setdefault("code", [])
+    env.setdefault("palette", LIGHT)
+    md = _markdown()
+    return md.renderer.render(tokens, md.options, env)
+
+
+def too_deep(tokens: list[Token]) -> bool:
+    """Whether markdown-it hit its nesting limit in these tokens: it then drops the rest of the text without a
+    word, so the caller shows the text another way."""
+    limit = _markdown().options.maxNesting - 1
+    for token in tokens:
+        if token.level >= limit:
+            return True
+        for child in token.children or ():
+            if child.level >= limit:
+                return True
+    return False
+
+
+BREAK_RUN = 120  # a run of this many characters without a space gets a break opportunity after it
+ZWSP = "\u200b"
+_RUN = re.compile(r"[^\s\u200b]{" + str(BREAK_RUN) + ",}")
+
+
+def breakable(text: str) -> str:
+    """``text`` with a zero-width space after every BREAK_RUN characters of a run without spaces, so Qt can wrap
+    it cheaply (it lays out a long unbroken run slowly). The source, and what Copy gives, is unchanged."""
+    if len(text) < BREAK_RUN:
+        return text
+    return _RUN.sub(lambda m: ZWSP.join(m[0][i : i + BREAK_RUN] for i in range(0, len(m[0]), BREAK_RUN)), text)
 
 
 _MD: MarkdownIt | None = None
@@ -70,6 +114,7 @@ def _markdown() -> MarkdownIt:
         md.add_render_rule("table_open", _render_table_open)
         md.add_render_rule("math_inline", _render_math_inline)
         md.add_render_rule("math_block", _render_math_block)
+        md.add_render_rule("text", _render_text)
         _MD = md
     return _MD
 
@@ -81,10 +126,10 @@ def _render_code(self: Any, tokens: list, idx: int, options: Any, env: dict) -> 
     token = tokens[idx]
     code = token.content
     language = token.info.strip().split(" ")[0] if token.info else ""
-    index = len(env["code"])
+    index = env.get("code_base", 0) + len(env["code"])
     env["code"].append(code.rstrip("\n"))
     palette: Palette = env["palette"]
-    highlighted = _highlight(code.rstrip("\n"), language, palette.pygments_style)
+    highlighted = _highlight(breakable(code.rstrip("\n")), language, palette.pygments_style)
     label = html.escape(language) if language else "code"
     return (
         f'<table width="100%" cellspacing="0" cellpadding="0" style="margin-top:6px"><tr>'
@@ -137,14 +182,44 @@ def _render_table_open(self: Any, tokens: list, idx: int, options: Any, env: dic
     )
 
 
+def _render_text(self: Any, tokens: list, idx: int, options: Any, env: dict) -> str:
+    return html.escape(breakable(tokens[idx].content))
+
+
 def _render_math_inline(self: Any, tokens: list, idx: int, options: Any, env: dict) -> str:
-    text = html.escape(latex_to_unicode(tokens[idx].content))
-    return f'<span style="font-family:serif; font-style:italic">{text}</span>'
+    tex = tokens[idx].content
+    typeset = _typeset(env, tex, display=False)
+    if typeset is not None:
+        return typeset
+    return f'<span style="font-family:serif; font-style:italic">{html.escape(breakable(latex_to_unicode(tex)))}</span>'
 
 
 def _render_math_block(self: Any, tokens: list, idx: int, options: Any, env: dict) -> str:
-    text = html.escape(latex_to_unicode(tokens[idx].content.strip()))
+    token = tokens[idx]
+    tex = token.content.strip()
+    if token.meta.get("open"):
+        palette: Palette = env["palette"]
+        return (
+            f'<p align="center" style="color:{palette.muted}; font-family:monospace">'
+            f"{html.escape(breakable(tex)) or '&nbsp;'} <i>(formula still arriving…)</i></p>\n"
+        )
+    typeset = _typeset(env, tex, display=True)
+    if typeset is not None:
+        return f'<p align="center">{typeset}</p>\n'
+    text = html.escape(breakable(latex_to_unicode(tex)))
     return f'<p align="center" style="font-family:serif; font-style:italic">{text}</p>\n'
+
+
+def _typeset(env: dict, tex: str, *, display: bool) -> str | None:
+    """The HTML of a typeset formula from the caller's ``math`` function, or None (its source is then shown,
+    and noted in ``pending`` so the caller can render it again once the formula is typeset)."""
+    math = env.get("math")
+    if math is None or not tex.strip():
+        return None
+    result = math(tex, display)
+    if result is None:
+        env.setdefault("pending", []).append(tex)
+    return result
 
 
 def _render_link_close(self: Any, tokens: list, idx: int, options: Any, env: dict) -> str:
@@ -215,7 +290,18 @@ def _math_block(state: StateBlock, start_line: int, end_line: int, silent: bool)
             lines.append(text)
             line += 1
         else:
-            return False
+            if not state.env.get("open"):
+                return False
+            # Still streaming: the formula is not closed yet, and is shown as pending math, not as text.
+            if silent:
+                return True
+            state.line = end_line
+            token = state.push("math_block", "math", 0)
+            token.block = True
+            token.content = "\n".join(lines)
+            token.map = [start_line, end_line]
+            token.meta = {"open": True}
+            return True
         next_line = line + 1
     if silent:
         return True

@@ -49,6 +49,7 @@ from app.core.events import Box, Boxes
 log = logging.getLogger(__name__)
 
 INLINE_MAX_HEIGHT = 340
+LABELLED_BOXES = 200  # boxes past this many on one image are outlined without their numbered tags
 INLINE_DECODE_SIDE = 1200
 # The large view decodes at most this many pixels a side: a 100-megapixel photo would pass Qt's image allocation
 # limit (256 MB) and show nothing; crops are cut from the original file anyway.
@@ -231,13 +232,22 @@ class BoxCanvas(QWidget):
         painter.end()
 
     def _paint_boxes(self, painter: QPainter) -> None:
+        rects = self.box_rects()
+        if len(rects) > LABELLED_BOXES:
+            # Past this many, numbered tags would cover the image and cost a paint per box: the rest are drawn as
+            # outlines in one pass each (the caption says so, and Copy coordinates lists every box).
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(QPen(QColor(0, 0, 0, 170), 3.0))
+            painter.drawRects(rects[LABELLED_BOXES:])
+            painter.setPen(QPen(qcolor(LABELLED_BOXES), 1.5))
+            painter.drawRects(rects[LABELLED_BOXES:])
         font = QFont(self.font())
         font.setPointSizeF(max(font.pointSizeF() - 1, 7.5))
         font.setBold(True)
         painter.setFont(font)
         metrics = QFontMetricsF(font)
         bounds = QRectF(self.rect())
-        for i, (placed, rect) in enumerate(zip(self.boxes, self.box_rects(), strict=True)):
+        for i, (placed, rect) in enumerate(zip(self.boxes[:LABELLED_BOXES], rects, strict=False)):
             color = qcolor(placed.index)
             width = 3.0 if i == self._hover else 2.0
             painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -488,7 +498,9 @@ class BoxesPanel(QFrame):
         parts = []
         for item in self.images:
             count = len(item.boxes)
-            text = f"{count} box{'es' if count != 1 else ''} on {item.title}"
+            text = f"{count:,} box{'es' if count != 1 else ''} on {item.title}"
+            if count > LABELLED_BOXES:
+                text += f" (numbered: the first {LABELLED_BOXES}; Copy coordinates lists all)"
             if item.capture is not None and item.capture.screens:
                 numbers = sorted({grounding.box_on_screen(p.box, item.capture).number or 0 for p in item.boxes} - {0})
                 if numbers:

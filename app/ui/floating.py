@@ -18,13 +18,12 @@ from PySide6.QtWidgets import (
     QLayout,
     QLineEdit,
     QSizePolicy,
-    QTextBrowser,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core.markdown_render import render
+from app.ui.panes import AnswerView
 
 ICONS = Path(__file__).resolve().parents[2] / "resources" / "icons"
 SIZE = (360, 260)
@@ -88,8 +87,7 @@ class FloatingWindow(QWidget):
         header.addWidget(self.pin_button)
         header.addWidget(self.open_main_button)
 
-        self.answer = QTextBrowser()
-        self.answer.setOpenExternalLinks(True)
+        self.answer = AnswerView(dark=dark, grow=False)
         self.answer.setPlaceholderText("Capture a region or type a question.")
         self.thinking = QLabel()
         self.thinking.setObjectName("thinkingIndicator")
@@ -142,10 +140,12 @@ class FloatingWindow(QWidget):
     # ----- fed by the main window -----
 
     def set_answer(self, markdown: str) -> None:
-        """The latest answer, re-rendered whole: it is short, and the caller coalesces updates."""
+        """The latest answer: what was added since the last call is rendered on (block by block, as in the
+        main window), a different answer from its start."""
         bar = self.answer.verticalScrollBar()
         at_end = bar.value() >= bar.maximum() - 4
-        self.answer.setHtml(render(markdown, dark=self.dark).html if markdown else "")
+        self.answer.set_dark(self.dark)
+        self.answer.follow(markdown)
         if at_end:
             bar.setValue(bar.maximum())
 

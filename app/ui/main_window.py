@@ -427,7 +427,7 @@ class MainWindow(QMainWindow):
         card.thinking = message.thinking
         card.thinking_seconds = message.thinking_seconds
         card.status = message.status
-        card.view.show_rendered(message.text, render(message.text, dark=self.dark) if message.text else None)
+        card.view.show_markdown(message.text)
         card.set_boxes(message.boxes)
         card.update_meta()
         self.turns.append(Turn(message.id, "assistant", message.text, [], message.thinking, message.status, card))

@@ -32,7 +32,6 @@ from app.core import grounding
 from app.core.conversation import Attachment
 from app.core.events import Boxes
 from app.core.grounding import QuestionImages, cut_short_note, groups_from_json
-from app.core.markdown_render import render
 from app.core.media.parts import MediaReport, MediaTarget
 from app.ui import theme
 from app.ui.boxes_view import BoxesPanel, BoxViewer
@@ -229,6 +228,10 @@ class UserCard(QFrame):
         self.images_changed.emit()
 
 
+MANY_GROUPS = 50  # past this many box groups, a streaming answer's boxes are drawn again at most every:
+BOX_REFRESH_MS = 250
+
+
 class AnswerCard(QFrame):
     """One answer, and under it the boxes it gave, drawn on the question's images.
 
@@ -251,10 +254,12 @@ class AnswerCard(QFrame):
         self.status = "streaming"
         self.setObjectName("answerCard")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.view = AnswerView(self)
+        self.view = AnswerView(self, dark=colors.dark)
         self.view.setObjectName("answer_past")
         self.view.copied.connect(self.copied)
         self.groups: list[Boxes] = []
+        self._refresh = QTimer(self, singleShot=True)
+        self._refresh.timeout.connect(self.refresh_boxes)
         self.find_question: Callable[[], UserCard | None] = lambda: None
         self._watching: list[UserCard] = []
         self.boxes_panel = BoxesPanel(self)
@@ -280,9 +285,12 @@ class AnswerCard(QFrame):
         self.update_meta()
 
     def add_boxes(self, event: Boxes) -> None:
-        """A box group that just arrived in the stream."""
+        """A box group that just arrived in the stream. The boxes are drawn again once for all the groups that
+        arrive together, and at most every BOX_REFRESH_MS while there are many: each drawing places every group,
+        so drawing per group would cost the square of their number."""
         self.groups.append(event)
-        self.refresh_boxes()
+        if not self._refresh.isActive():
+            self._refresh.start(BOX_REFRESH_MS if len(self.groups) > MANY_GROUPS else 0)
         if event.cut_short:
             self.copied.emit(cut_short_note(event))
 
@@ -298,6 +306,7 @@ class AnswerCard(QFrame):
         self.refresh_boxes()
 
     def refresh_boxes(self) -> None:
+        self._refresh.stop()
         if not self.groups:
             self.boxes_panel.set_groups([], QuestionImages())
             return
@@ -322,13 +331,12 @@ class AnswerCard(QFrame):
         self.meta.setText(" · ".join(parts))
 
     def apply_colors(self, colors: theme.Colors, *, rerender: bool = False) -> None:
-        """New icon colours; with ``rerender`` a finished answer is laid out again, because its code colours are
-        written into its HTML (the streaming answer gets the new ones when it is rendered at its end)."""
+        """New icon colours; with ``rerender`` the answer is laid out again, because its code colours are
+        written into its HTML."""
         self.copy.setIcon(theme.icon("copy", colors.muted, 16))
         self.regenerate.setIcon(theme.icon("regenerate", colors.muted, 16))
-        source = self.view.markdown_source
-        if rerender and source and self.status != "streaming":
-            self.view.show_rendered(source, render(source, dark=colors.dark))
+        if rerender:
+            self.view.set_dark(colors.dark)
 
     def set_current(self, current: bool) -> None:
         self.view.setObjectName("answer" if current else "answer_past")
