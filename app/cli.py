@@ -22,7 +22,8 @@ from app.core.backends.base import GenerationOptions
 from app.core.backends.dialects import PRESETS, UnknownPreset, get_preset
 from app.core.capture.commands import CAPTURE_COMMANDS
 from app.core.conversation import Attachment, Conversation
-from app.core.events import Answer, Boxes, Done, Event, Failed, Thinking
+from app.core.errors import AppError
+from app.core.events import Answer, Boxes, Done, Event, Failed, FailureKind, Thinking
 from app.core.terminal_text import for_terminal, json_for_terminal
 
 DEFAULT_PRESET = "openai"
@@ -32,9 +33,16 @@ PAGED_KINDS = ("pdf", "slides", "document")
 IMAGE_KINDS = ("image", "pdf", "slides", "document", "video")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# A failure's kind -> the exit code (the rest: EXIT_FAILED, a backend or model failure).
+EXIT_CODES: dict[FailureKind, int] = {"input": EXIT_USAGE, "cancelled": EXIT_INTERRUPTED}
 
 
-class UsageError(Exception):
+def exit_code(kind: FailureKind) -> int:
+    """The one place a failure's kind becomes the exit code, for a stream's end and a raised error alike."""
+    return EXIT_CODES.get(kind, EXIT_FAILED)
+
+
+class UsageError(AppError):
     """Bad usage or unusable input: printed as ``glmv: MESSAGE`` and exit 2."""
 
 
@@ -153,9 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "capture":
             return _capture(args)
         return _window(args)
-    except UsageError as e:
+    except AppError as e:
         print(for_terminal(f"glmv: {e}"), file=sys.stderr)
-        return EXIT_USAGE
+        return exit_code(e.kind)
     except KeyboardInterrupt:
         print("glmv: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -280,9 +288,7 @@ def _ask(args: argparse.Namespace) -> int:
     if isinstance(last, Done):
         return EXIT_OK
     if isinstance(last, Failed):
-        if last.kind == "cancelled":
-            return EXIT_INTERRUPTED
-        return EXIT_USAGE if last.kind == "input" else EXIT_FAILED
+        return exit_code(last.kind)
     view.show(Failed("server", "the stream ended without a result"))
     return EXIT_FAILED
 
@@ -547,7 +553,7 @@ def _inspect(args: argparse.Namespace) -> int:
             errors += 1
             message = str(e)
             if args.json:
-                _print_json({"type": "error", "path": raw, "kind": "input", "message": message})
+                _print_json({"type": "error", "path": raw, "kind": e.kind, "message": message})
             else:
                 print(for_terminal(f"glmv: {message}"), file=sys.stderr)
             continue

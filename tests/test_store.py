@@ -12,6 +12,7 @@ import pytest
 
 from app.core import migrations
 from app.core.conversation import Attachment
+from app.core.migrations import SchemaTooNew
 from app.core.store import Store, make_title
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +52,7 @@ def test_a_database_from_a_newer_release_is_refused(tmp_path):
     conn.execute("UPDATE schema_version SET version = 999")
     conn.commit()
     conn.close()
-    with pytest.raises(RuntimeError, match="newer version"):
+    with pytest.raises(SchemaTooNew, match="newer version"):
         Store(folder)
 
 

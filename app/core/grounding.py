@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from app.core import private_files
 from app.core.capture.geometry import Rect, Screen, SelectionF, device_to_logical
 from app.core.conversation import Attachment
+from app.core.errors import AppError
 from app.core.events import Box, Boxes
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ PALETTE: tuple[tuple[int, int, int], ...] = (
 )
 
 
-class GroundingError(Exception):
+class GroundingError(AppError):
     """An image that boxes cannot be drawn on or cropped from; the message says what to do."""
 
 

@@ -11,13 +11,16 @@ import os
 from dataclasses import dataclass
 
 from app.core.backends.dialects import get_preset, host_of
+from app.core.errors import AppError
 
 SERVICE = "glmv-desktop"
 DEFAULT_ENV = "GLMV_API_KEY"
 
 
-class KeyringUnavailable(RuntimeError):
+class KeyringUnavailable(AppError):
     """No working OS keyring (a headless session, no Secret Service). The message says what to do instead."""
+
+    kind = "auth"
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,8 @@ def set_api_key(account: str, value: str) -> None:
         backend.set_password(SERVICE, account, value)
     except Exception as e:
         raise KeyringUnavailable(
-            f"the OS keyring refused to save the key ({type(e).__name__}); unlock the keyring, or set the "
-            f"{DEFAULT_ENV} environment variable instead"
+            f"the OS keyring refused to save the key ({type(e).__name__})",
+            f"unlock the keyring, or set the {DEFAULT_ENV} environment variable instead",
         ) from None
 
 
@@ -93,7 +96,7 @@ def delete_api_key(account: str) -> bool:
         return False
     except Exception as e:
         raise KeyringUnavailable(
-            f"the OS keyring refused to delete the key ({type(e).__name__}); unlock the keyring and try again"
+            f"the OS keyring refused to delete the key ({type(e).__name__})", "unlock the keyring and try again"
         ) from None
     return True
 
@@ -123,6 +126,7 @@ def _require_backend():
     if backend is None:
         raise KeyringUnavailable(
             "no OS keyring is available in this session (no Secret Service, Keychain or Credential Locker was "
-            f"found), so no key can be kept there; set the {DEFAULT_ENV} environment variable instead"
+            "found), so no key can be kept there",
+            f"set the {DEFAULT_ENV} environment variable instead",
         )
     return backend

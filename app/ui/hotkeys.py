@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from PySide6.QtCore import QObject, Signal
 
 from app.core.capture.commands import SHORTCUT_COMMANDS
+from app.core.errors import AppError
 
 if TYPE_CHECKING:
     from pynput.keyboard import GlobalHotKeys
@@ -59,7 +60,7 @@ NAMED_KEYS = {f"f{i}": f"F{i}" for i in range(1, 25)} | {
 PYNPUT_KEYS = {"Enter": "enter", "Esc": "esc", "Print": "print_screen", "PageUp": "page_up", "PageDown": "page_down"}
 
 
-class HotkeyError(ValueError):
+class HotkeyError(AppError, ValueError):
     """A binding that cannot be used; the message says why and is shown next to the field."""
 
 

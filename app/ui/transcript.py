@@ -30,7 +30,8 @@ from shiboken6 import isValid
 
 from app.core import grounding
 from app.core.conversation import Attachment
-from app.core.events import Boxes
+from app.core.errors import as_kind
+from app.core.events import Boxes, FailureKind
 from app.core.grounding import QuestionImages, cut_short_note, groups_from_json
 from app.core.markdown_render import render
 from app.core.media.parts import MediaReport, MediaTarget
@@ -362,15 +363,20 @@ def as_sentence(message: str) -> str:
     return message
 
 
+# The failures whose way out is in Settings (a key, a server, a model): their banner has a Settings… button.
+SETTINGS_KINDS: frozenset[FailureKind] = frozenset({"auth", "model", "network"})
+
+
 class Banner(QFrame):
-    """A failure, said plainly, with what to do about it."""
+    """A failure, said plainly, with what to do about it: the one place a failure's kind decides its banner.
+    ``kind`` may come from a history row (a string), read as a ``FailureKind``."""
 
     retry = Signal()
     settings = Signal()
 
     def __init__(self, kind: str, message: str, colors: theme.Colors, retryable: bool = True) -> None:
         super().__init__()
-        self.kind = kind
+        self.kind: FailureKind = as_kind(kind)
         self.setObjectName("banner")
         self.setAccessibleName("error banner")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
@@ -385,7 +391,7 @@ class Banner(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 8, 8, 8)
         layout.addWidget(self.text, 1)
-        if kind in ("auth", "model", "network"):
+        if self.kind in SETTINGS_KINDS:
             settings = QPushButton("Settings…")
             settings.clicked.connect(self.settings)
             layout.addWidget(settings, 0, Qt.AlignmentFlag.AlignTop)

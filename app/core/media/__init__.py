@@ -19,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 
 from app.core.conversation import Attachment
+from app.core.errors import AppError
 from app.core.media.kinds import access_problem, detect_kind
 from app.core.media.parts import ImagePart, MediaReport, MediaTarget, Part, TextPart, VideoPart
 from app.core.media.prepared import PreparedCache, Underway, copy_report, key_of
@@ -55,12 +56,14 @@ HANDLERS = {
 }
 
 
-class MediaError(Exception):
+class MediaError(AppError):
     """An attachment that cannot become model input. The message says what is wrong and what to do."""
 
 
 class MediaCancelled(MediaError):
     """The person cancelled while the attachment was being converted or rendered."""
+
+    kind = "cancelled"
 
 
 def check_cancel(cancel: threading.Event | None, name: str) -> None:
