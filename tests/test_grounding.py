@@ -22,19 +22,19 @@ from app.core.grounding import (
     CaptureInfo,
     GroundingError,
     PixelBox,
+    SeenImage,
     assign_images,
     box_on_screen,
     capture_png_info,
-    crop_box,
+    crop_seen_box,
     describe_box,
-    draw_boxes,
+    draw_boxes_on,
     groups_from_json,
     groups_to_json,
     image_for_group,
+    load_upright,
     read_capture_metadata,
     to_pixels,
-    to_source_pixels,
-    write_capture_png_info,
 )
 from app.core.media import prepare
 from app.core.media.parts import ImagePart, MediaTarget
@@ -89,7 +89,7 @@ def test_budget_resized_images_map_boxes_to_the_original_not_the_sent_grid(tmp_p
         (xs.max() + 1) * 1000 / part.width,
         (ys.max() + 1) * 1000 / part.height,
     )
-    on_original = to_source_pixels(box, part)
+    on_original = to_pixels(box, part.source_width, part.source_height)
     for got, want in zip(
         (on_original.left, on_original.top, on_original.right, on_original.bottom), square, strict=True
     ):
@@ -170,12 +170,11 @@ TWO_SCREENS = (
 )
 
 
-def test_capture_metadata_is_written_into_an_existing_png_without_touching_pixels(tmp_path):
+def test_capture_metadata_goes_into_the_png_as_documented_and_reads_back(tmp_path):
     path = tmp_path / "shot.png"
     pixels = Image.effect_noise((301, 199), 60).convert("RGB")
-    pixels.save(path)
     rect = Rect(-100, 20, 301, 199)
-    write_capture_png_info(path, rect, TWO_SCREENS)
+    pixels.save(path, pnginfo=capture_png_info(rect, TWO_SCREENS))
     with Image.open(path) as image:
         assert json.loads(image.info[CAPTURE_KEY]) == {
             "rect": [-100, 20, 301, 199],
@@ -186,19 +185,14 @@ def test_capture_metadata_is_written_into_an_existing_png_without_touching_pixel
         }
         assert image.tobytes() == pixels.tobytes()
     assert read_capture_metadata(path) == CaptureInfo(rect, TWO_SCREENS)
-    # Written again (a re-capture of the same file): replaced, not duplicated.
-    write_capture_png_info(path, Rect(0, 0, 301, 199), TWO_SCREENS[1:])
-    assert path.read_bytes().count(CAPTURE_KEY.encode()) == 1
-    assert read_capture_metadata(path) == CaptureInfo(Rect(0, 0, 301, 199), TWO_SCREENS[1:])
 
 
 def test_capture_metadata_through_pnginfo_and_a_real_shot(tmp_path):
     from app.core.capture.screens import Shot
 
     shot = Shot(np.full((40, 60, 4), 128, dtype=np.uint8), Rect(1920, 0, 60, 40))
-    path = shot.save_png(tmp_path / "shot.png")
-    write_capture_png_info(path, shot.rect, TWO_SCREENS)
-    assert read_capture_metadata(path).rect == Rect(1920, 0, 60, 40)
+    path = shot.save_png(tmp_path / "shot.png", screens=TWO_SCREENS)
+    assert read_capture_metadata(path) == CaptureInfo(Rect(1920, 0, 60, 40), TWO_SCREENS)
     other = tmp_path / "saved.png"
     Image.new("RGB", (10, 10)).save(other, pnginfo=capture_png_info(Rect(5, 5, 10, 10), TWO_SCREENS))
     assert read_capture_metadata(other) == CaptureInfo(Rect(5, 5, 10, 10), TWO_SCREENS)
@@ -225,17 +219,14 @@ def test_damaged_capture_metadata_reads_as_a_plain_image(tmp_path, text):
     assert read_capture_metadata(path) is None
 
 
-def test_capture_metadata_only_goes_into_sound_pngs(tmp_path):
+def test_only_a_sound_png_screenshot_has_capture_metadata(tmp_path):
     jpeg = tmp_path / "photo.jpg"
     Image.new("RGB", (10, 10)).save(jpeg)
-    with pytest.raises(GroundingError, match="not a PNG"):
-        write_capture_png_info(jpeg, Rect(0, 0, 10, 10), TWO_SCREENS)
     assert read_capture_metadata(jpeg) is None
     truncated = tmp_path / "cut.png"
-    Image.new("RGB", (50, 50)).save(truncated)
-    truncated.write_bytes(truncated.read_bytes()[:-20])
-    with pytest.raises(GroundingError, match="damaged"):
-        write_capture_png_info(truncated, Rect(0, 0, 50, 50), TWO_SCREENS)
+    Image.new("RGB", (50, 50)).save(truncated, pnginfo=capture_png_info(Rect(0, 0, 50, 50), TWO_SCREENS))
+    truncated.write_bytes(truncated.read_bytes()[:30])
+    assert read_capture_metadata(truncated) is None
     assert read_capture_metadata(tmp_path / "missing.png") is None
 
 
@@ -298,12 +289,17 @@ def test_copied_coordinates_say_where_on_which_screen_and_the_center():
 # -- drawing and cropping ---------------------------------------------------------------------------------------
 
 
+def image_file(path) -> SeenImage:
+    """An attached image file as the model saw it: itself (as the window's large view opens one)."""
+    return SeenImage(Attachment(path, kind="image"), 0, "image")
+
+
 @pytest.mark.parametrize("background", [(255, 255, 255), (0, 0, 0), (30, 30, 30)])
 def test_boxes_are_drawn_where_they_belong_in_distinct_colours(tmp_path, background):
     path = tmp_path / "page.png"
     Image.new("RGB", (1001, 667), background).save(path)
     boxes = [Box(100, 300, 400, 700, "button"), Box(500, 200, 900, 900)]
-    drawn = draw_boxes(path, boxes)
+    drawn = draw_boxes_on(load_upright(path), boxes)
     assert drawn.size == (1001, 667)
     px = np.asarray(drawn).astype(int)
     for index, box in enumerate(boxes):
@@ -337,13 +333,15 @@ def test_lines_and_labels_grow_with_the_image(tmp_path):
         row = np.asarray(image)[int(image.height * 0.65)].astype(int)
         return int((np.abs(row - grounding.color_for(0)).sum(axis=1) == 0).sum())
 
-    assert coloured_run(draw_boxes(large, box)) >= 4 * coloured_run(draw_boxes(small, box))
+    assert coloured_run(draw_boxes_on(load_upright(large), box)) >= 4 * coloured_run(
+        draw_boxes_on(load_upright(small), box)
+    )
 
 
 def test_a_label_at_the_top_edge_goes_inside_the_box(tmp_path):
     path = tmp_path / "t.png"
     Image.new("RGB", (400, 300), (255, 255, 255)).save(path)
-    px = np.asarray(draw_boxes(path, [Box(0, 0, 500, 500, "top")])).astype(int)
+    px = np.asarray(draw_boxes_on(load_upright(path), [Box(0, 0, 500, 500, "top")])).astype(int)
     inside = px[4:24, 4:40].reshape(-1, 3)
     assert (np.abs(inside - grounding.color_for(0)).sum(axis=1) == 0).sum() > 50
 
@@ -354,15 +352,14 @@ def test_exif_rotated_photos_are_drawn_upright(tmp_path):
     exif[0x0112] = 6  # stored landscape, shown portrait
     Image.new("RGB", (400, 200), (255, 255, 255)).save(path, exif=exif)
     assert grounding.image_size(path) == (200, 400)
-    assert draw_boxes(path, [Box(0, 0, 500, 500)]).size == (200, 400)
+    assert draw_boxes_on(load_upright(path), [Box(0, 0, 500, 500)]).size == (200, 400)
 
 
 def test_a_crop_is_the_region_of_the_original_and_keeps_its_screen_position(tmp_path):
     path = tmp_path / "shot.png"
     image = _image_with_square((1920, 1080), (960, 540, 1152, 648))
-    image.save(path)
-    write_capture_png_info(path, Rect(-1920, 0, 1920, 1080), TWO_SCREENS[:1])
-    out = crop_box(path, Box(500, 500, 600, 600), tmp_path / "regions")
+    image.save(path, pnginfo=capture_png_info(Rect(-1920, 0, 1920, 1080), TWO_SCREENS[:1]))
+    out = crop_seen_box(image_file(path), Box(500, 500, 600, 600), tmp_path / "regions")
     with Image.open(out) as crop:
         assert crop.size == (192, 108)
         assert crop.convert("RGB").getpixel((10, 10)) == (0, 0, 255)
@@ -380,20 +377,20 @@ def test_unreadable_images_say_so(tmp_path, content):
     path = tmp_path / "broken.png"
     path.write_bytes(content)
     with pytest.raises(GroundingError, match="cannot be read"):
-        draw_boxes(path, [Box(0, 0, 10, 10)])
+        draw_boxes_on(load_upright(path), [Box(0, 0, 10, 10)])
     with pytest.raises(GroundingError, match="cannot be read"):
-        crop_box(path, Box(0, 0, 10, 10), tmp_path)
+        crop_seen_box(image_file(path), Box(0, 0, 10, 10), tmp_path)
 
 
 def test_a_missing_image_says_it_was_moved(tmp_path):
     with pytest.raises(GroundingError, match="moved or deleted"):
-        draw_boxes(tmp_path / "gone.png", [Box(0, 0, 10, 10)])
+        draw_boxes_on(load_upright(tmp_path / "gone.png"), [Box(0, 0, 10, 10)])
 
 
 def test_transparent_images_are_drawn_over_white(tmp_path):
     path = tmp_path / "alpha.png"
     Image.new("RGBA", (100, 100), (0, 0, 0, 0)).save(path)
-    drawn = draw_boxes(path, [Box(400, 400, 600, 600)])
+    drawn = draw_boxes_on(load_upright(path), [Box(400, 400, 600, 600)])
     assert drawn.mode == "RGB" and drawn.getpixel((50, 50)) == (255, 255, 255)
 
 
@@ -561,6 +558,6 @@ def test_cropped_regions_wait_in_a_private_folder_of_the_app_s_cache(tmp_path, m
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     path = tmp_path / "shot.png"
     Image.new("RGB", (200, 100), (10, 20, 30)).save(path)
-    out = crop_box(path, Box(0, 0, 500, 500))
+    out = crop_seen_box(image_file(path), Box(0, 0, 500, 500))
     assert out.parent == tmp_path / "cache" / "glmv-desktop" / "regions"
     assert (out.stat().st_mode & 0o777, out.parent.stat().st_mode & 0o777) == (0o600, 0o700)

@@ -18,7 +18,7 @@ from app.core.backends.base import GenerationOptions
 from app.core.capture.geometry import Rect, Screen
 from app.core.conversation import Attachment, Conversation
 from app.core.events import Answer, Box, Boxes, Done
-from app.core.grounding import color_for, to_pixels, write_capture_png_info
+from app.core.grounding import capture_png_info, color_for, to_pixels
 from app.core.settings import KeyVault, Settings
 from app.core.store import Store
 from app.ui import theme
@@ -47,9 +47,7 @@ def screenshot(path: Path, size=(1600, 900), capture: Rect | None = None) -> Pat
     draw.rectangle((0, 0, size[0], size[1] * 0.06), fill=(40, 44, 52))
     draw.rectangle((0, size[1] * 0.06, size[0] * 0.15, size[1]), fill=(30, 30, 30))
     draw.rectangle((size[0] * 0.7, size[1] * 0.83, size[0] * 0.86, size[1] * 0.9), fill=(0, 120, 215))
-    image.save(path)
-    if capture is not None:
-        write_capture_png_info(path, capture, SCREENS)
+    image.save(path, pnginfo=capture_png_info(capture, SCREENS) if capture is not None else None)
     return path
 
 

@@ -22,9 +22,7 @@ import json
 import logging
 import math
 import re
-import struct
 import threading
-import zlib
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,12 +38,11 @@ if TYPE_CHECKING:
     from PIL import Image as PILImage
     from PIL.PngImagePlugin import PngInfo
 
-    from app.core.media.parts import ImagePart, MediaReport, MediaTarget
+    from app.core.media.parts import MediaReport, MediaTarget
 
 log = logging.getLogger(__name__)
 
 CAPTURE_KEY = "glmv-capture"
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # Distinct, saturated colours (Kelly/Tableau lineage) that stay apart for colour-blind readers in this order.
 PALETTE: tuple[tuple[int, int, int], ...] = (
@@ -402,22 +399,6 @@ def to_pixels(box: Box, width: int, height: int) -> PixelBox:
     return PixelBox(left, top, right, bottom)
 
 
-def to_source_pixels(box: Box, part: ImagePart) -> PixelBox:
-    """``box`` on the original image an ``ImagePart`` was made from (never on the budget-resized copy)."""
-    return to_pixels(box, part.source_width, part.source_height)
-
-
-def from_pixels(rect: PixelBox, width: int, height: int, label: str | None = None) -> Box:
-    """The 0..1000 box of a pixel rectangle (a region someone dragged), the inverse of ``to_pixels``."""
-    return Box(
-        rect.left * 1000 / width,
-        rect.top * 1000 / height,
-        rect.right * 1000 / width,
-        rect.bottom * 1000 / height,
-        label,
-    )
-
-
 # -- capture metadata -------------------------------------------------------------------------------------------
 
 
@@ -455,45 +436,6 @@ def capture_png_info(rect: Rect, screens: Sequence[Screen], info: PngInfo | None
     info = info or PngInfo()
     info.add_text(CAPTURE_KEY, _chunk_text(capture_metadata(rect, screens)).decode("latin-1"))
     return info
-
-
-def write_capture_png_info(path: Path, rect: Rect, screens: Sequence[Screen]) -> None:
-    """Adds (or replaces) the capture chunk of a PNG already on disk, right after its header, without decoding
-    or re-encoding the pixels: costs a file copy, not a PNG encode, on a 4K screenshot."""
-    path = Path(path)
-    data = path.read_bytes()
-    chunks = _png_chunks(data, str(path))
-    text = CAPTURE_KEY.encode("latin-1") + b"\0" + _chunk_text(capture_metadata(rect, screens))
-    new = struct.pack(">I", len(text)) + b"tEXt" + text + struct.pack(">I", zlib.crc32(b"tEXt" + text))
-    out = [PNG_SIGNATURE]
-    for kind, start, end in chunks:
-        if kind == b"tEXt" and data[start + 8 : end - 4].split(b"\0", 1)[0] == CAPTURE_KEY.encode("latin-1"):
-            continue
-        out.append(data[start:end])
-        if kind == b"IHDR":
-            out.append(new)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(b"".join(out))
-    tmp.replace(path)
-
-
-def _png_chunks(data: bytes, name: str) -> list[tuple[bytes, int, int]]:
-    if not data.startswith(PNG_SIGNATURE):
-        raise GroundingError(f"{name}: not a PNG file; capture details can only be stored in PNG screenshots")
-    chunks, pos = [], len(PNG_SIGNATURE)
-    while pos + 12 <= len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind = data[pos + 4 : pos + 8]
-        end = pos + 12 + length
-        if end > len(data):
-            break
-        chunks.append((kind, pos, end))
-        pos = end
-        if kind == b"IEND":
-            break
-    if not chunks or chunks[0][0] != b"IHDR" or chunks[-1][0] != b"IEND":
-        raise GroundingError(f"{name}: the PNG file is damaged (no header or no end); take the screenshot again")
-    return chunks
 
 
 def parse_capture_metadata(data: Any) -> CaptureInfo:
@@ -672,11 +614,6 @@ def image_size(path: Path) -> tuple[int, int]:
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
-def draw_boxes(image_path: Path, boxes: Sequence[Box]) -> PILImage.Image:
-    """The image with ``boxes`` drawn on it: numbered and labelled, lines and text scaled to the image."""
-    return draw_boxes_on(load_upright(image_path), boxes)
-
-
 def draw_boxes_on(image: PILImage.Image, boxes: Sequence[Box], first_index: int = 0) -> PILImage.Image:
     """Draws on a copy. Each stroke is a colour between two dark lines and each label a coloured tag with a dark
     rim, so boxes read on white documents and dark screenshots alike."""
@@ -751,12 +688,6 @@ def crop_region(image_path: Path, rect: PixelBox, folder: Path | None = None) ->
         crop.save(file, format="PNG", pnginfo=pnginfo)
     tmp.replace(out)
     return out
-
-
-def crop_box(image_path: Path, box: Box, folder: Path | None = None) -> Path:
-    """The region a box covers, cropped from the original image."""
-    width, height = image_size(image_path)
-    return crop_region(image_path, to_pixels(box, width, height), folder)
 
 
 # A region of a PDF page asked about is rendered again from the page itself: its text and lines stay sharp at a

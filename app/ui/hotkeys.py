@@ -118,19 +118,6 @@ def conflicts(bindings: Mapping[str, str]) -> list[tuple[str, str, str]]:
     return found
 
 
-def rebind(bindings: Mapping[str, str], action: str, combo: str) -> dict[str, str]:
-    """A copy with ``action`` bound to ``combo`` ("" disables it); HotkeyError on bad keys or a conflict."""
-    if action not in ACTIONS:
-        raise HotkeyError(f"unknown action {action!r}")
-    combo = normalize(combo)
-    updated = {a: bindings.get(a, "") for a in ACTIONS}
-    for other, existing in updated.items():
-        if combo and other != action and existing and normalize(existing) == combo:
-            raise HotkeyError(f"{combo} is already used for “{LABELS[other]}”; change or disable that one first.")
-    updated[action] = combo
-    return updated
-
-
 def to_pynput(combo: str) -> str:
     """ "Ctrl+Shift+S" -> "<ctrl>+<shift>+s", pynput's HotKey.parse syntax."""
     out = []
