@@ -307,11 +307,11 @@ def _draw_target(raw: str, attachments: list[tuple[Attachment, str]]) -> Path:
 
 def _question_images(attachments: list[tuple[Attachment, str]], backend) -> list[tuple[str, Callable]]:
     """The images of the question in the order the model saw them, as (name, loader) pairs, counted by
-    ``grounding.question_images`` as the window counts them: image files as themselves, pages, slides and video
+    ``grounding.pairing.question_images`` as the window counts them: image files as themselves, pages, slides and video
     frames as the rendered images that were sent."""
     import dataclasses
 
-    from app.core.grounding import question_images
+    from app.core.grounding.pairing import question_images
 
     found = question_images([dataclasses.replace(a, kind=kind) for a, kind in attachments], backend.media_target)
     return [(image.title, image.load) for image in found.images]
@@ -319,7 +319,9 @@ def _question_images(attachments: list[tuple[Attachment, str]], backend) -> list
 
 def _draw(out: Path, attachments: list[tuple[Attachment, str]], groups: list[Boxes], backend) -> None:
     """Draws on the image the first box group refers to, with every group that refers to the same image."""
-    from app.core.grounding import GroundingError, assign_images, draw_boxes_on
+    from app.core.grounding import GroundingError
+    from app.core.grounding.drawing import draw_boxes_on
+    from app.core.grounding.pairing import assign_images
 
     if not groups:
         print(for_terminal(f"glmv: the answer has no boxes; nothing was drawn to {out}"), file=sys.stderr)
@@ -452,7 +454,7 @@ class PlainView:
                 self._write(self.out, text)
                 self._answer_tail = text[-1]
         elif isinstance(event, Boxes) and event.cut_short:
-            from app.core.grounding import cut_short_note
+            from app.core.grounding.words import cut_short_note
 
             self._write(self.err, f"glmv: note: {cut_short_note(event)}\n")
         elif isinstance(event, Done):
@@ -500,7 +502,7 @@ class JsonView:
         elif isinstance(event, Answer):
             self._emit({"type": "answer", "text": event.text})
         elif isinstance(event, Boxes):
-            from app.core.grounding import image_for_group
+            from app.core.grounding.pairing import image_for_group
 
             if self._images is None:
                 self._images = self._count_images()

@@ -16,9 +16,11 @@ from PySide6.QtGui import QGuiApplication, QImage
 from app.core.backends.api import ApiBackend
 from app.core.backends.base import GenerationOptions
 from app.core.capture.geometry import Rect, Screen
+from app.core.capture.metadata import capture_png_info
 from app.core.conversation import Attachment, Conversation
 from app.core.events import Answer, Box, Boxes, Done
-from app.core.grounding import capture_png_info, color_for, to_pixels
+from app.core.grounding.drawing import color_for
+from app.core.grounding.pixels import to_pixels
 from app.core.settings import KeyVault, Settings
 from app.core.store import Store
 from app.ui import theme
@@ -560,7 +562,7 @@ def test_a_look_at_an_answer_with_a_box_on_a_pdf_page(qtbot, tmp_path, openai_se
 
 
 def test_a_region_dragged_on_a_pdf_page_in_the_large_view_is_rendered_again(qtbot, tmp_path):
-    from app.core.grounding import question_images
+    from app.core.grounding.pairing import question_images
     from app.core.media.parts import MediaTarget
 
     pdf = pdf_with_pages(tmp_path / "report.pdf", text_on=(3,))

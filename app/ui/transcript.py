@@ -1,7 +1,7 @@
 """The conversation as cards: questions with their attachments, answers (with their grounding boxes drawn on
 the images they refer to), and failure banners.
 
-A question knows the images the model saw with it (``grounding.question_images``): attached image files, and the
+A question knows the images the model saw with it (``grounding.pairing.question_images``): attached image files, and the
 pages, slides and frames its documents and videos became. It counts them from what the attachments strip already
 prepared when the question was sent live, and prepares its documents again on a worker when a conversation is
 reopened or when a box lands on a page whose pixels the strip did not keep."""
@@ -28,11 +28,12 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from app.core import grounding
 from app.core.conversation import Attachment
 from app.core.errors import as_kind
 from app.core.events import Boxes, FailureKind
-from app.core.grounding import QuestionImages, cut_short_note, groups_from_json
+from app.core.grounding import groups_from_json
+from app.core.grounding.pairing import QuestionImages, needs_preparing, question_images, with_pixels
+from app.core.grounding.words import cut_short_note
 from app.core.markdown_render import render
 from app.core.media.parts import MediaReport, MediaTarget
 from app.ui import theme
@@ -178,8 +179,8 @@ class UserCard(QFrame):
 
     def _count_at_once(self) -> None:
         """Counts the images here when nothing needs rendering (image files, text, or the strip's reports)."""
-        if self.found is None and not self._working and not grounding.needs_preparing(self.sources, self.reports):
-            self.found = grounding.question_images(self.sources, reports=self.reports)
+        if self.found is None and not self._working and not needs_preparing(self.sources, self.reports):
+            self.found = question_images(self.sources, reports=self.reports)
 
     def request_images(self, groups: Sequence[Boxes]) -> tuple[QuestionImages | None, bool]:
         """(the images the model saw, whether pixels ``groups`` need are still being rendered). The images are
@@ -202,10 +203,10 @@ class UserCard(QFrame):
         groups = list(groups)
 
         def job() -> tuple[QuestionImages, set[int]]:
-            images = found or grounding.question_images(sources, target, reports=reports)
+            images = found or question_images(sources, target, reports=reports)
             wanted = {i for i in images.assign(groups) if i is not None}
             keep = {i for i, image in enumerate(images.images) if image.data} if found is not None else set()
-            return grounding.with_pixels(images, wanted | keep, target), wanted
+            return with_pixels(images, wanted | keep, target), wanted
 
         self._working = True
         (self.tasks or Tasks(self)).run(job, self._found, self._failed, name="question images")

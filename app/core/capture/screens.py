@@ -50,7 +50,7 @@ class Shot:
         import numpy as np
         from PIL import Image
 
-        from app.core.grounding import capture_png_info
+        from app.core.capture.metadata import capture_png_info
 
         pixels = np.ascontiguousarray(self.pixels)
         h, w = pixels.shape[:2]
