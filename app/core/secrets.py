@@ -63,7 +63,7 @@ def find_api_key(preset: str, base_url: str | None = None, env_var: str | None =
 
 def get_api_key(account: str) -> str | None:
     """The saved key for ``account``, or None when there is none or no keyring works here."""
-    backend = _backend()
+    backend = keyring_backend()
     if backend is None:
         return None
     try:
@@ -102,10 +102,10 @@ def delete_api_key(account: str) -> bool:
 
 
 def keyring_available() -> bool:
-    return _backend() is not None
+    return keyring_backend() is not None
 
 
-def _backend():
+def keyring_backend():
     """The OS keyring backend, or None when only keyring's "fail" backend (or none at all) is available."""
     try:
         import keyring
@@ -122,7 +122,7 @@ def _backend():
 
 
 def _require_backend():
-    backend = _backend()
+    backend = keyring_backend()
     if backend is None:
         raise KeyringUnavailable(
             "no OS keyring is available in this session (no Secret Service, Keychain or Credential Locker was "
