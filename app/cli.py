@@ -374,7 +374,7 @@ def _api_backend(args: argparse.Namespace):
             for_terminal(f"glmv: warning: {args.api_key_env} is not set; looking for the key elsewhere"),
             file=sys.stderr,
         )
-    from app.core.settings import KeyVault
+    from app.core.secrets import KeyVault
 
     # The window's vault: where no keyring works, the key typed in Settings went to its file.
     vault = KeyVault(use_keyring=False)

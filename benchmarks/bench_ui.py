@@ -91,7 +91,8 @@ def bench_startup() -> None:
         from pathlib import Path
         from PySide6.QtWidgets import QApplication
         app = QApplication([])
-        from app.core.settings import Settings, KeyVault
+        from app.core.secrets import KeyVault
+        from app.core.settings import Settings
         from app.core.store import Store
         from app.ui.main import build_main_window
         folder = Path(sys.argv[1])
@@ -128,7 +129,8 @@ def bench_startup() -> None:
 
 def bench_streaming(app, tokens: int, rate: float) -> tuple[float, float, float]:
     """Returns (longest stall ms, seconds, final render ms)."""
-    from app.core.settings import KeyVault, Settings
+    from app.core.secrets import KeyVault
+    from app.core.settings import Settings
     from app.core.store import Store
     from app.ui.main import build_main_window
 
@@ -203,7 +205,8 @@ def bench_render(sizes: list[int]) -> None:
 
 def bench_history(app) -> None:
     from app.core.conversation import Attachment  # noqa: F401  (the store's public shape)
-    from app.core.settings import KeyVault, Settings
+    from app.core.secrets import KeyVault
+    from app.core.settings import Settings
     from app.core.store import Store
     from app.ui.main import build_main_window
 

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QApplication, QDialog
 
 from app.core import hardware
 from app.core import settings as settings_io
-from app.core.settings import KeyVault, Settings
+from app.core.secrets import KeyVault
+from app.core.settings import Settings
 from app.ui import first_run
 from app.ui.first_run import FirstRunDialog, Machine
 from app.ui.workers import Tasks

@@ -18,7 +18,8 @@ from app.core import logs, private_files
 from app.core.capture.geometry import Rect
 from app.core.capture.screens import Shot
 from app.core.conversation import Attachment
-from app.core.settings import KeyVault, Settings, load, save
+from app.core.secrets import KeyVault
+from app.core.settings import Settings, load, save
 from app.core.store import DB_NAME, Store
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,7 +21,8 @@ from app.core.conversation import Attachment, Conversation
 from app.core.events import Answer, Box, Boxes, Done
 from app.core.grounding.drawing import color_for
 from app.core.grounding.pixels import to_pixels
-from app.core.settings import KeyVault, Settings
+from app.core.secrets import KeyVault
+from app.core.settings import Settings
 from app.core.store import Store
 from app.ui import theme
 from app.ui.boxes_view import BoxCanvas, BoxViewer

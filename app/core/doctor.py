@@ -306,11 +306,10 @@ def check_hotkeys() -> Check:
 
 def check_keyring() -> Check:
     from app.core import secrets
-    from app.core.settings import KEYS_FILE_NAME, config_folder
 
     backend = secrets.keyring_backend()
     env = os.environ.get(secrets.DEFAULT_ENV, "").strip()
-    fallback = config_folder() / KEYS_FILE_NAME
+    fallback = secrets.KeyVault().file
     data = {
         "backend": f"{type(backend).__module__}.{type(backend).__name__}" if backend is not None else None,
         "env_key_set": bool(env),
@@ -590,7 +589,9 @@ def check_settings() -> Check:
     finding = f"API backend: {preset.label} at {url}"
     if not preset.needs_key:
         return Check("Settings", OK, finding, data=data)
-    key = settings_io.KeyVault().get(current.preset, current.base_url or None)
+    from app.core.secrets import KeyVault
+
+    key = KeyVault().get(current.preset, current.base_url or None)
     data["api_key_found"] = key is not None
     if key is None:
         return Check(

@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
 
 from app.core import hardware
 from app.core import settings as settings_io
-from app.core.settings import KeyVault, Settings
+from app.core.secrets import KeyVault
+from app.core.settings import Settings
 from app.ui.model_download import KNOWN_SIZES, ModelDownloadPanel
 from app.ui.workers import Tasks
 

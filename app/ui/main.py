@@ -14,7 +14,8 @@ from typing import Any
 
 from app.core import settings as settings_io
 from app.core.errors import AppError
-from app.core.settings import KeyVault, Settings
+from app.core.secrets import KeyVault
+from app.core.settings import Settings
 from app.core.store import Store, default_folder
 
 
