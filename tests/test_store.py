@@ -12,6 +12,7 @@ import pytest
 
 from app.core import migrations
 from app.core.conversation import Attachment
+from app.core.export import export_markdown
 from app.core.migrations import SchemaTooNew
 from app.core.store import Store, make_title
 
@@ -246,7 +247,7 @@ def test_export_markdown_copies_images_beside_the_file(store, tmp_path):
     mid = store.add_message(cid, "assistant", status="streaming", model="glm-4.6v")
     store.save_message(mid, text="| a | b |\n|---|---|\n| 1 | 2 |", thinking="hmm", status="done")
     store.flush()
-    path = store.export_markdown(cid, tmp_path / "export")
+    path = export_markdown(store, cid, tmp_path / "export")
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# Describe") and "| a | b |" in text and "Thinking" in text
     images = list((tmp_path / "export" / "Describe_files").iterdir())
