@@ -24,13 +24,11 @@ from app.core.capture.commands import CAPTURE_COMMANDS
 from app.core.conversation import Attachment, Conversation
 from app.core.errors import AppError
 from app.core.events import Answer, Boxes, Done, Event, Failed, FailureKind, Thinking
+from app.core.file_kinds import IMAGE_KINDS, PAGED_KINDS
 from app.core.terminal_text import for_terminal, json_for_terminal
 
 DEFAULT_PRESET = "openai"
 DEFAULT_LOCAL_MODEL = "zai-org/GLM-4.6V-Flash"
-PAGED_KINDS = ("pdf", "slides", "document")
-# Attachments the model sees as images: files, rendered pages and slides, video frames.
-IMAGE_KINDS = ("image", "pdf", "slides", "document", "video")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # A failure's kind -> the exit code (the rest: EXIT_FAILED, a backend or model failure).

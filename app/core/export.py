@@ -8,9 +8,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from app.core.file_kinds import mime_type
 from app.core.store import Store, safe_name
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
+# Pictures a Markdown viewer shows in the page (the rest, TIFF or HEIC photos among them, are linked).
+SHOWN_INLINE = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp"})
 
 
 def export_markdown(store: Store, conversation_id: str, folder: Path) -> Path:
@@ -34,7 +36,7 @@ def export_markdown(store: Store, conversation_id: str, folder: Path) -> Path:
                 target = files / f"{a.id}_{safe_name(a.name)}"
                 shutil.copyfile(a.path, target)
                 link = f"{files.name}/{target.name}".replace(" ", "%20")
-                bang = "!" if target.suffix.lower() in IMAGE_SUFFIXES else ""
+                bang = "!" if mime_type(target) in SHOWN_INLINE else ""
                 lines.append(f"{bang}[{a.name}]({link})")
             lines.append("")
         elif message.role == "assistant":

@@ -31,6 +31,7 @@ from shiboken6 import isValid
 from app.core.conversation import Attachment
 from app.core.errors import as_kind
 from app.core.events import Boxes, FailureKind
+from app.core.file_kinds import kind_by_name
 from app.core.grounding import groups_from_json
 from app.core.grounding.pairing import QuestionImages, needs_preparing, question_images, with_pixels
 from app.core.grounding.words import cut_short_note
@@ -43,7 +44,6 @@ from app.ui.workers import Tasks
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 THUMB = 96
 
 
@@ -69,7 +69,9 @@ def card_button(name: str, tip: str, color: str) -> QToolButton:
 
 
 def is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES
+    """Named as an image (``app.core.file_kinds``): shown as a thumbnail when Qt can decode it."""
+    kind = kind_by_name(path)
+    return kind is not None and kind.name == "image"
 
 
 class Thumbnail(QLabel):

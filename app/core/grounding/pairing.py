@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from app.core.conversation import Attachment
 from app.core.events import Boxes
+from app.core.file_kinds import FILE_KINDS
 from app.core.grounding import GroundingError
 from app.core.grounding.pixels import image_size, load_upright
 
@@ -49,7 +50,7 @@ def assign_images(groups: Sequence[Boxes], image_count: int, *, complete: bool =
 
 
 # Attachment kinds that never become images: nothing to prepare to count them.
-TEXT_ONLY_KINDS = frozenset({"text"})
+TEXT_ONLY_KINDS = frozenset(kind.name for kind in FILE_KINDS if not kind.as_images)
 
 
 @dataclass(frozen=True)

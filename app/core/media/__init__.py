@@ -20,6 +20,7 @@ from types import ModuleType
 
 from app.core.conversation import Attachment
 from app.core.errors import AppError
+from app.core.file_kinds import FILE_KINDS
 from app.core.media.kinds import access_problem, detect_kind
 from app.core.media.parts import ImagePart, MediaReport, MediaTarget, Part, TextPart, VideoPart
 from app.core.media.prepared import PreparedCache, Underway, copy_report, key_of
@@ -46,14 +47,7 @@ Progress = Callable[[str], None]
 _listener: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar("media_progress", default=None)
 
 # kind -> module under app.core.media that handles it (imported on first use: pymupdf, pptx, cv2 are slow).
-HANDLERS = {
-    "image": "images",
-    "pdf": "pdf",
-    "slides": "slides",
-    "video": "video",
-    "text": "text",
-    "document": "documents",
-}
+HANDLERS = {kind.name: kind.handler for kind in FILE_KINDS}
 
 
 class MediaError(AppError):
