@@ -183,7 +183,7 @@ def test_capture_metadata_goes_into_the_png_as_documented_and_reads_back(tmp_pat
 
 
 def test_capture_metadata_through_pnginfo_and_a_real_shot(tmp_path):
-    from app.core.capture.screens import Shot
+    from app.core.capture.screenshotters import Shot
 
     shot = Shot(np.full((40, 60, 4), 128, dtype=np.uint8), Rect(1920, 0, 60, 40))
     path = shot.save_png(tmp_path / "shot.png", screens=TWO_SCREENS)

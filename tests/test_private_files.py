@@ -16,7 +16,7 @@ import pytest
 
 from app.core import logs, private_files
 from app.core.capture.geometry import Rect
-from app.core.capture.screens import Shot
+from app.core.capture.screenshotters import Shot
 from app.core.conversation import Attachment
 from app.core.export import export_markdown
 from app.core.secrets import KeyVault

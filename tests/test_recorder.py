@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from app.core.capture.recorder import Recorder, RecordingReport, RecordingSession, output_size
-from app.core.capture.screens import CaptureError
+from app.core.capture.screenshotters import CaptureError
 
 ENCODERS = ["pyav", "opencv"]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.capture.commands import SHORTCUT_COMMANDS
-from app.core.capture.screens import is_wayland
+from app.core.capture.screenshotters import is_wayland
 from app.core.hardware import (
     FLASH_4BIT_NEED,
     FLASH_BF16_NEED,
@@ -175,7 +175,7 @@ def _missing_qt_xcb_libraries() -> list[str]:
 
 
 def check_capture() -> Check:
-    from app.core.capture.screens import default_handlers
+    from app.core.capture.screenshotters import default_handlers
 
     handlers = default_handlers()
     if display_server() == "none":

@@ -155,7 +155,7 @@ class PynputProvider:
         self._listener: GlobalHotKeys | None = None
 
     def problem(self) -> str | None:
-        from app.core.capture.screens import is_wayland
+        from app.core.capture.screenshotters import is_wayland
 
         if is_wayland():
             return "Wayland does not let applications listen to the keyboard globally"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from app.core import private_files
-from app.core.capture.screens import CaptureError
+from app.core.capture.screenshotters import CaptureError
 
 if TYPE_CHECKING:
     import numpy as np
