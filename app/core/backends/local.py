@@ -22,7 +22,7 @@ from app.core.media.prepared import SHARED
 from app.core.reasoning import ReasoningSplitter
 from glmv_local import chat
 from glmv_local.download import DEFAULT_MODEL
-from glmv_local.engine import Engine, Settings
+from glmv_local.engine import Engine, EngineSettings
 from glmv_local.errors import GlmvLocalError, InputError
 from glmv_local.processor import VIDEO_NEEDS
 
@@ -46,7 +46,7 @@ class LocalBackend:
     ) -> None:
         self.model = model
         self.engine = Engine(
-            Settings(
+            EngineSettings(
                 model=model,
                 device=device,
                 dtype=dtype,
