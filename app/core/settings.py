@@ -195,18 +195,13 @@ def load(path: Path | None = None) -> Settings:
     version = data.get("version", 1)
     if isinstance(version, int) and version > VERSION:
         log.warning("settings file %s is from a newer version (%s); reading what this one knows", path, version)
-    return from_dict(_migrate(data))
+    return from_dict(data)
 
 
 def _short(error: ValueError) -> str:
     if isinstance(error, UnicodeDecodeError):
         return f"not UTF-8 text at byte {error.start}"
     return str(error)
-
-
-def _migrate(data: dict[str, Any]) -> dict[str, Any]:
-    """Older layouts -> the current one. Version 1 is the first; later versions add their steps here."""
-    return data
 
 
 def save(settings: Settings, path: Path | None = None) -> Path:
