@@ -131,10 +131,6 @@ class RecordingReport:
     discarded: int
     full: bool
 
-    @property
-    def duration_s(self) -> float:
-        return self.frames / self.fps
-
 
 class Recorder:
     """Timestamped frames to a fixed-rate video. Not thread-safe: one feeder at a time."""
