@@ -22,19 +22,25 @@ from app.core.backends.base import GenerationOptions
 from app.core.backends.dialects import PRESETS, UnknownPreset, get_preset
 from app.core.capture.commands import CAPTURE_COMMANDS
 from app.core.conversation import Attachment, Conversation
-from app.core.events import Answer, Boxes, Done, Event, Failed, Thinking
+from app.core.errors import AppError
+from app.core.events import Answer, Boxes, Done, Event, Failed, FailureKind, Thinking
+from app.core.file_kinds import IMAGE_KINDS, PAGED_KINDS
 from app.core.terminal_text import for_terminal, json_for_terminal
 
 DEFAULT_PRESET = "openai"
 DEFAULT_LOCAL_MODEL = "zai-org/GLM-4.6V-Flash"
-PAGED_KINDS = ("pdf", "slides", "document")
-# Attachments the model sees as images: files, rendered pages and slides, video frames.
-IMAGE_KINDS = ("image", "pdf", "slides", "document", "video")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# A failure's kind -> the exit code (the rest: EXIT_FAILED, a backend or model failure).
+EXIT_CODES: dict[FailureKind, int] = {"input": EXIT_USAGE, "cancelled": EXIT_INTERRUPTED}
 
 
-class UsageError(Exception):
+def exit_code(kind: FailureKind) -> int:
+    """The one place a failure's kind becomes the exit code, for a stream's end and a raised error alike."""
+    return EXIT_CODES.get(kind, EXIT_FAILED)
+
+
+class UsageError(AppError):
     """Bad usage or unusable input: printed as ``glmv: MESSAGE`` and exit 2."""
 
 
@@ -153,9 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "capture":
             return _capture(args)
         return _window(args)
-    except UsageError as e:
+    except AppError as e:
         print(for_terminal(f"glmv: {e}"), file=sys.stderr)
-        return EXIT_USAGE
+        return exit_code(e.kind)
     except KeyboardInterrupt:
         print("glmv: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -280,9 +286,7 @@ def _ask(args: argparse.Namespace) -> int:
     if isinstance(last, Done):
         return EXIT_OK
     if isinstance(last, Failed):
-        if last.kind == "cancelled":
-            return EXIT_INTERRUPTED
-        return EXIT_USAGE if last.kind == "input" else EXIT_FAILED
+        return exit_code(last.kind)
     view.show(Failed("server", "the stream ended without a result"))
     return EXIT_FAILED
 
@@ -301,11 +305,11 @@ def _draw_target(raw: str, attachments: list[tuple[Attachment, str]]) -> Path:
 
 def _question_images(attachments: list[tuple[Attachment, str]], backend) -> list[tuple[str, Callable]]:
     """The images of the question in the order the model saw them, as (name, loader) pairs, counted by
-    ``grounding.question_images`` as the window counts them: image files as themselves, pages, slides and video
+    ``grounding.pairing.question_images`` as the window counts them: image files as themselves, pages, slides and video
     frames as the rendered images that were sent."""
     import dataclasses
 
-    from app.core.grounding import question_images
+    from app.core.grounding.pairing import question_images
 
     found = question_images([dataclasses.replace(a, kind=kind) for a, kind in attachments], backend.media_target)
     return [(image.title, image.load) for image in found.images]
@@ -313,7 +317,9 @@ def _question_images(attachments: list[tuple[Attachment, str]], backend) -> list
 
 def _draw(out: Path, attachments: list[tuple[Attachment, str]], groups: list[Boxes], backend) -> None:
     """Draws on the image the first box group refers to, with every group that refers to the same image."""
-    from app.core.grounding import GroundingError, assign_images, draw_boxes_on
+    from app.core.grounding import GroundingError
+    from app.core.grounding.drawing import draw_boxes_on
+    from app.core.grounding.pairing import assign_images
 
     if not groups:
         print(for_terminal(f"glmv: the answer has no boxes; nothing was drawn to {out}"), file=sys.stderr)
@@ -366,7 +372,7 @@ def _api_backend(args: argparse.Namespace):
             for_terminal(f"glmv: warning: {args.api_key_env} is not set; looking for the key elsewhere"),
             file=sys.stderr,
         )
-    from app.core.settings import KeyVault
+    from app.core.secrets import KeyVault
 
     # The window's vault: where no keyring works, the key typed in Settings went to its file.
     vault = KeyVault(use_keyring=False)
@@ -446,7 +452,7 @@ class PlainView:
                 self._write(self.out, text)
                 self._answer_tail = text[-1]
         elif isinstance(event, Boxes) and event.cut_short:
-            from app.core.grounding import cut_short_note
+            from app.core.grounding.words import cut_short_note
 
             self._write(self.err, f"glmv: note: {cut_short_note(event)}\n")
         elif isinstance(event, Done):
@@ -494,7 +500,7 @@ class JsonView:
         elif isinstance(event, Answer):
             self._emit({"type": "answer", "text": event.text})
         elif isinstance(event, Boxes):
-            from app.core.grounding import image_for_group
+            from app.core.grounding.pairing import image_for_group
 
             if self._images is None:
                 self._images = self._count_images()
@@ -547,7 +553,7 @@ def _inspect(args: argparse.Namespace) -> int:
             errors += 1
             message = str(e)
             if args.json:
-                _print_json({"type": "error", "path": raw, "kind": "input", "message": message})
+                _print_json({"type": "error", "path": raw, "kind": e.kind, "message": message})
             else:
                 print(for_terminal(f"glmv: {message}"), file=sys.stderr)
             continue

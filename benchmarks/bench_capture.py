@@ -159,8 +159,9 @@ def child_shot(folder: str, overlap: str, shots: str) -> None:
 
     from app.core.backends.api import ApiBackend
     from app.core.capture.geometry import virtual_bounds
-    from app.core.capture.screens import MssScreenshotter
-    from app.core.settings import KeyVault, Settings
+    from app.core.capture.screenshotters import MssScreenshotter
+    from app.core.secrets import KeyVault
+    from app.core.settings import Settings
     from app.core.store import Store
     from app.ui.capture.controller import CaptureController
     from app.ui.capture.qtscreens import all_screens

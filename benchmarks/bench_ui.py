@@ -138,7 +138,8 @@ def bench_startup() -> None:
         from pathlib import Path
         from PySide6.QtWidgets import QApplication
         app = QApplication([])
-        from app.core.settings import Settings, KeyVault
+        from app.core.secrets import KeyVault
+        from app.core.settings import Settings
         from app.core.store import Store
         from app.ui.main import build_main_window
         folder = Path(sys.argv[1])
@@ -175,7 +176,8 @@ def bench_startup() -> None:
 
 def bench_streaming(app, tokens: int, rate: float, backend=None) -> tuple[float, float, float, float, float]:
     """Returns (longest stall ms, seconds, final render ms, reopening ms, longest stall while reopening ms)."""
-    from app.core.settings import KeyVault, Settings
+    from app.core.secrets import KeyVault
+    from app.core.settings import Settings
     from app.core.store import Store
     from app.ui.main import build_main_window
 
@@ -233,7 +235,8 @@ def bench_reopen(app, folder: Path) -> tuple[float, float]:
     stall over the second after it)."""
     from PySide6.QtCore import QTimer
 
-    from app.core.settings import KeyVault, Settings
+    from app.core.secrets import KeyVault
+    from app.core.settings import Settings
     from app.core.store import Store
     from app.ui.main import build_main_window
 
@@ -289,7 +292,8 @@ def bench_render(sizes: list[int]) -> None:
 
 def bench_history(app) -> None:
     from app.core.conversation import Attachment  # noqa: F401  (the store's public shape)
-    from app.core.settings import KeyVault, Settings
+    from app.core.secrets import KeyVault
+    from app.core.settings import Settings
     from app.core.store import Store
     from app.ui.main import build_main_window
 

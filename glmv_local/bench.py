@@ -79,7 +79,7 @@ def random_engine(shape_name: str, device: str | None, dtype: str | None, speed:
     from glmv_local import device as devices
     from glmv_local import processor, synthetic
     from glmv_local.checkpoint import Checkpoint
-    from glmv_local.engine import Engine, Settings
+    from glmv_local.engine import Engine, EngineSettings
     from glmv_local.loader import Loaded
 
     shape = synthetic.FLASH if shape_name == "flash" else synthetic.TINY
@@ -101,7 +101,7 @@ def random_engine(shape_name: str, device: str | None, dtype: str | None, speed:
         quantization=None,
         seconds=time.perf_counter() - start,
     )
-    settings = Settings(model=f"random-{shape_name}", speed=speed, context_tokens=8192)
+    settings = EngineSettings(model=f"random-{shape_name}", speed=speed, context_tokens=8192)
     engine = Engine.from_loaded(loaded, settings)
     torch.manual_seed(0)
     return engine
@@ -207,12 +207,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from glmv_local.engine import Engine, Settings
+    from glmv_local.engine import Engine, EngineSettings
 
     start = time.perf_counter()
     if args.model:
         engine = Engine(
-            Settings(
+            EngineSettings(
                 model=args.model, device=args.device, dtype=args.dtype, quantization=args.quantization, speed=args.speed
             )
         )

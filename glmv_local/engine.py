@@ -29,7 +29,7 @@ OOM_ADVICE = (
 
 
 @dataclass
-class Settings:
+class EngineSettings:
     """How the engine loads and runs; ``None`` means automatic (see ``glmv_local.device``)."""
 
     model: str = DEFAULT_MODEL
@@ -153,8 +153,8 @@ class Engine:
     One generation runs at a time; a second ``stream`` waits for the first to finish.
     """
 
-    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
-        self.settings = settings or Settings(**overrides)
+    def __init__(self, settings: EngineSettings | None = None, **overrides: Any) -> None:
+        self.settings = settings or EngineSettings(**overrides)
         self.loaded: loader.Loaded | None = None
         self._load_lock = threading.RLock()
         self._run_lock = threading.Lock()
@@ -163,9 +163,9 @@ class Engine:
     # Loading
 
     @classmethod
-    def from_loaded(cls, loaded: loader.Loaded, settings: Settings | None = None) -> Engine:
+    def from_loaded(cls, loaded: loader.Loaded, settings: EngineSettings | None = None) -> Engine:
         """An engine around a model built elsewhere (the benchmark's random GLM-4.6V-Flash-shaped model)."""
-        engine = cls(settings or Settings(model=str(loaded.checkpoint.path)))
+        engine = cls(settings or EngineSettings(model=str(loaded.checkpoint.path)))
         engine.loaded = loaded
         engine._prepare_speed(None)
         return engine

@@ -1,7 +1,8 @@
 """What can go wrong in the engine, as exception types a caller can tell apart.
 
 Every message says what happened and what to do, so a front end can show it as is. ``kind`` groups them the
-way a front end reports them: ``input`` (the request), ``model`` (files, memory, runtime) and ``dependency``.
+way a front end reports them: ``input`` (the request), ``model`` (files, memory, runtime), ``download`` (worth
+trying again) and ``dependency``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ class ModelFilesError(GlmvLocalError):
 
 class DownloadError(GlmvLocalError):
     """The download failed or cannot start (disk space, network, access)."""
+
+    kind = "download"
 
 
 class NotEnoughMemory(GlmvLocalError):

@@ -113,7 +113,7 @@ def test_full_screen_from_the_desktop_shortcut_command_hides_our_window_and_reac
     # Our window overlapped the screen and was hidden for the capture: only the pattern is there.
     assert pixels.shape == (H, W, 3) and np.array_equal(pixels, pattern())
     from app.core.capture.geometry import Rect
-    from app.core.grounding import read_capture_metadata
+    from app.core.capture.metadata import read_capture_metadata
 
     where = read_capture_metadata(shot)
     assert where is not None and where.rect == Rect(0, 0, W, H)

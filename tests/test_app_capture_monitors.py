@@ -162,7 +162,7 @@ def test_region_dragged_on_the_second_monitor_is_that_crop_of_it(app, start, end
     assert pixels.shape == (h, w, 3)
     assert np.array_equal(pixels, part(pattern(3200, 1080), crop)), "pixels moved, or our window is in it"
 
-    from app.core.grounding import read_capture_metadata
+    from app.core.capture.metadata import read_capture_metadata
 
     where = read_capture_metadata(shot)
     assert where is not None and where.rect == Rect(*crop)
@@ -179,7 +179,7 @@ def test_full_screen_with_the_cursor_on_the_second_monitor_is_that_monitor(app):
     shot = Path(done.stdout.strip())
     assert np.array_equal(rgb(shot), part(pattern(3200, 1080), SECOND)), "not that monitor, or our window is in it"
 
-    from app.core.grounding import read_capture_metadata
+    from app.core.capture.metadata import read_capture_metadata
 
     where = read_capture_metadata(shot)
     assert where is not None and where.rect == Rect(*SECOND)

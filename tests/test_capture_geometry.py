@@ -23,7 +23,7 @@ from app.core.capture.geometry import (
     virtual_bounds,
     with_native_from,
 )
-from app.core.capture.screens import CaptureError, Shot, pick, scaled_crop
+from app.core.capture.screenshotters import CaptureError, Shot, pick, scaled_crop
 
 
 def qt_screen(name: str, native: Rect, scale: float) -> Screen:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QWidget
 
 import app.ui.capture.controller as controller_module
 from app.core.capture.commands import CaptureOutcome
-from app.core.capture.screens import MssScreenshotter
+from app.core.capture.screenshotters import MssScreenshotter
 from app.ui.capture.controller import CaptureController
 from tests import xvfb
 

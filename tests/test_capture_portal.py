@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core.capture import screens
+from app.core.capture import screenshotters
 from app.core.capture.geometry import Rect
-from app.core.capture.screens import CaptureError, MssScreenshotter, PortalScreenshotter
+from app.core.capture.screenshotters import CaptureError, MssScreenshotter, PortalScreenshotter
 from tests.xvfb import ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("dbus-daemon") is None, reason="dbus-daemon is not installed")
@@ -103,7 +103,7 @@ def test_cancelled_or_refused_screenshots_say_so(bus, tmp_path, answer, message)
 def test_wayland_prefers_the_portal_and_mss_declines(monkeypatch):
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
-    names = [h.name for h in screens.default_handlers()]
+    names = [h.name for h in screenshotters.default_handlers()]
     assert names == ["xdg-desktop-portal", "mss"]
     assert "Wayland" in (MssScreenshotter().problem() or "")
 

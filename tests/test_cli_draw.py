@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from app.core.events import Box
-from app.core.grounding import color_for, to_pixels
+from app.core.grounding.drawing import color_for
+from app.core.grounding.pixels import to_pixels
 from tests.openai_server import dialect_stream, openai_server_fixture  # noqa: F401 (the openai_server fixture)
 from tests.test_cli import glmv
 from tests.test_grounding import page_number_of, pdf_with_pages

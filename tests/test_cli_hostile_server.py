@@ -31,7 +31,7 @@ def test_timeout_holds_against_keep_alive_comments(openai_server):
 
 
 def test_ask_uses_the_key_the_window_saved_in_its_file_when_there_is_no_keyring(openai_server, tmp_path):
-    from app.core.settings import KeyVault
+    from app.core.secrets import KeyVault
 
     openai_server.enqueue(dialect_stream("zai", "", "ok"))
     url = openai_server.zai_url

@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from app.core import doctor
+from app.core import doctor, hardware
 from tests import xvfb
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -60,8 +60,8 @@ def test_whole_run_without_a_display(home, monkeypatch):
 
 def test_gpu_check_matches_this_machine(home):
     check = doctor.check_gpu()
-    gpus = doctor.find_gpus()
-    if not doctor.engine_installed():
+    gpus = hardware.find_gpus()
+    if not hardware.engine_installed():
         assert "API-only" in check.finding
     elif not gpus:
         assert check.status == doctor.NOTE
@@ -126,16 +126,16 @@ def fake_nvidia_smi(tmp_path, monkeypatch, lines: str) -> None:
 
 def test_nvidia_gpu_found_through_nvidia_smi(tmp_path, monkeypatch):
     fake_nvidia_smi(tmp_path, monkeypatch, "NVIDIA GeForce RTX 4090, 24564\\nNVIDIA RTX A2000, 6138\\n")
-    gpus = doctor.find_gpus()
+    gpus = hardware.find_gpus()
     assert [(g.kind, g.name, g.memory // 1024**2) for g in gpus] == [
         ("nvidia", "NVIDIA GeForce RTX 4090", 24564),
         ("nvidia", "NVIDIA RTX A2000", 6138),
     ]
-    assert doctor.local_fit(gpus).mode == "bf16"
+    assert hardware.local_fit(gpus).mode == "bf16"
 
 
 def test_cpu_torch_beside_an_nvidia_driver_is_a_problem(home, tmp_path, monkeypatch):
-    if not doctor.engine_installed():
+    if not hardware.engine_installed():
         pytest.skip("needs torch")
     import torch
 
@@ -150,22 +150,22 @@ def test_cpu_torch_beside_an_nvidia_driver_is_a_problem(home, tmp_path, monkeypa
 
 def test_broken_nvidia_smi_is_no_gpu(tmp_path, monkeypatch):
     fake_nvidia_smi(tmp_path, monkeypatch, "NVIDIA-SMI has failed because it could not communicate\\n")
-    assert [g for g in doctor.find_gpus() if g.kind == "nvidia"] == []
+    assert [g for g in hardware.find_gpus() if g.kind == "nvidia"] == []
 
 
 @pytest.mark.parametrize(
     ("gpus", "mode"),
     [
-        ([doctor.Gpu("nvidia", "RTX 3090", 24 * 1024**3, "x")], "bf16"),
-        ([doctor.Gpu("nvidia", "RTX 4070", 12 * 1024**3, "x")], "4bit"),
-        ([doctor.Gpu("nvidia", "GTX 1650", 4 * 1024**3, "x")], ""),
-        ([doctor.Gpu("apple", "Apple M3 Max", 64 * 1024**3, "x")], "bf16"),
-        ([doctor.Gpu("apple", "Apple M2", 16 * 1024**3, "x")], ""),
+        ([hardware.Gpu("nvidia", "RTX 3090", 24 * 1024**3, "x")], "bf16"),
+        ([hardware.Gpu("nvidia", "RTX 4070", 12 * 1024**3, "x")], "4bit"),
+        ([hardware.Gpu("nvidia", "GTX 1650", 4 * 1024**3, "x")], ""),
+        ([hardware.Gpu("apple", "Apple M3 Max", 64 * 1024**3, "x")], "bf16"),
+        ([hardware.Gpu("apple", "Apple M2", 16 * 1024**3, "x")], ""),
         ([], ""),
     ],
 )
 def test_local_fit(gpus, mode):
-    fit = doctor.local_fit(gpus)
+    fit = hardware.local_fit(gpus)
     assert fit.mode == mode
     assert fit.reason
 

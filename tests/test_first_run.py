@@ -9,9 +9,10 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog
 
-from app.core import doctor
+from app.core import hardware
 from app.core import settings as settings_io
-from app.core.settings import KeyVault, Settings
+from app.core.secrets import KeyVault
+from app.core.settings import Settings
 from app.ui import first_run
 from app.ui.first_run import FirstRunDialog, Machine
 from app.ui.workers import Tasks
@@ -21,16 +22,16 @@ from tests.tiny_glmv import tiny_glmv_dir  # noqa: F401
 
 pytestmark = pytest.mark.gui
 
-GIB = doctor.GIB
+GIB = hardware.GIB
 
 
-def machine(*gpus: doctor.Gpu, engine: bool = True) -> Machine:
-    return Machine(tuple(gpus), doctor.local_fit(list(gpus)), engine, 32 * GIB)
+def machine(*gpus: hardware.Gpu, engine: bool = True) -> Machine:
+    return Machine(tuple(gpus), hardware.local_fit(list(gpus)), engine, 32 * GIB)
 
 
-RTX_4090 = doctor.Gpu("nvidia", "NVIDIA GeForce RTX 4090", 24 * GIB, "nvidia-smi")
-RTX_4070 = doctor.Gpu("nvidia", "NVIDIA GeForce RTX 4070", 12 * GIB, "nvidia-smi")
-M3_MAX = doctor.Gpu("apple", "Apple M3 Max", 64 * GIB, "sysctl")
+RTX_4090 = hardware.Gpu("nvidia", "NVIDIA GeForce RTX 4090", 24 * GIB, "nvidia-smi")
+RTX_4070 = hardware.Gpu("nvidia", "NVIDIA GeForce RTX 4070", 12 * GIB, "nvidia-smi")
+M3_MAX = hardware.Gpu("apple", "Apple M3 Max", 64 * GIB, "sysctl")
 
 
 @pytest.fixture

@@ -12,30 +12,25 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from app.core import grounding
 from app.core.backends.base import GenerationOptions
 from app.core.capture.geometry import Rect, Screen, selection_to_virtual, virtual_bounds
+from app.core.capture.metadata import CAPTURE_KEY, CaptureInfo, capture_png_info, read_capture_metadata
 from app.core.conversation import Attachment
 from app.core.events import Box, Boxes
-from app.core.grounding import (
-    CAPTURE_KEY,
-    CaptureInfo,
-    GroundingError,
-    PixelBox,
+from app.core.grounding import GroundingError, groups_from_json, groups_to_json
+from app.core.grounding.drawing import color_for, draw_boxes_on, text_color_on
+from app.core.grounding.pairing import (
+    SeenImage,
     assign_images,
-    box_on_screen,
-    capture_png_info,
-    crop_box,
-    describe_box,
-    draw_boxes,
-    groups_from_json,
-    groups_to_json,
     image_for_group,
-    read_capture_metadata,
-    to_pixels,
-    to_source_pixels,
-    write_capture_png_info,
+    needs_preparing,
+    question_images,
+    with_pixels,
 )
+from app.core.grounding.pixels import PixelBox, image_size, load_upright, to_pixels
+from app.core.grounding.regions import crop_seen, crop_seen_box
+from app.core.grounding.screen import box_on_screen
+from app.core.grounding.words import describe_box
 from app.core.media import prepare
 from app.core.media.parts import ImagePart, MediaTarget
 from app.core.reasoning import ReasoningSplitter
@@ -89,7 +84,7 @@ def test_budget_resized_images_map_boxes_to_the_original_not_the_sent_grid(tmp_p
         (xs.max() + 1) * 1000 / part.width,
         (ys.max() + 1) * 1000 / part.height,
     )
-    on_original = to_source_pixels(box, part)
+    on_original = to_pixels(box, part.source_width, part.source_height)
     for got, want in zip(
         (on_original.left, on_original.top, on_original.right, on_original.bottom), square, strict=True
     ):
@@ -170,12 +165,11 @@ TWO_SCREENS = (
 )
 
 
-def test_capture_metadata_is_written_into_an_existing_png_without_touching_pixels(tmp_path):
+def test_capture_metadata_goes_into_the_png_as_documented_and_reads_back(tmp_path):
     path = tmp_path / "shot.png"
     pixels = Image.effect_noise((301, 199), 60).convert("RGB")
-    pixels.save(path)
     rect = Rect(-100, 20, 301, 199)
-    write_capture_png_info(path, rect, TWO_SCREENS)
+    pixels.save(path, pnginfo=capture_png_info(rect, TWO_SCREENS))
     with Image.open(path) as image:
         assert json.loads(image.info[CAPTURE_KEY]) == {
             "rect": [-100, 20, 301, 199],
@@ -186,19 +180,14 @@ def test_capture_metadata_is_written_into_an_existing_png_without_touching_pixel
         }
         assert image.tobytes() == pixels.tobytes()
     assert read_capture_metadata(path) == CaptureInfo(rect, TWO_SCREENS)
-    # Written again (a re-capture of the same file): replaced, not duplicated.
-    write_capture_png_info(path, Rect(0, 0, 301, 199), TWO_SCREENS[1:])
-    assert path.read_bytes().count(CAPTURE_KEY.encode()) == 1
-    assert read_capture_metadata(path) == CaptureInfo(Rect(0, 0, 301, 199), TWO_SCREENS[1:])
 
 
 def test_capture_metadata_through_pnginfo_and_a_real_shot(tmp_path):
-    from app.core.capture.screens import Shot
+    from app.core.capture.screenshotters import Shot
 
     shot = Shot(np.full((40, 60, 4), 128, dtype=np.uint8), Rect(1920, 0, 60, 40))
-    path = shot.save_png(tmp_path / "shot.png")
-    write_capture_png_info(path, shot.rect, TWO_SCREENS)
-    assert read_capture_metadata(path).rect == Rect(1920, 0, 60, 40)
+    path = shot.save_png(tmp_path / "shot.png", screens=TWO_SCREENS)
+    assert read_capture_metadata(path) == CaptureInfo(Rect(1920, 0, 60, 40), TWO_SCREENS)
     other = tmp_path / "saved.png"
     Image.new("RGB", (10, 10)).save(other, pnginfo=capture_png_info(Rect(5, 5, 10, 10), TWO_SCREENS))
     assert read_capture_metadata(other) == CaptureInfo(Rect(5, 5, 10, 10), TWO_SCREENS)
@@ -225,17 +214,14 @@ def test_damaged_capture_metadata_reads_as_a_plain_image(tmp_path, text):
     assert read_capture_metadata(path) is None
 
 
-def test_capture_metadata_only_goes_into_sound_pngs(tmp_path):
+def test_only_a_sound_png_screenshot_has_capture_metadata(tmp_path):
     jpeg = tmp_path / "photo.jpg"
     Image.new("RGB", (10, 10)).save(jpeg)
-    with pytest.raises(GroundingError, match="not a PNG"):
-        write_capture_png_info(jpeg, Rect(0, 0, 10, 10), TWO_SCREENS)
     assert read_capture_metadata(jpeg) is None
     truncated = tmp_path / "cut.png"
-    Image.new("RGB", (50, 50)).save(truncated)
-    truncated.write_bytes(truncated.read_bytes()[:-20])
-    with pytest.raises(GroundingError, match="damaged"):
-        write_capture_png_info(truncated, Rect(0, 0, 50, 50), TWO_SCREENS)
+    Image.new("RGB", (50, 50)).save(truncated, pnginfo=capture_png_info(Rect(0, 0, 50, 50), TWO_SCREENS))
+    truncated.write_bytes(truncated.read_bytes()[:30])
+    assert read_capture_metadata(truncated) is None
     assert read_capture_metadata(tmp_path / "missing.png") is None
 
 
@@ -298,17 +284,22 @@ def test_copied_coordinates_say_where_on_which_screen_and_the_center():
 # -- drawing and cropping ---------------------------------------------------------------------------------------
 
 
+def image_file(path) -> SeenImage:
+    """An attached image file as the model saw it: itself (as the window's large view opens one)."""
+    return SeenImage(Attachment(path, kind="image"), 0, "image")
+
+
 @pytest.mark.parametrize("background", [(255, 255, 255), (0, 0, 0), (30, 30, 30)])
 def test_boxes_are_drawn_where_they_belong_in_distinct_colours(tmp_path, background):
     path = tmp_path / "page.png"
     Image.new("RGB", (1001, 667), background).save(path)
     boxes = [Box(100, 300, 400, 700, "button"), Box(500, 200, 900, 900)]
-    drawn = draw_boxes(path, boxes)
+    drawn = draw_boxes_on(load_upright(path), boxes)
     assert drawn.size == (1001, 667)
     px = np.asarray(drawn).astype(int)
     for index, box in enumerate(boxes):
         p = to_pixels(box, 1001, 667)
-        colour = grounding.color_for(index)
+        colour = color_for(index)
         # The coloured stroke lies just outside the box edge on all four sides, the inside stays untouched.
         thickness = max(2, round(667 / 250))
         mid_x, mid_y = (p.left + p.right) // 2, (p.top + p.bottom) // 2
@@ -319,12 +310,12 @@ def test_boxes_are_drawn_where_they_belong_in_distinct_colours(tmp_path, backgro
         ):
             assert tuple(px[y, x]) == colour, (index, x, y)
         assert tuple(px[mid_y, mid_x]) == background
-    assert grounding.color_for(0) != grounding.color_for(1)
+    assert color_for(0) != color_for(1)
     # The first box is labelled above its top-left corner on a tag of its colour.
     p = to_pixels(boxes[0], 1001, 667)
     tag = px[max(p.top - 30, 0) : p.top - 4, p.left : p.left + 60].reshape(-1, 3)
-    assert (np.abs(tag - grounding.color_for(0)).sum(axis=1) == 0).sum() > 100
-    assert (np.abs(tag - grounding.text_color_on(grounding.color_for(0))).sum(axis=1) == 0).sum() > 10
+    assert (np.abs(tag - color_for(0)).sum(axis=1) == 0).sum() > 100
+    assert (np.abs(tag - text_color_on(color_for(0))).sum(axis=1) == 0).sum() > 10
 
 
 def test_lines_and_labels_grow_with_the_image(tmp_path):
@@ -335,17 +326,19 @@ def test_lines_and_labels_grow_with_the_image(tmp_path):
 
     def coloured_run(image: Image.Image) -> int:
         row = np.asarray(image)[int(image.height * 0.65)].astype(int)
-        return int((np.abs(row - grounding.color_for(0)).sum(axis=1) == 0).sum())
+        return int((np.abs(row - color_for(0)).sum(axis=1) == 0).sum())
 
-    assert coloured_run(draw_boxes(large, box)) >= 4 * coloured_run(draw_boxes(small, box))
+    assert coloured_run(draw_boxes_on(load_upright(large), box)) >= 4 * coloured_run(
+        draw_boxes_on(load_upright(small), box)
+    )
 
 
 def test_a_label_at_the_top_edge_goes_inside_the_box(tmp_path):
     path = tmp_path / "t.png"
     Image.new("RGB", (400, 300), (255, 255, 255)).save(path)
-    px = np.asarray(draw_boxes(path, [Box(0, 0, 500, 500, "top")])).astype(int)
+    px = np.asarray(draw_boxes_on(load_upright(path), [Box(0, 0, 500, 500, "top")])).astype(int)
     inside = px[4:24, 4:40].reshape(-1, 3)
-    assert (np.abs(inside - grounding.color_for(0)).sum(axis=1) == 0).sum() > 50
+    assert (np.abs(inside - color_for(0)).sum(axis=1) == 0).sum() > 50
 
 
 def test_exif_rotated_photos_are_drawn_upright(tmp_path):
@@ -353,16 +346,15 @@ def test_exif_rotated_photos_are_drawn_upright(tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6  # stored landscape, shown portrait
     Image.new("RGB", (400, 200), (255, 255, 255)).save(path, exif=exif)
-    assert grounding.image_size(path) == (200, 400)
-    assert draw_boxes(path, [Box(0, 0, 500, 500)]).size == (200, 400)
+    assert image_size(path) == (200, 400)
+    assert draw_boxes_on(load_upright(path), [Box(0, 0, 500, 500)]).size == (200, 400)
 
 
 def test_a_crop_is_the_region_of_the_original_and_keeps_its_screen_position(tmp_path):
     path = tmp_path / "shot.png"
     image = _image_with_square((1920, 1080), (960, 540, 1152, 648))
-    image.save(path)
-    write_capture_png_info(path, Rect(-1920, 0, 1920, 1080), TWO_SCREENS[:1])
-    out = crop_box(path, Box(500, 500, 600, 600), tmp_path / "regions")
+    image.save(path, pnginfo=capture_png_info(Rect(-1920, 0, 1920, 1080), TWO_SCREENS[:1]))
+    out = crop_seen_box(image_file(path), Box(500, 500, 600, 600), tmp_path / "regions")
     with Image.open(out) as crop:
         assert crop.size == (192, 108)
         assert crop.convert("RGB").getpixel((10, 10)) == (0, 0, 255)
@@ -380,20 +372,20 @@ def test_unreadable_images_say_so(tmp_path, content):
     path = tmp_path / "broken.png"
     path.write_bytes(content)
     with pytest.raises(GroundingError, match="cannot be read"):
-        draw_boxes(path, [Box(0, 0, 10, 10)])
+        draw_boxes_on(load_upright(path), [Box(0, 0, 10, 10)])
     with pytest.raises(GroundingError, match="cannot be read"):
-        crop_box(path, Box(0, 0, 10, 10), tmp_path)
+        crop_seen_box(image_file(path), Box(0, 0, 10, 10), tmp_path)
 
 
 def test_a_missing_image_says_it_was_moved(tmp_path):
     with pytest.raises(GroundingError, match="moved or deleted"):
-        draw_boxes(tmp_path / "gone.png", [Box(0, 0, 10, 10)])
+        draw_boxes_on(load_upright(tmp_path / "gone.png"), [Box(0, 0, 10, 10)])
 
 
 def test_transparent_images_are_drawn_over_white(tmp_path):
     path = tmp_path / "alpha.png"
     Image.new("RGBA", (100, 100), (0, 0, 0, 0)).save(path)
-    drawn = draw_boxes(path, [Box(400, 400, 600, 600)])
+    drawn = draw_boxes_on(load_upright(path), [Box(400, 400, 600, 600)])
     assert drawn.mode == "RGB" and drawn.getpixel((50, 50)) == (255, 255, 255)
 
 
@@ -437,7 +429,7 @@ def test_a_pdf_and_a_screenshot_are_the_images_the_request_sent_in_its_order(tmp
     _image_with_square((1280, 720), (0, 0, 100, 100)).save(shot)
     attachments = [Attachment(pdf), Attachment(shot)]
     backend = ApiBackend("vllm", base_url="http://127.0.0.1:9", model="m", api_key="k")
-    found = grounding.question_images(attachments, backend.media_target)
+    found = question_images(attachments, backend.media_target)
     assert found.complete
     assert [i.title for i in found.images] == [
         "report.pdf (Page 1)",
@@ -464,14 +456,14 @@ def test_chosen_pages_and_the_text_layer_decide_which_pages_are_images(tmp_path)
     pdf = pdf_with_pages(tmp_path / "report.pdf", text_on=(1,))
     shot = tmp_path / "shot.png"
     Image.new("RGB", (64, 48)).save(shot)
-    chosen = grounding.question_images([Attachment(pdf, pages="2-3"), Attachment(shot)], MediaTarget())
+    chosen = question_images([Attachment(pdf, pages="2-3"), Attachment(shot)], MediaTarget())
     assert [i.label for i in chosen.images] == ["Page 2", "Page 3", None]
     assert page_number_of(chosen.images[0].load()) == 2
-    as_text = grounding.question_images([Attachment(pdf, text_layer=True), Attachment(shot)], MediaTarget())
+    as_text = question_images([Attachment(pdf, text_layer=True), Attachment(shot)], MediaTarget())
     assert [i.title for i in as_text.images] == ["report.pdf (Page 2)", "report.pdf (Page 3)", "shot.png"]
     text = tmp_path / "notes.txt"
     text.write_text("hello")
-    assert [i.title for i in grounding.question_images([Attachment(text), Attachment(shot)]).images] == ["shot.png"]
+    assert [i.title for i in question_images([Attachment(text), Attachment(shot)]).images] == ["shot.png"]
 
 
 def test_reports_prepared_earlier_count_without_rendering_and_pixels_come_later(tmp_path):
@@ -487,13 +479,13 @@ def test_reports_prepared_earlier_count_without_rendering_and_pixels_come_later(
     report = prepare(attachments[0], target)
     # What the window's attachment strip keeps: sizes and labels, no pixels.
     bare = dc.replace(report, parts=[dc.replace(p, data=b"") for p in report.parts])
-    assert grounding.needs_preparing(attachments) and not grounding.needs_preparing(attachments, [bare, None])
-    counted = grounding.question_images(attachments, target, reports=[bare, None])
+    assert needs_preparing(attachments) and not needs_preparing(attachments, [bare, None])
+    counted = question_images(attachments, target, reports=[bare, None])
     assert [i.title for i in counted.images] == ["report.pdf (Page 2)", "report.pdf (Page 3)", "shot.png"]
     assert counted.images[0].needs_pixels and counted.images[0].size == (report.parts[0].width, report.parts[0].height)
     with pytest.raises(GroundingError, match="not loaded"):
         counted.images[0].load()
-    filled = grounding.with_pixels(counted, {1}, target)
+    filled = with_pixels(counted, {1}, target)
     assert filled.images[0].needs_pixels and not filled.images[1].needs_pixels
     assert filled.images[1].data == report.parts[1].data  # the very page the request sent
     assert page_number_of(filled.images[1].load()) == 3
@@ -504,7 +496,7 @@ def test_an_attachment_that_cannot_be_prepared_again_leaves_later_images_unknown
     shot = tmp_path / "shot.png"
     Image.new("RGB", (64, 48)).save(shot)
     gone = tmp_path / "gone.pdf"
-    found = grounding.question_images([Attachment(shot), Attachment(gone, kind="pdf"), Attachment(pdf)])
+    found = question_images([Attachment(shot), Attachment(gone, kind="pdf"), Attachment(pdf)])
     assert [i.title for i in found.images] == ["shot.png"] and not found.complete
     assert "gone.pdf" in (found.problem or "")
     groups = [Boxes((Box(1, 2, 3, 4),)), Boxes((Box(5, 6, 7, 8),))]
@@ -514,12 +506,12 @@ def test_an_attachment_that_cannot_be_prepared_again_leaves_later_images_unknown
 
 def test_a_region_of_a_pdf_page_is_rendered_again_sharper(tmp_path):
     pdf = pdf_with_pages(tmp_path / "report.pdf", text_on=(2,))
-    found = grounding.question_images([Attachment(pdf)], MediaTarget())
+    found = question_images([Attachment(pdf)], MediaTarget())
     page = found.images[1]
     width, height = page.source_size()
     box = Box(0, 380, 1000, 620)  # the stripe with the text
     sent = to_pixels(box, width, height)
-    out = grounding.crop_seen_box(page, box, tmp_path / "regions")
+    out = crop_seen_box(page, box, tmp_path / "regions")
     assert out.name.startswith("report-page-2-region-")
     with Image.open(out) as region:
         assert region.width > 2 * sent.width  # rendered from the page, not cut from the sent image
@@ -529,16 +521,16 @@ def test_a_region_of_a_pdf_page_is_rendered_again_sharper(tmp_path):
 
 def test_a_region_of_a_frame_or_an_unrenderable_page_is_cut_from_what_was_sent(tmp_path):
     pdf = pdf_with_pages(tmp_path / "report.pdf")
-    page = grounding.question_images([Attachment(pdf)], MediaTarget()).images[2]
-    broken = grounding.SeenImage(Attachment(tmp_path / "moved.pdf"), 0, "pdf", "Page 3", page.size, page.data)
+    page = question_images([Attachment(pdf)], MediaTarget()).images[2]
+    broken = SeenImage(Attachment(tmp_path / "moved.pdf"), 0, "pdf", "Page 3", page.size, page.data)
     width, height = page.size
-    out = grounding.crop_seen(broken, PixelBox(0, 0, width // 2, height // 4), tmp_path / "regions")
+    out = crop_seen(broken, PixelBox(0, 0, width // 2, height // 4), tmp_path / "regions")
     with Image.open(out) as region:
         assert region.size == (width // 2, height // 4)
         assert region.convert("RGB").getpixel((5, 5)) == pytest.approx(PAGE_COLOURS[2], abs=10)
-    empty = grounding.SeenImage(Attachment(tmp_path / "clip.mp4"), 0, "video", "at 1.0 seconds", (64, 48))
+    empty = SeenImage(Attachment(tmp_path / "clip.mp4"), 0, "video", "at 1.0 seconds", (64, 48))
     with pytest.raises(GroundingError, match="not loaded"):
-        grounding.crop_seen(empty, PixelBox(0, 0, 10, 10), tmp_path)
+        crop_seen(empty, PixelBox(0, 0, 10, 10), tmp_path)
 
 
 def test_video_frames_are_images_only_where_the_video_went_as_frames(tmp_path):
@@ -548,11 +540,11 @@ def test_video_frames_are_images_only_where_the_video_went_as_frames(tmp_path):
     shot = tmp_path / "shot.png"
     Image.new("RGB", (64, 48)).save(shot)
     attachments = [Attachment(clip), Attachment(shot)]
-    as_frames = grounding.question_images(attachments, MediaTarget(accepts_video=False))
+    as_frames = question_images(attachments, MediaTarget(accepts_video=False))
     titles = [i.title for i in as_frames.images]
     assert titles[0] == "clip.mp4 (at 0.0 seconds)" and titles[-1] == "shot.png" and len(titles) > 3
     assert all(i.kind == "video" and i.data for i in as_frames.images[:-1])
-    as_video = grounding.question_images(attachments, MediaTarget(accepts_video=True))
+    as_video = question_images(attachments, MediaTarget(accepts_video=True))
     assert [i.title for i in as_video.images] == ["shot.png"]  # the model saw a video, then one image
 
 
@@ -561,6 +553,6 @@ def test_cropped_regions_wait_in_a_private_folder_of_the_app_s_cache(tmp_path, m
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     path = tmp_path / "shot.png"
     Image.new("RGB", (200, 100), (10, 20, 30)).save(path)
-    out = crop_box(path, Box(0, 0, 500, 500))
+    out = crop_seen_box(image_file(path), Box(0, 0, 500, 500))
     assert out.parent == tmp_path / "cache" / "glmv-desktop" / "regions"
     assert (out.stat().st_mode & 0o777, out.parent.stat().st_mode & 0o777) == (0o600, 0o700)

@@ -160,3 +160,17 @@ def test_an_api_only_install_says_what_the_local_backend_needs(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stderr
     assert "pip install 'glmv-desktop[local]'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_failed_download_is_a_network_failure_worth_retrying(tmp_path, monkeypatch):
+    """The engine's own kind decides (app.core.errors.ENGINE_KINDS): its DownloadError is "download", which the
+    window and `glmv ask` report as a network failure that may work when tried again."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    events = list(LocalBackend("nobody/no-such-model").stream(Conversation().ask("Hi"), GenerationOptions()))
+    assert len(events) == 1 and isinstance(events[0], Failed)
+    assert (events[0].kind, events[0].retryable) == ("network", True)
+    assert "try again" in events[0].message

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from app.core.conversation import Attachment
-from app.core.grounding import GroundingError, PixelBox, SeenImage, _render_pdf_region
+from app.core.grounding import GroundingError
+from app.core.grounding.pairing import SeenImage
+from app.core.grounding.pixels import PixelBox
+from app.core.grounding.regions import _render_pdf_region
 from app.core.media import ImagePart, MediaError, MediaTarget, prepare
 
 ROOT = Path(__file__).resolve().parents[1]

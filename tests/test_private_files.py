@@ -16,9 +16,11 @@ import pytest
 
 from app.core import logs, private_files
 from app.core.capture.geometry import Rect
-from app.core.capture.screens import Shot
+from app.core.capture.screenshotters import Shot
 from app.core.conversation import Attachment
-from app.core.settings import KeyVault, Settings, load, save
+from app.core.export import export_markdown
+from app.core.secrets import KeyVault
+from app.core.settings import Settings, load, save
 from app.core.store import DB_NAME, Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,7 +116,7 @@ def test_an_export_keeps_the_persons_usual_permissions(tmp_path):
         conversation = store.new_conversation()
         store.add_message(conversation, "user", "Exported", [Attachment(path=image)])
         store.flush()
-        markdown = store.export_markdown(conversation, tmp_path / "Documents")
+        markdown = export_markdown(store, conversation, tmp_path / "Documents")
     assert mode(markdown) == 0o644
     assert all(mode(p) == 0o644 for p in markdown.parent.rglob("*") if p.is_file())
 

@@ -8,7 +8,8 @@ import stat
 import pytest
 
 from app.core import settings as settings_module
-from app.core.settings import KeyVault, Settings, load, save
+from app.core.secrets import KeyVault
+from app.core.settings import Settings, load, save
 
 
 def test_defaults_when_there_is_no_file(tmp_path):

@@ -12,6 +12,8 @@ import pytest
 
 from app.core import migrations
 from app.core.conversation import Attachment
+from app.core.export import export_markdown
+from app.core.migrations import SchemaTooNew
 from app.core.store import Store, make_title
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +53,7 @@ def test_a_database_from_a_newer_release_is_refused(tmp_path):
     conn.execute("UPDATE schema_version SET version = 999")
     conn.commit()
     conn.close()
-    with pytest.raises(RuntimeError, match="newer version"):
+    with pytest.raises(SchemaTooNew, match="newer version"):
         Store(folder)
 
 
@@ -245,7 +247,7 @@ def test_export_markdown_copies_images_beside_the_file(store, tmp_path):
     mid = store.add_message(cid, "assistant", status="streaming", model="glm-4.6v")
     store.save_message(mid, text="| a | b |\n|---|---|\n| 1 | 2 |", thinking="hmm", status="done")
     store.flush()
-    path = store.export_markdown(cid, tmp_path / "export")
+    path = export_markdown(store, cid, tmp_path / "export")
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# Describe") and "| a | b |" in text and "Thinking" in text
     images = list((tmp_path / "export" / "Describe_files").iterdir())

@@ -16,10 +16,13 @@ from PySide6.QtGui import QGuiApplication, QImage
 from app.core.backends.api import ApiBackend
 from app.core.backends.base import GenerationOptions
 from app.core.capture.geometry import Rect, Screen
+from app.core.capture.metadata import capture_png_info
 from app.core.conversation import Attachment, Conversation
 from app.core.events import Answer, Box, Boxes, Done
-from app.core.grounding import color_for, to_pixels, write_capture_png_info
-from app.core.settings import KeyVault, Settings
+from app.core.grounding.drawing import color_for
+from app.core.grounding.pixels import to_pixels
+from app.core.secrets import KeyVault
+from app.core.settings import Settings
 from app.core.store import Store
 from app.ui import theme
 from app.ui.boxes_view import BoxCanvas, BoxViewer
@@ -47,9 +50,7 @@ def screenshot(path: Path, size=(1600, 900), capture: Rect | None = None) -> Pat
     draw.rectangle((0, 0, size[0], size[1] * 0.06), fill=(40, 44, 52))
     draw.rectangle((0, size[1] * 0.06, size[0] * 0.15, size[1]), fill=(30, 30, 30))
     draw.rectangle((size[0] * 0.7, size[1] * 0.83, size[0] * 0.86, size[1] * 0.9), fill=(0, 120, 215))
-    image.save(path)
-    if capture is not None:
-        write_capture_png_info(path, capture, SCREENS)
+    image.save(path, pnginfo=capture_png_info(capture, SCREENS) if capture is not None else None)
     return path
 
 
@@ -562,7 +563,7 @@ def test_a_look_at_an_answer_with_a_box_on_a_pdf_page(qtbot, tmp_path, openai_se
 
 
 def test_a_region_dragged_on_a_pdf_page_in_the_large_view_is_rendered_again(qtbot, tmp_path):
-    from app.core.grounding import question_images
+    from app.core.grounding.pairing import question_images
     from app.core.media.parts import MediaTarget
 
     pdf = pdf_with_pages(tmp_path / "report.pdf", text_on=(3,))

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QPlainTextEdit
 
 from app.core.backends.api import ApiBackend
 from app.core.logs import setup_logging
-from app.core.settings import KeyVault, Settings
+from app.core.secrets import KeyVault
+from app.core.settings import Settings
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.workers import Tasks
 from tests.openai_server import ECHOED_KEY as KEY

@@ -14,7 +14,8 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPlainTextEdit, QPushButton, QTextBrowser
 
-from app.core.settings import KeyVault, Settings
+from app.core.secrets import KeyVault
+from app.core.settings import Settings
 from app.core.store import Store
 from app.ui.main import build_main_window
 from app.ui.model_download import DownloadCancelled, fetch

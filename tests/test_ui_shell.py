@@ -15,7 +15,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QEvent
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QPushButton
 
 from app.ui.instance import InstanceServer
 from app.ui.shell import DesktopShell, bindings_for
@@ -58,6 +58,9 @@ def test_a_capture_failure_is_a_banner_that_says_why(qtbot, windows, shell_of):
     shell.capture.failed.emit("No screen capture method works here: install mss")
     (banner,) = window.banners()
     assert "install mss" in banner.text.text() and not banner.retry_button.isVisibleTo(window)
+    # A capture is its own kind of failure, and nothing in Settings fixes it.
+    assert banner.kind == "capture"
+    assert [b.text() for b in banner.findChildren(QPushButton)] == ["Retry"]
 
 
 def test_glmv_capture_commands_reach_the_running_app(qtbot, windows, shell_of):

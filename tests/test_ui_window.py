@@ -15,7 +15,8 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QPlainTextEdit, QTextBrowser, QToolButton
 
 from app.core.backends.api import ApiBackend
-from app.core.settings import KeyVault, Settings
+from app.core.secrets import KeyVault
+from app.core.settings import Settings
 from app.core.store import Store
 from app.ui.main import build_main_window
 from app.ui.transcript import AnswerCard, Banner, UserCard

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.core.errors import AppError
+
 # SQLite's primary result codes for a damaged file (the low byte of an extended code).
 SQLITE_CORRUPT = 11
 SQLITE_NOTADB = 26
@@ -22,8 +24,10 @@ SQLITE_NOTADB = 26
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 
-class DamagedFile(Exception):
+class DamagedFile(AppError):
     """A file that opened but failed its check; the message says what the check found."""
+
+    kind = "storage"
 
 
 @dataclass(frozen=True)

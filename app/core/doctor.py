@@ -21,16 +21,19 @@ from pathlib import Path
 from typing import Any
 
 from app.core.capture.commands import SHORTCUT_COMMANDS
+from app.core.capture.screenshotters import is_wayland
+from app.core.hardware import (
+    FLASH_4BIT_NEED,
+    FLASH_BF16_NEED,
+    FLASH_DOWNLOAD_BYTES,
+    GIB,
+    engine_installed,
+    find_gpus,
+    local_fit,
+    system_memory,
+)
 
 OK, NOTE, PROBLEM = "ok", "note", "problem"
-GIB = 1024**3
-# GLM-4.6V-Flash: 20.6 GB of bf16 weights; with a 32K context, the vision tower and CUDA's own share it wants
-# about 23 GiB, so a 24 GB card is the smallest that holds it whole. 4-bit weights bring it near 9 GiB.
-FLASH_DOWNLOAD_BYTES = 20.6e9
-FLASH_BF16_NEED = 23 * GIB
-FLASH_4BIT_NEED = 10 * GIB
-# Apple silicon shares its memory; Metal lets one process use about two thirds to three quarters of it.
-APPLE_MIN_MEMORY = 32 * GIB
 WAYLAND_COMMANDS = tuple((c.label, c.shell) for c in SHORTCUT_COMMANDS)
 PROBE_TIMEOUT_S = 60.0
 
@@ -48,111 +51,9 @@ class Check:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Gpu:
-    """A GPU found without loading torch (nvidia-smi, sysctl), so the first start can tell in a moment."""
-
-    kind: str
-    name: str
-    memory: int
-    source: str
-
-    def describe(self) -> str:
-        what = "unified memory" if self.kind == "apple" else "memory"
-        return f"{self.name} ({self.memory / GIB:.0f} GiB {what})"
-
-
-@dataclass(frozen=True)
-class LocalFit:
-    """Whether GLM-4.6V-Flash runs well here: ``mode`` is "bf16", "4bit" or "" (better through an API)."""
-
-    mode: str
-    reason: str
-
-    @property
-    def recommended(self) -> bool:
-        return bool(self.mode)
-
-
 def frozen() -> bool:
     """True inside a PyInstaller bundle, where ``sys.executable`` is the app and cannot run ``-c`` probes."""
     return bool(getattr(sys, "frozen", False))
-
-
-def engine_installed() -> bool:
-    """The local engine needs torch and transformers; the API-only install has neither."""
-    return all(importlib.util.find_spec(name) is not None for name in ("torch", "transformers"))
-
-
-# -- finding GPUs quickly ---------------------------------------------------------------------------------------
-
-
-def find_gpus(run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> list[Gpu]:
-    """NVIDIA GPUs through nvidia-smi (present wherever the driver is, with or without a CUDA torch) and Apple
-    silicon through sysctl. Fast: no torch import."""
-    gpus: list[Gpu] = []
-    smi = shutil.which("nvidia-smi")
-    if smi:
-        try:
-            out = run(
-                [smi, "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"],
-                capture_output=True,
-                text=True,
-                timeout=15,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            out = None
-        if out is not None and out.returncode == 0:
-            for line in out.stdout.splitlines():
-                name, _, mib = line.rpartition(",")
-                if name.strip() and mib.strip().isdigit():
-                    gpus.append(Gpu("nvidia", name.strip(), int(mib.strip()) * 1024**2, "nvidia-smi"))
-    if sys.platform == "darwin" and platform.machine() == "arm64":
-        memory = _sysctl("hw.memsize", run)
-        chip = _sysctl("machdep.cpu.brand_string", run) or "Apple silicon"
-        if memory and memory.isdigit():
-            gpus.append(Gpu("apple", chip, int(memory), "sysctl"))
-    return gpus
-
-
-def _sysctl(name: str, run: Callable[..., subprocess.CompletedProcess]) -> str | None:
-    try:
-        out = run(["sysctl", "-n", name], capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
-def system_memory() -> int | None:
-    if sys.platform == "win32":
-        return None  # no os.sysconf there
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError):
-        return None
-
-
-def local_fit(gpus: list[Gpu]) -> LocalFit:
-    """Whether to offer running GLM-4.6V-Flash here, and in which form."""
-    nvidia = sorted((g for g in gpus if g.kind == "nvidia"), key=lambda g: g.memory, reverse=True)
-    apple = [g for g in gpus if g.kind == "apple"]
-    if nvidia and nvidia[0].memory >= FLASH_BF16_NEED:
-        return LocalFit("bf16", f"{nvidia[0].describe()} holds GLM-4.6V-Flash in bf16.")
-    if apple and apple[0].memory >= APPLE_MIN_MEMORY:
-        return LocalFit("bf16", f"{apple[0].describe()} holds GLM-4.6V-Flash through Metal (MPS).")
-    if nvidia and nvidia[0].memory >= FLASH_4BIT_NEED:
-        return LocalFit(
-            "4bit",
-            f"{nvidia[0].describe()} is too small for bf16 (about {FLASH_BF16_NEED / GIB:.0f} GiB) but holds the "
-            "model in 4-bit (needs bitsandbytes; slightly lower quality).",
-        )
-    if nvidia:
-        return LocalFit("", f"{nvidia[0].describe()} is too small for GLM-4.6V-Flash (10 GiB at the least).")
-    if apple:
-        return LocalFit(
-            "", f"{apple[0].describe()} is too little for GLM-4.6V-Flash ({APPLE_MIN_MEMORY / GIB:.0f} GiB or more)."
-        )
-    return LocalFit("", "No NVIDIA or Apple GPU was found; on the CPU the model takes minutes per answer.")
 
 
 # -- the checks -------------------------------------------------------------------------------------------------
@@ -190,7 +91,7 @@ def display_server() -> str:
         return "macos"
     if sys.platform == "win32":
         return "windows"
-    if os.environ.get("WAYLAND_DISPLAY") or os.environ.get("XDG_SESSION_TYPE") == "wayland":
+    if is_wayland():
         return "wayland"
     if os.environ.get("DISPLAY"):
         return "x11"
@@ -274,7 +175,7 @@ def _missing_qt_xcb_libraries() -> list[str]:
 
 
 def check_capture() -> Check:
-    from app.core.capture.screens import default_handlers
+    from app.core.capture.screenshotters import default_handlers
 
     handlers = default_handlers()
     if display_server() == "none":
@@ -405,11 +306,10 @@ def check_hotkeys() -> Check:
 
 def check_keyring() -> Check:
     from app.core import secrets
-    from app.core.settings import KEYS_FILE_NAME, config_folder
 
-    backend = secrets._backend()
+    backend = secrets.keyring_backend()
     env = os.environ.get(secrets.DEFAULT_ENV, "").strip()
-    fallback = config_folder() / KEYS_FILE_NAME
+    fallback = secrets.KeyVault().file
     data = {
         "backend": f"{type(backend).__module__}.{type(backend).__name__}" if backend is not None else None,
         "env_key_set": bool(env),
@@ -689,7 +589,9 @@ def check_settings() -> Check:
     finding = f"API backend: {preset.label} at {url}"
     if not preset.needs_key:
         return Check("Settings", OK, finding, data=data)
-    key = settings_io.KeyVault().get(current.preset, current.base_url or None)
+    from app.core.secrets import KeyVault
+
+    key = KeyVault().get(current.preset, current.base_url or None)
     data["api_key_found"] = key is not None
     if key is None:
         return Check(

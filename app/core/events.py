@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-FailureKind = Literal["auth", "rate_limit", "network", "server", "input", "model", "cancelled"]
+# How a failure is reported: the one list every error and every stream's end uses (app.core.errors). "capture":
+# a screenshot or recording could not be taken; "storage": the history or settings on disk cannot be used.
+FailureKind = Literal["auth", "rate_limit", "network", "server", "input", "model", "cancelled", "capture", "storage"]
 
 
 @dataclass(frozen=True, slots=True)

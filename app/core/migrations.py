@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from app.core.errors import AppError
+
 STEPS: list[str] = [
     # 1: conversations, messages, attachments, key/value state.
     """
@@ -62,6 +64,12 @@ STEPS: list[str] = [
 LATEST = len(STEPS)
 
 
+class SchemaTooNew(AppError):
+    """A history database a newer release wrote: opening it here could damage what that release keeps."""
+
+    kind = "storage"
+
+
 def current_version(conn: sqlite3.Connection) -> int:
     conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     row = conn.execute("SELECT version FROM schema_version").fetchone()
@@ -73,9 +81,9 @@ def migrate(conn: sqlite3.Connection) -> int:
     is refused rather than damaged."""
     found = current_version(conn)
     if found > LATEST:
-        raise RuntimeError(
-            f"the history database was written by a newer version of the app (schema {found}, this one knows "
-            f"{LATEST}); update the app or move the database away"
+        raise SchemaTooNew(
+            f"the history database was written by a newer version of the app (schema {found}, this one knows {LATEST})",
+            "update the app or move the database away",
         )
     for version in range(found, LATEST):
         conn.execute("BEGIN IMMEDIATE")

@@ -1,8 +1,7 @@
 """The person's settings: one typed object, defaults in one place, a versioned JSON file in the config folder.
 
-Secrets never go in this file. API keys live in the OS keyring (``app.core.secrets``); where no keyring backend
-works, ``KeyVault`` keeps them in a file only the user can read and says so, so the settings dialog can tell the
-person exactly where the key is.
+Secrets never go in this file: API keys are kept by ``app.core.secrets.KeyVault`` (the OS keyring, or where none
+works a file only the user can read).
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import stat
 import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -19,13 +17,15 @@ from typing import Any
 from app.core import private_files
 from app.core.backends.base import GenerationOptions
 from app.core.damaged import SetAside, set_aside
-from app.core.logs import remember_secret
+
+# Moved to app.core.secrets; app/ui/main_window.py and app/ui/backend_factory.py import it from here until the
+# conversation-session branch (issue 15, point 1), which rewrites both, imports it from there.
+from app.core.secrets import KeyVault as KeyVault
 
 log = logging.getLogger(__name__)
 
 VERSION = 1
 FILE_NAME = "settings.json"
-KEYS_FILE_NAME = "api-keys.json"
 BACKENDS = ("api", "local")
 QUANTIZATIONS = ("none", "8bit", "4bit")
 THEMES = ("system", "light", "dark")
@@ -195,18 +195,13 @@ def load(path: Path | None = None) -> Settings:
     version = data.get("version", 1)
     if isinstance(version, int) and version > VERSION:
         log.warning("settings file %s is from a newer version (%s); reading what this one knows", path, version)
-    return from_dict(_migrate(data))
+    return from_dict(data)
 
 
 def _short(error: ValueError) -> str:
     if isinstance(error, UnicodeDecodeError):
         return f"not UTF-8 text at byte {error.start}"
     return str(error)
-
-
-def _migrate(data: dict[str, Any]) -> dict[str, Any]:
-    """Older layouts -> the current one. Version 1 is the first; later versions add their steps here."""
-    return data
 
 
 def save(settings: Settings, path: Path | None = None) -> Path:
@@ -225,108 +220,3 @@ def save(settings: Settings, path: Path | None = None) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
-
-
-class KeyVault:
-    """API keys per server: an environment variable or the OS keyring first (``app.core.secrets``); when no
-    keyring works, a file readable only by this user, announced by ``where()`` in the settings dialog.
-
-    Keys are filed per preset for its usual server and per host for custom servers (``secrets.account_name``).
-    """
-
-    def __init__(self, folder: Path | None = None, *, use_keyring: bool = True) -> None:
-        self.folder = Path(folder) if folder is not None else config_folder()
-        self.file = self.folder / KEYS_FILE_NAME
-        self.use_keyring = use_keyring
-        self.keyring_problem: str | None = None if use_keyring else "the keyring is turned off"
-
-    def get(self, preset: str, base_url: str | None = None) -> str | None:
-        account = _account(preset, base_url)
-        if self.use_keyring:
-            found = _secrets().find_api_key(preset, base_url)
-            if found is not None:
-                return found.value
-        key = self._read_file().get(account) or None
-        remember_secret(key)
-        return key
-
-    def set(self, preset: str, key: str, base_url: str | None = None) -> str:
-        """Saves ``key`` and returns where it went, in words."""
-        key = key.strip()
-        remember_secret(key)
-        account = _account(preset, base_url)
-        if not key:
-            self.delete(preset, base_url)
-            return "removed"
-        if self.use_keyring:
-            try:
-                _secrets().set_api_key(account, key)
-            except _secrets().KeyringUnavailable as e:
-                self._keyring_failed(e)
-            else:
-                self._remove_from_file(account)
-                return "the system keyring"
-        keys = self._read_file()
-        keys[account] = key
-        self._write_file(keys)
-        return str(self.file)
-
-    def delete(self, preset: str, base_url: str | None = None) -> None:
-        account = _account(preset, base_url)
-        if self.use_keyring:
-            try:
-                _secrets().delete_api_key(account)
-            except _secrets().KeyringUnavailable as e:
-                self._keyring_failed(e)
-        self._remove_from_file(account)
-
-    def where(self, preset: str, base_url: str | None = None) -> str:
-        """Where the key for this server is (or would be) kept, in a sentence."""
-        env = _secrets().DEFAULT_ENV
-        if self.use_keyring and os.environ.get(env, "").strip():
-            return f"Taken from the {env} environment variable, which wins over a saved key."
-        if _account(preset, base_url) in self._read_file():
-            return f"Saved in {self.file}, readable only by you, because no system keyring works here."
-        if not self.use_keyring or not _secrets().keyring_available():
-            return f"No system keyring works here; a key you enter is saved in {self.file}, readable only by you."
-        return "Saved in the system keyring."
-
-    def _keyring_failed(self, error: Exception) -> None:
-        self.keyring_problem = str(error) or type(error).__name__
-        log.info("keyring unavailable, using %s: %s", self.file, self.keyring_problem)
-
-    def _read_file(self) -> dict[str, str]:
-        try:
-            data = json.loads(self.file.read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
-            return {}
-        if not isinstance(data, dict):
-            return {}
-        return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
-
-    def _remove_from_file(self, account: str) -> None:
-        keys = self._read_file()
-        if keys.pop(account, None) is not None:
-            self._write_file(keys)
-
-    def _write_file(self, keys: dict[str, str]) -> None:
-        private_files.private_folder(self.folder)
-        tmp = self.file.with_name(self.file.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(keys, f, indent=2)
-        os.chmod(tmp, stat.S_IRUSR | stat.S_IWUSR)
-        os.replace(tmp, self.file)
-
-
-def _account(preset: str, base_url: str | None) -> str:
-    try:
-        return _secrets().account_name(preset, base_url or None)
-    except ValueError:
-        return preset
-
-
-def _secrets() -> Any:
-    from app.core import secrets
-
-    return secrets

@@ -42,7 +42,6 @@ DB_NAME = "history.sqlite3"
 LOCK_NAME = "history.lock"  # held by the process that owns the history (owner_lock)
 STATUSES = ("streaming", "done", "failed", "stopped")
 TITLE_LENGTH = 60
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
 # The check at open reads every page of a history up to this size (tens of milliseconds when the file is in the
 # OS's cache, about a second from a slow disk). A larger one gets its small tables checked and its messages
 # scanned by the recovery of interrupted answers; damage there shows when the conversation is opened.
@@ -453,7 +452,7 @@ class Store:
         planned = []
         for position, attachment in enumerate(attachments):
             attachment_id = uuid.uuid4().hex[:12]
-            stored = self._conversation_files(conversation_id) / attachment_id / _safe_name(attachment.name)
+            stored = self._conversation_files(conversation_id) / attachment_id / safe_name(attachment.name)
             info = (attachment_info or {}).get(str(attachment.path), {})
             planned.append((attachment_id, position, attachment, stored, info))
         names = [p[2].name for p in planned]
@@ -581,7 +580,7 @@ class Store:
                     conn.execute("UPDATE attachments SET position = ? WHERE id = ?", (position, known))
                     continue
                 attachment_id = uuid.uuid4().hex[:12]
-                stored = self._conversation_files(conversation_id) / attachment_id / _safe_name(attachment.name)
+                stored = self._conversation_files(conversation_id) / attachment_id / safe_name(attachment.name)
                 info = (attachment_info or {}).get(str(attachment.path), {})
                 self._insert_attachment(conn, attachment_id, message_id, position, attachment, stored, info)
             for path, attachment_id in existing.items():
@@ -612,51 +611,12 @@ class Store:
     def stream_saver(self, message_id: str, interval: float = 0.5) -> StreamSaver:
         return StreamSaver(self, message_id, interval)
 
-    # ---------------------------------------------------------------- export
-
     def export_markdown(self, conversation_id: str, folder: Path) -> Path:
-        """Writes ``<title>.md`` into ``folder`` with the attachments copied beside it in ``<title>_files``.
-        Returns the Markdown file's path."""
-        summary = self.conversation(conversation_id)
-        if summary is None:
-            raise KeyError(f"no conversation {conversation_id}")
-        folder = Path(folder)
-        stem = _safe_name(summary.title or "conversation", keep_suffix=False)
-        files = folder / f"{stem}_files"
-        lines = [f"# {summary.title or 'Conversation'}", ""]
-        for message in self.messages(conversation_id):
-            if message.role == "user":
-                lines += ["## Question", "", message.text, ""]
-                for a in message.attachments:
-                    if not a.path.exists():
-                        lines.append(f"*(attachment {a.name} is missing)*")
-                        continue
-                    files.mkdir(parents=True, exist_ok=True)
-                    target = files / f"{a.id}_{_safe_name(a.name)}"
-                    shutil.copyfile(a.path, target)
-                    link = f"{files.name}/{target.name}".replace(" ", "%20")
-                    bang = "!" if target.suffix.lower() in IMAGE_SUFFIXES else ""
-                    lines.append(f"{bang}[{a.name}]({link})")
-                lines.append("")
-            elif message.role == "assistant":
-                heading = "## Answer" + (f" ({message.model})" if message.model else "")
-                lines += [heading, ""]
-                if message.thinking.strip():
-                    lines += [
-                        "<details><summary>Thinking</summary>",
-                        "",
-                        message.thinking.strip(),
-                        "",
-                        "</details>",
-                        "",
-                    ]
-                lines += [message.text, ""]
-                if message.status in ("stopped", "failed"):
-                    lines += [f"*({message.status}: {message.error_message or message.finish_reason or ''})*", ""]
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{stem}.md"
-        path.write_text("\n".join(lines), encoding="utf-8")
-        return path
+        """``app.core.export.export_markdown`` of one of this history's conversations: the main window calls it
+        here until the conversation-session branch (issue 15, point 1), which rewrites the window, calls that."""
+        from app.core.export import export_markdown
+
+        return export_markdown(self, conversation_id, folder)
 
     def _conversation_files(self, conversation_id: str) -> Path:
         if not re.fullmatch(r"[0-9a-f]{32}", conversation_id):
@@ -705,7 +665,7 @@ def _unreadable(source: Path) -> str | None:
     return None
 
 
-def _safe_name(name: str, keep_suffix: bool = True) -> str:
+def safe_name(name: str, keep_suffix: bool = True) -> str:
     """A file name safe on every OS, keeping the suffix so the kind is still recognisable."""
     path = Path(name)
     stem, suffix = (path.stem, path.suffix) if keep_suffix else (name, "")

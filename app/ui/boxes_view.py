@@ -1,7 +1,7 @@
 """Grounding boxes shown on the images they refer to: inline under an answer, and large in a viewer where a
 dragged rectangle (or a click on a box) becomes a cropped follow-up attachment.
 
-The images are those the model saw (``grounding.question_images``): attached image files, and the pages, slides
+The images are those the model saw (``grounding.pairing.question_images``): attached image files, and the pages, slides
 and video frames rendered for the request. Boxes are placed from the ORIGINAL image's proportions (the file, or
 the rendered page), whatever size the preview is decoded at; crops are cut from the original file or rendered
 again from the PDF page, never from the preview.
@@ -42,9 +42,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import grounding
+from app.core.capture.metadata import CaptureInfo, read_capture_metadata
 from app.core.conversation import Attachment
 from app.core.events import Box, Boxes
+from app.core.grounding import GroundingError
+from app.core.grounding.drawing import color_for, text_color_on
+from app.core.grounding.pairing import QuestionImages, SeenImage
+from app.core.grounding.pixels import PixelBox, to_pixels
+from app.core.grounding.regions import crop_seen, crop_seen_box
+from app.core.grounding.screen import box_on_screen
+from app.core.grounding.words import box_name, describe_box
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +76,11 @@ class Placed:
 class ImageBoxes:
     """One image of the question and the boxes that belong on it."""
 
-    image: grounding.SeenImage
+    image: SeenImage
     image_number: int
     boxes: list[Placed]
     size: tuple[int, int] | None = None
-    capture: grounding.CaptureInfo | None = None
+    capture: CaptureInfo | None = None
 
     @property
     def path(self) -> Path:
@@ -94,7 +101,7 @@ def load_image(path: Path, max_side: int | None = None) -> QImage:
     return reader.read()
 
 
-def load_seen(image: grounding.SeenImage, max_side: int | None = None) -> QImage:
+def load_seen(image: SeenImage, max_side: int | None = None) -> QImage:
     """An image the model saw: the file (decoded small when it is large), or the page as it was rendered."""
     if image.is_file:
         return load_image(image.path, max_side)
@@ -102,7 +109,7 @@ def load_seen(image: grounding.SeenImage, max_side: int | None = None) -> QImage
 
 
 def qcolor(index: int, alpha: int = 255) -> QColor:
-    r, g, b = grounding.color_for(index)
+    r, g, b = color_for(index)
     return QColor(r, g, b, alpha)
 
 
@@ -114,7 +121,7 @@ class BoxCanvas(QWidget):
 
     box_clicked = Signal(int)  # position in ``boxes``
     image_clicked = Signal()
-    region_selected = Signal(object)  # grounding.PixelBox, original-image pixels
+    region_selected = Signal(object)  # PixelBox, original-image pixels
 
     def __init__(
         self,
@@ -134,7 +141,7 @@ class BoxCanvas(QWidget):
         self.show_boxes = True
         self.selectable = selectable
         self.max_height = max_height
-        self.selection: grounding.PixelBox | None = None
+        self.selection: PixelBox | None = None
         self._press: QPointF | None = None
         self._drag: QRectF | None = None
         self._hover: int | None = None
@@ -181,7 +188,7 @@ class BoxCanvas(QWidget):
         origin, s = self.image_rect(), self.scale()
         rects = []
         for placed in self.boxes:
-            p = grounding.to_pixels(placed.box, *self.source_size)
+            p = to_pixels(placed.box, *self.source_size)
             rects.append(QRectF(origin.x() + p.left * s, origin.y() + p.top * s, p.width * s, p.height * s))
         return rects
 
@@ -190,7 +197,7 @@ class BoxCanvas(QWidget):
         sw, sh = self.source_size
         return (min(max((point.x() - origin.x()) / s, 0), sw), min(max((point.y() - origin.y()) / s, 0), sh))
 
-    def from_source(self, rect: grounding.PixelBox) -> QRectF:
+    def from_source(self, rect: PixelBox) -> QRectF:
         origin, s = self.image_rect(), self.scale()
         return QRectF(origin.x() + rect.left * s, origin.y() + rect.top * s, rect.width * s, rect.height * s)
 
@@ -257,7 +264,7 @@ class BoxCanvas(QWidget):
             painter.drawRect(rect)
             if i == self._hover:
                 painter.fillRect(rect, qcolor(placed.index, 40))
-            text = grounding.box_name(placed.index, placed.box)
+            text = box_name(placed.index, placed.box)
             tw, th = metrics.horizontalAdvance(text) + 8, metrics.height() + 2
             x = min(max(rect.left() - 1, 0.0), max(bounds.width() - tw, 0.0))
             y = rect.top() - th - 1 if rect.top() - th - 1 >= 0 else rect.top() + 1
@@ -265,7 +272,7 @@ class BoxCanvas(QWidget):
             painter.setPen(QPen(QColor(0, 0, 0, 170), 1))
             painter.setBrush(color)
             painter.drawRoundedRect(tag, 3, 3)
-            painter.setPen(QColor(*grounding.text_color_on(grounding.color_for(placed.index))))
+            painter.setPen(QColor(*text_color_on(color_for(placed.index))))
             painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_selection(self, painter: QPainter, selection: QRectF, target: QRectF) -> None:
@@ -329,19 +336,19 @@ class BoxCanvas(QWidget):
         else:
             self.image_clicked.emit()
 
-    def _region(self, rect: QRectF) -> grounding.PixelBox | None:
+    def _region(self, rect: QRectF) -> PixelBox | None:
         x1, y1 = self.to_source(rect.topLeft())
         x2, y2 = self.to_source(rect.bottomRight())
         left, top, right, bottom = round(x1), round(y1), round(x2), round(y2)
         if right - left < 2 or bottom - top < 2:
             return None
-        return grounding.PixelBox(left, top, right, bottom)
+        return PixelBox(left, top, right, bottom)
 
     def _tooltip(self, index: int | None) -> str:
         if index is None:
             return "Drag to select a region to ask about" if self.selectable else "Click to open large"
         placed = self.boxes[index]
-        return f"Box {grounding.box_name(placed.index, placed.box)}: click to ask about this region"
+        return f"Box {box_name(placed.index, placed.box)}: click to ask about this region"
 
     def leaveEvent(self, event) -> None:
         if self._hover is not None:
@@ -370,19 +377,19 @@ def coordinates_text(images: Sequence[ImageBoxes], unplaced: Sequence[Placed] = 
             continue
         lines.append(f"{item.title} (image {item.image_number}):")
         for placed in item.boxes:
-            line = grounding.describe_box(placed.index, placed.box, *item.size, item.title, item.capture)
+            line = describe_box(placed.index, placed.box, *item.size, item.title, item.capture)
             lines.append(f"  {line}")
     if unplaced:
         lines.append("Not on an attached image (0..1000 of the image):")
         for placed in unplaced:
             b = placed.box
-            name = grounding.box_name(placed.index, b)
+            name = box_name(placed.index, b)
             lines.append(f"  {name}: [{b.x1:g}, {b.y1:g}, {b.x2:g}, {b.y2:g}]")
     return "\n".join(lines)
 
 
 def place_groups(
-    groups: Sequence[Boxes], found: grounding.QuestionImages, *, loading: bool = False
+    groups: Sequence[Boxes], found: QuestionImages, *, loading: bool = False
 ) -> tuple[list[ImageBoxes], list[Placed]]:
     """Groups onto the images the model saw (by the model's reference, else in order); boxes numbered in order.
 
@@ -409,11 +416,11 @@ def place_groups(
             continue
         try:
             item.size = item.image.source_size()
-        except grounding.GroundingError as e:
+        except GroundingError as e:
             log.info("boxes cannot be placed: %s", e)
             unplaced.extend(item.boxes)
             continue
-        item.capture = grounding.read_capture_metadata(item.path) if item.image.is_file else None
+        item.capture = read_capture_metadata(item.path) if item.image.is_file else None
     return [i for i in items if i.size is not None], sorted(unplaced, key=lambda p: p.index)
 
 
@@ -429,7 +436,7 @@ class BoxesPanel(QFrame):
         self.setObjectName("boxesPanel")
         self.setAccessibleName("boxes")
         self.groups: list[Boxes] = []
-        self.found: grounding.QuestionImages | None = None
+        self.found: QuestionImages | None = None
         self.loading = False
         self.images: list[ImageBoxes] = []
         self.unplaced: list[Placed] = []
@@ -460,9 +467,7 @@ class BoxesPanel(QFrame):
     def show_boxes(self) -> bool:
         return self.toggle.isChecked()
 
-    def set_groups(
-        self, groups: Sequence[Boxes], found: grounding.QuestionImages | None, *, loading: bool = False
-    ) -> None:
+    def set_groups(self, groups: Sequence[Boxes], found: QuestionImages | None, *, loading: bool = False) -> None:
         """Shows ``groups`` on the images the model saw. ``found`` is ``None`` while they are still being found
         (a document's pages prepared on a worker); ``loading`` while some pages' pixels are being rendered."""
         self.groups = list(groups)
@@ -502,7 +507,7 @@ class BoxesPanel(QFrame):
             if count > LABELLED_BOXES:
                 text += f" (numbered: the first {LABELLED_BOXES}; Copy coordinates lists all)"
             if item.capture is not None and item.capture.screens:
-                numbers = sorted({grounding.box_on_screen(p.box, item.capture).number or 0 for p in item.boxes} - {0})
+                numbers = sorted({box_on_screen(p.box, item.capture).number or 0 for p in item.boxes} - {0})
                 if numbers:
                     text += f" (screen {', '.join(map(str, numbers))})"
             if item.image.needs_pixels:
@@ -531,12 +536,12 @@ class BoxesPanel(QFrame):
         self.message.emit("Coordinates copied")
 
     def ask_about_box(self, item: ImageBoxes, position: int) -> None:
-        self._crop(lambda: grounding.crop_seen_box(item.image, item.boxes[position].box))
+        self._crop(lambda: crop_seen_box(item.image, item.boxes[position].box))
 
     def _crop(self, make) -> None:
         try:
             path = make()
-        except grounding.GroundingError as e:
+        except GroundingError as e:
             self.message.emit(str(e))
             return
         self.region_cropped.emit(path)
@@ -559,19 +564,19 @@ class BoxViewer(QDialog):
 
     def __init__(
         self,
-        source: Path | grounding.SeenImage,
+        source: Path | SeenImage,
         boxes: Sequence[Placed] = (),
         parent: QWidget | None = None,
         *,
         show_boxes: bool = True,
-        capture: grounding.CaptureInfo | None = None,
+        capture: CaptureInfo | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("boxViewer")
-        if isinstance(source, grounding.SeenImage):
+        if isinstance(source, SeenImage):
             self.image = source
         else:
-            self.image = grounding.SeenImage(Attachment(Path(source), kind="image"), 0, "image")
+            self.image = SeenImage(Attachment(Path(source), kind="image"), 0, "image")
         self.setWindowTitle(self.image.title)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.path = self.image.path
@@ -579,7 +584,7 @@ class BoxViewer(QDialog):
         self.zoom: float | None = None  # None: fit to the window
         try:
             size = self.image.source_size()
-        except grounding.GroundingError:
+        except GroundingError:
             size = (1, 1)
         self.canvas = BoxCanvas(load_seen(self.image, VIEWER_DECODE_SIDE), size, boxes, selectable=True)
         self.canvas.set_show_boxes(show_boxes)
@@ -673,21 +678,21 @@ class BoxViewer(QDialog):
         self.canvas.set_show_boxes(show)
         self.boxes_toggled.emit(show)
 
-    def _selected(self, region: grounding.PixelBox) -> None:
+    def _selected(self, region: PixelBox) -> None:
         self.ask.setEnabled(True)
         self.hint.setText(f"Selected {region.width}×{region.height} px at ({region.left}, {region.top}).")
 
     def ask_selection(self) -> None:
         if self.canvas.selection is not None:
-            self._finish(lambda: grounding.crop_seen(self.image, self.canvas.selection))
+            self._finish(lambda: crop_seen(self.image, self.canvas.selection))
 
     def _box_clicked(self, position: int) -> None:
-        self._finish(lambda: grounding.crop_seen_box(self.image, self.canvas.boxes[position].box))
+        self._finish(lambda: crop_seen_box(self.image, self.canvas.boxes[position].box))
 
     def _finish(self, make) -> None:
         try:
             path = make()
-        except grounding.GroundingError as e:
+        except GroundingError as e:
             self.hint.setText(str(e))
             return
         self.region_cropped.emit(path)

@@ -27,9 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import doctor
+from app.core import hardware
 from app.core import settings as settings_io
-from app.core.settings import KeyVault, Settings
+from app.core.secrets import KeyVault
+from app.core.settings import Settings
 from app.ui.model_download import KNOWN_SIZES, ModelDownloadPanel
 from app.ui.workers import Tasks
 
@@ -50,22 +51,22 @@ def needed(path: Path | None = None) -> bool:
 class Machine:
     """What the welcome needs to know about this computer."""
 
-    gpus: tuple[doctor.Gpu, ...]
-    fit: doctor.LocalFit
+    gpus: tuple[hardware.Gpu, ...]
+    fit: hardware.LocalFit
     engine: bool
     memory: int | None
 
     def describe(self) -> str:
         parts = [g.describe() for g in self.gpus] or ["no NVIDIA or Apple GPU found"]
         if self.memory:
-            parts.append(f"{self.memory / doctor.GIB:.0f} GiB of memory")
+            parts.append(f"{self.memory / hardware.GIB:.0f} GiB of memory")
         return "This computer: " + ", ".join(parts) + "."
 
 
 def detect() -> Machine:
     """Looks at the GPUs and memory (a second or so: run it on a worker)."""
-    gpus = tuple(doctor.find_gpus())
-    return Machine(gpus, doctor.local_fit(list(gpus)), doctor.engine_installed(), doctor.system_memory())
+    gpus = tuple(hardware.find_gpus())
+    return Machine(gpus, hardware.local_fit(list(gpus)), hardware.engine_installed(), hardware.system_memory())
 
 
 def privacy_note(preset_name: str, base_url: str = "") -> str:
@@ -234,7 +235,7 @@ class FirstRunDialog(QDialog):
 
     def _detect_failed(self, error: BaseException) -> None:
         self.machine_label.setText(f"Could not look at this computer's GPU ({error}).")
-        self._detected(Machine((), doctor.local_fit([]), doctor.engine_installed(), None))
+        self._detected(Machine((), hardware.local_fit([]), hardware.engine_installed(), None))
 
     # -- the API choice --------------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from PySide6.QtCore import QObject, Signal
 
 from app.core.capture.commands import SHORTCUT_COMMANDS
+from app.core.errors import AppError
 
 if TYPE_CHECKING:
     from pynput.keyboard import GlobalHotKeys
@@ -59,7 +60,7 @@ NAMED_KEYS = {f"f{i}": f"F{i}" for i in range(1, 25)} | {
 PYNPUT_KEYS = {"Enter": "enter", "Esc": "esc", "Print": "print_screen", "PageUp": "page_up", "PageDown": "page_down"}
 
 
-class HotkeyError(ValueError):
+class HotkeyError(AppError, ValueError):
     """A binding that cannot be used; the message says why and is shown next to the field."""
 
 
@@ -117,19 +118,6 @@ def conflicts(bindings: Mapping[str, str]) -> list[tuple[str, str, str]]:
     return found
 
 
-def rebind(bindings: Mapping[str, str], action: str, combo: str) -> dict[str, str]:
-    """A copy with ``action`` bound to ``combo`` ("" disables it); HotkeyError on bad keys or a conflict."""
-    if action not in ACTIONS:
-        raise HotkeyError(f"unknown action {action!r}")
-    combo = normalize(combo)
-    updated = {a: bindings.get(a, "") for a in ACTIONS}
-    for other, existing in updated.items():
-        if combo and other != action and existing and normalize(existing) == combo:
-            raise HotkeyError(f"{combo} is already used for “{LABELS[other]}”; change or disable that one first.")
-    updated[action] = combo
-    return updated
-
-
 def to_pynput(combo: str) -> str:
     """ "Ctrl+Shift+S" -> "<ctrl>+<shift>+s", pynput's HotKey.parse syntax."""
     out = []
@@ -167,7 +155,7 @@ class PynputProvider:
         self._listener: GlobalHotKeys | None = None
 
     def problem(self) -> str | None:
-        from app.core.capture.screens import is_wayland
+        from app.core.capture.screenshotters import is_wayland
 
         if is_wayland():
             return "Wayland does not let applications listen to the keyboard globally"

@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from app.core.capture.commands import INSTANCE_COMMANDS, CaptureOutcome
+from app.core.errors import AppError
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,10 @@ def server_name() -> str:
     return "glmv-desktop-" + hashlib.sha1(key.encode()).hexdigest()[:12]
 
 
-class NoAnswer(Exception):
+class NoAnswer(AppError):
     """The running app took the command but did not say how it ended in time (or closed the connection)."""
+
+    kind = "capture"
 
 
 def send_command(
@@ -73,7 +76,10 @@ def send_command(
         wait_ms = timeout_ms if reply_timeout_ms is None else reply_timeout_ms
         while not socket.canReadLine():
             if socket.bytesAvailable() > MAX_REPLY or not socket.waitForReadyRead(wait_ms):
-                raise NoAnswer(f"the running app took `{cmd}` but did not answer within {wait_ms / 1000:g} s")
+                raise NoAnswer(
+                    f"the running app took `{cmd}` but did not answer within {wait_ms / 1000:g} s",
+                    "look at the app's window for what happened",
+                )
         return bytes(socket.readLine(MAX_REPLY).data()).decode("utf-8", "replace").strip()
     finally:
         socket.disconnectFromServer()
@@ -85,7 +91,7 @@ def hand_over(cmd: str, timeout_ms: int = 1500, name: str | None = None) -> tupl
     try:
         line = send_command(cmd, timeout_ms, name, reply_timeout_ms=REPLY_TIMEOUT_MS)
     except NoAnswer as e:
-        return 1, f"{e}; look at the app's window for what happened"
+        return 1, str(e)
     if line is None:
         return None
     if line == "ok":

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from app.core import settings as settings_io
-from app.core.settings import KeyVault, Settings
+from app.core.errors import AppError
+from app.core.secrets import KeyVault
+from app.core.settings import Settings
 from app.core.store import Store, default_folder
 
 
@@ -101,7 +103,7 @@ def run(overrides: dict | None = None, *, command: str | None = None) -> int:
 
     try:
         store = Store(on_error=store_error)
-    except (OSError, RuntimeError, sqlite3.Error) as e:
+    except (OSError, RuntimeError, AppError, sqlite3.Error) as e:
         # Damage is set aside by Store itself; this is a history it cannot open at all (locked, refused).
         from PySide6.QtWidgets import QMessageBox
 

@@ -17,14 +17,17 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from app.core.errors import AppError
 from app.ui.workers import Tasks
 
 # GLM-4.6V-Flash in bf16 safetensors, as the Hub lists it; other models are sized by the download itself.
 KNOWN_SIZES = {"zai-org/GLM-4.6V-Flash": 20.6e9}
 
 
-class DownloadCancelled(Exception):
+class DownloadCancelled(AppError):
     """The person pressed Cancel; what arrived stays in the cache."""
+
+    kind = "cancelled"
 
 
 def fetch(model: str, report: Callable[[Any], None], cancel: threading.Event) -> Path:

@@ -1,7 +1,7 @@
 """The conversation as cards: questions with their attachments, answers (with their grounding boxes drawn on
 the images they refer to), and failure banners.
 
-A question knows the images the model saw with it (``grounding.question_images``): attached image files, and the
+A question knows the images the model saw with it (``grounding.pairing.question_images``): attached image files, and the
 pages, slides and frames its documents and videos became. It counts them from what the attachments strip already
 prepared when the question was sent live, and prepares its documents again on a worker when a conversation is
 reopened or when a box lands on a page whose pixels the strip did not keep."""
@@ -28,10 +28,13 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from app.core import grounding
 from app.core.conversation import Attachment
-from app.core.events import Boxes
-from app.core.grounding import QuestionImages, cut_short_note, groups_from_json
+from app.core.errors import as_kind
+from app.core.events import Boxes, FailureKind
+from app.core.file_kinds import kind_by_name
+from app.core.grounding import groups_from_json
+from app.core.grounding.pairing import QuestionImages, needs_preparing, question_images, with_pixels
+from app.core.grounding.words import cut_short_note
 from app.core.media.parts import MediaReport, MediaTarget
 from app.ui import theme
 from app.ui.boxes_view import BoxesPanel, BoxViewer
@@ -40,7 +43,6 @@ from app.ui.workers import Tasks
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 THUMB = 96
 
 
@@ -66,7 +68,9 @@ def card_button(name: str, tip: str, color: str) -> QToolButton:
 
 
 def is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES
+    """Named as an image (``app.core.file_kinds``): shown as a thumbnail when Qt can decode it."""
+    kind = kind_by_name(path)
+    return kind is not None and kind.name == "image"
 
 
 class Thumbnail(QLabel):
@@ -176,8 +180,8 @@ class UserCard(QFrame):
 
     def _count_at_once(self) -> None:
         """Counts the images here when nothing needs rendering (image files, text, or the strip's reports)."""
-        if self.found is None and not self._working and not grounding.needs_preparing(self.sources, self.reports):
-            self.found = grounding.question_images(self.sources, reports=self.reports)
+        if self.found is None and not self._working and not needs_preparing(self.sources, self.reports):
+            self.found = question_images(self.sources, reports=self.reports)
 
     def request_images(self, groups: Sequence[Boxes]) -> tuple[QuestionImages | None, bool]:
         """(the images the model saw, whether pixels ``groups`` need are still being rendered). The images are
@@ -200,10 +204,10 @@ class UserCard(QFrame):
         groups = list(groups)
 
         def job() -> tuple[QuestionImages, set[int]]:
-            images = found or grounding.question_images(sources, target, reports=reports)
+            images = found or question_images(sources, target, reports=reports)
             wanted = {i for i in images.assign(groups) if i is not None}
             keep = {i for i, image in enumerate(images.images) if image.data} if found is not None else set()
-            return grounding.with_pixels(images, wanted | keep, target), wanted
+            return with_pixels(images, wanted | keep, target), wanted
 
         self._working = True
         (self.tasks or Tasks(self)).run(job, self._found, self._failed, name="question images")
@@ -370,15 +374,20 @@ def as_sentence(message: str) -> str:
     return message
 
 
+# The failures whose way out is in Settings (a key, a server, a model): their banner has a Settings… button.
+SETTINGS_KINDS: frozenset[FailureKind] = frozenset({"auth", "model", "network"})
+
+
 class Banner(QFrame):
-    """A failure, said plainly, with what to do about it."""
+    """A failure, said plainly, with what to do about it: the one place a failure's kind decides its banner.
+    ``kind`` may come from a history row (a string), read as a ``FailureKind``."""
 
     retry = Signal()
     settings = Signal()
 
     def __init__(self, kind: str, message: str, colors: theme.Colors, retryable: bool = True) -> None:
         super().__init__()
-        self.kind = kind
+        self.kind: FailureKind = as_kind(kind)
         self.setObjectName("banner")
         self.setAccessibleName("error banner")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
@@ -393,7 +402,7 @@ class Banner(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 8, 8, 8)
         layout.addWidget(self.text, 1)
-        if kind in ("auth", "model", "network"):
+        if self.kind in SETTINGS_KINDS:
             settings = QPushButton("Settings…")
             settings.clicked.connect(self.settings)
             layout.addWidget(settings, 0, Qt.AlignmentFlag.AlignTop)

@@ -12,6 +12,7 @@ from typing import Literal, TypedDict
 from urllib.parse import urlsplit
 
 from app.core.backends.base import Capabilities
+from app.core.errors import AppError
 from app.core.media.parts import MediaTarget
 
 ThinkingStyle = Literal["thinking_field", "chat_template_kwargs"]
@@ -242,7 +243,7 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-class UnknownPreset(ValueError):
+class UnknownPreset(AppError, ValueError):
     """A preset name that is not in ``PRESETS``; the message lists the known ones."""
 
 

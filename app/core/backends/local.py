@@ -15,14 +15,15 @@ from typing import Any
 
 from app.core.backends.base import Capabilities, GenerationOptions, recent_turns
 from app.core.conversation import Conversation, Message
-from app.core.events import Done, Event, Failed, FailureKind
+from app.core.errors import engine_failure
+from app.core.events import Done, Event, Failed
 from app.core.media import ImagePart, MediaError, MediaTarget, TextPart, VideoPart, prepare
 from app.core.media.prepared import SHARED
 from app.core.reasoning import ReasoningSplitter
 from glmv_local import chat
 from glmv_local.download import DEFAULT_MODEL
-from glmv_local.engine import Engine, Settings
-from glmv_local.errors import DownloadError, GlmvLocalError, InputError
+from glmv_local.engine import Engine, EngineSettings
+from glmv_local.errors import GlmvLocalError, InputError
 from glmv_local.processor import VIDEO_NEEDS
 
 # Without a limit from the person, answers stop here: long enough for GLM's thinking on a hard question.
@@ -45,7 +46,7 @@ class LocalBackend:
     ) -> None:
         self.model = model
         self.engine = Engine(
-            Settings(
+            EngineSettings(
                 model=model,
                 device=device,
                 dtype=dtype,
@@ -114,7 +115,7 @@ class LocalBackend:
             yield Failed("input", str(e))
             return
         except GlmvLocalError as e:
-            yield failure(e)
+            yield engine_failure(e)
             return
         splitter = ReasoningSplitter(starts_in_thinking=False)
         try:
@@ -122,7 +123,7 @@ class LocalBackend:
                 yield from splitter.feed(content=piece)
         except GlmvLocalError as e:
             yield from splitter.finish()
-            yield failure(e)
+            yield engine_failure(e)
             return
         yield from splitter.finish()
         if generation.finish_reason == "cancelled":
@@ -166,12 +167,3 @@ class LocalBackend:
         if message.text:
             parts.append(chat.Text(message.text))
         return parts
-
-
-def failure(error: GlmvLocalError) -> Failed:
-    kind: FailureKind = "model"
-    if isinstance(error, InputError):
-        kind = "input"
-    elif isinstance(error, DownloadError):
-        kind = "network"
-    return Failed(kind, str(error), retryable=isinstance(error, DownloadError))

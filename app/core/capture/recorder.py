@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from app.core import private_files
-from app.core.capture.screens import CaptureError
+from app.core.capture.screenshotters import CaptureError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -130,10 +130,6 @@ class RecordingReport:
     repeated: int
     discarded: int
     full: bool
-
-    @property
-    def duration_s(self) -> float:
-        return self.frames / self.fps
 
 
 class Recorder:

@@ -19,6 +19,8 @@ from pathlib import Path
 from types import ModuleType
 
 from app.core.conversation import Attachment
+from app.core.errors import AppError
+from app.core.file_kinds import FILE_KINDS
 from app.core.media.kinds import access_problem, detect_kind
 from app.core.media.parts import ImagePart, MediaReport, MediaTarget, Part, TextPart, VideoPart
 from app.core.media.prepared import PreparedCache, Underway, copy_report, key_of
@@ -45,22 +47,17 @@ Progress = Callable[[str], None]
 _listener: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar("media_progress", default=None)
 
 # kind -> module under app.core.media that handles it (imported on first use: pymupdf, pptx, cv2 are slow).
-HANDLERS = {
-    "image": "images",
-    "pdf": "pdf",
-    "slides": "slides",
-    "video": "video",
-    "text": "text",
-    "document": "documents",
-}
+HANDLERS = {kind.name: kind.handler for kind in FILE_KINDS}
 
 
-class MediaError(Exception):
+class MediaError(AppError):
     """An attachment that cannot become model input. The message says what is wrong and what to do."""
 
 
 class MediaCancelled(MediaError):
     """The person cancelled while the attachment was being converted or rendered."""
+
+    kind = "cancelled"
 
 
 def check_cancel(cancel: threading.Event | None, name: str) -> None:

@@ -1,4 +1,5 @@
-"""What a file is, read from its first bytes rather than trusted from its name."""
+"""What a file is, read from its first bytes rather than trusted from its name (which ``app.core.file_kinds``
+reads)."""
 
 from __future__ import annotations
 
@@ -7,61 +8,8 @@ import os
 import zipfile
 from pathlib import Path
 
+from app.core.file_kinds import kind_by_name
 from app.core.media.archives import directory_problem
-
-IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".avif", ".heic", ".heif"}
-VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mts", ".m2ts"}
-SLIDE_EXTENSIONS = {".pptx", ".ppt", ".odp", ".key"}
-TEXT_EXTENSIONS = {
-    ".txt",
-    ".md",
-    ".markdown",
-    ".csv",
-    ".tsv",
-    ".json",
-    ".jsonl",
-    ".yaml",
-    ".yml",
-    ".toml",
-    ".ini",
-    ".cfg",
-    ".xml",
-    ".html",
-    ".htm",
-    ".css",
-    ".js",
-    ".ts",
-    ".tsx",
-    ".jsx",
-    ".py",
-    ".c",
-    ".h",
-    ".cpp",
-    ".hpp",
-    ".cc",
-    ".java",
-    ".kt",
-    ".go",
-    ".rs",
-    ".rb",
-    ".php",
-    ".sh",
-    ".bash",
-    ".zsh",
-    ".ps1",
-    ".sql",
-    ".r",
-    ".swift",
-    ".m",
-    ".cs",
-    ".lua",
-    ".pl",
-    ".scala",
-    ".tex",
-    ".log",
-    ".rst",
-}
-DOC_EXTENSIONS = {".docx", ".doc", ".odt", ".rtf"}
 
 # ISO media files ("ftyp" boxes) are video unless their brand says still image (phone photos: HEIC, AVIF).
 HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
@@ -106,20 +54,9 @@ def _is_transport_stream(head: bytes) -> bool:
 
 
 def expected_kind(path: Path) -> str | None:
-    ext = path.suffix.lower()
-    if ext in IMAGE_EXTENSIONS:
-        return "image"
-    if ext == ".pdf":
-        return "pdf"
-    if ext in VIDEO_EXTENSIONS:
-        return "video"
-    if ext in SLIDE_EXTENSIONS:
-        return "slides"
-    if ext in DOC_EXTENSIONS:
-        return "document"
-    if ext in TEXT_EXTENSIONS:
-        return "text"
-    return None
+    """The kind the file's suffix suggests (``app.core.file_kinds``), or None."""
+    kind = kind_by_name(path)
+    return kind.name if kind is not None else None
 
 
 def _zip_kind(path: Path) -> str | None:

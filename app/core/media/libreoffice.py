@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from app.core.errors import AppError
 from app.core.media import MediaCancelled, MediaError, step
 from app.core.media.parts import MediaReport, MediaTarget
 from app.core.media.pdf import render_pdf
@@ -47,12 +48,12 @@ _CANDIDATES = (
 )
 
 
-class ConversionError(Exception):
+class ConversionError(AppError):
     """LibreOffice is missing, failed, or ran out of time; the message says which."""
 
 
 class ConversionCancelled(ConversionError):
-    pass
+    kind = "cancelled"
 
 
 def render_converted(

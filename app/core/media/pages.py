@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.core.errors import AppError
+
 _PART = re.compile(r"^\s*(\d*)\s*(?:(-|–|\.\.)\s*(\d*))?\s*$")
 
 
-class PageSpecError(ValueError):
+class PageSpecError(AppError, ValueError):
     """A page selection that cannot be understood or selects nothing in this document."""
 
 

@@ -57,7 +57,9 @@ class Xform:
 
 
 @dataclass
-class Box:
+class ShapeFrame:
+    """Where a shape sits on the slide (its ``a:xfrm``) in the drawing's pixels, rotation in degrees."""
+
     x: float
     y: float
     w: float
@@ -186,7 +188,7 @@ class SlideRenderer:
                 found.append(match)
         return found
 
-    def _box(self, el, xf: Xform, xfrm_path: str = "p:spPr/a:xfrm") -> Box | None:
+    def _box(self, el, xf: Xform, xfrm_path: str = "p:spPr/a:xfrm") -> ShapeFrame | None:
         xfrm = el.find(xfrm_path, NS)
         if xfrm is None or xfrm.find("a:off", NS) is None:
             for base in self._inherited(el):
@@ -198,7 +200,7 @@ class SlideRenderer:
         off, ext = xfrm.find("a:off", NS), xfrm.find("a:ext", NS)
         x0, y0 = int(off.get("x", "0")), int(off.get("y", "0"))
         cx, cy = (int(ext.get("cx", "0")), int(ext.get("cy", "0"))) if ext is not None else (0, 0)
-        return Box(
+        return ShapeFrame(
             xf.x(x0),
             xf.y(y0),
             xf.a * cx,
@@ -354,7 +356,7 @@ class SlideRenderer:
         geom = el.find("p:spPr/a:prstGeom", NS)
         prst = geom.get("prst", "rect") if geom is not None else "rect"
         if prst != "rect":
-            points, _ = _preset(prst, _adjustments(geom), Box(0, 0, w, h))
+            points, _ = _preset(prst, _adjustments(geom), ShapeFrame(0, 0, w, h))
             mask = polygon_mask((w, h), points, (0, 0))
             img.putalpha(Image.fromarray(_multiply(img.getchannel("A"), mask)))
         if fill.alpha < 1.0:
@@ -369,7 +371,7 @@ class SlideRenderer:
             points = _transform(_preset(prst, {}, box)[0], box)
             ImageDraw.Draw(self.canvas).line([*points, points[0]], fill=line[0], width=max(1, round(line[1])))
 
-    def _missing_picture(self, box: Box, el) -> None:
+    def _missing_picture(self, box: ShapeFrame, el) -> None:
         name = el.find(".//p:cNvPr", NS)
         label = (name.get("descr") or name.get("name") or "picture") if name is not None else "picture"
         draw = ImageDraw.Draw(self.canvas)
@@ -417,7 +419,7 @@ class SlideRenderer:
             else:
                 self.notes.append(f"a {kind} could not be drawn")
 
-    def _table(self, tbl, box: Box) -> None:
+    def _table(self, tbl, box: ShapeFrame) -> None:
         cols = [int(g.get("w", "0")) * self.base.a for g in tbl.findall("a:tblGrid/a:gridCol", NS)]
         rows = tbl.findall("a:tr", NS)
         heights = [int(r.get("h", "0")) * self.base.c for r in rows]
@@ -458,7 +460,7 @@ class SlideRenderer:
                 body = tc.find("a:txBody", NS)
                 if body is not None:
                     default = (255, 255, 255, 255) if header and styled and own is None else None
-                    self._text(body, Box(x, y, width, cell_h), None, cell=tc_pr, bold=header, color=default)
+                    self._text(body, ShapeFrame(x, y, width, cell_h), None, cell=tc_pr, bold=header, color=default)
                 x += width
             y += height
 
@@ -573,7 +575,7 @@ class SlideRenderer:
             text = text.upper()
         return _Seg(text, font(max(1, round(size)), is_bold, italic), rgba or (0, 0, 0, 255), size)
 
-    def _text(self, body, box: Box, el, *, cell=None, bold: bool = False, color: RGBA | None = None) -> None:
+    def _text(self, body, box: ShapeFrame, el, *, cell=None, bold: bool = False, color: RGBA | None = None) -> None:
         body_pr = body.find("a:bodyPr", NS)
         inherited = [b.find("p:txBody/a:bodyPr", NS) for b in self._inherited(el)] if el is not None else []
         props = [p for p in [cell, body_pr, *inherited] if p is not None]
@@ -761,7 +763,7 @@ def _adjustments(geom) -> dict[str, float]:
     return out
 
 
-def _transform(points: list[tuple[float, float]], box: Box) -> list[tuple[float, float]]:
+def _transform(points: list[tuple[float, float]], box: ShapeFrame) -> list[tuple[float, float]]:
     """Flip and rotate shape points about the box centre (DrawingML rotates clockwise)."""
     cx, cy = box.x + box.w / 2, box.y + box.h / 2
     out = []
@@ -788,7 +790,7 @@ def _arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, s
     ]
 
 
-def _preset(prst: str, adj: dict[str, float], b: Box) -> tuple[list[tuple[float, float]], bool]:
+def _preset(prst: str, adj: dict[str, float], b: ShapeFrame) -> tuple[list[tuple[float, float]], bool]:
     """Outline points of a preset shape in its box; unknown presets are drawn as their box."""
     x, y, w, h = b.x, b.y, b.w, b.h
     ss = min(w, h)
@@ -892,7 +894,7 @@ def _preset(prst: str, adj: dict[str, float], b: Box) -> tuple[list[tuple[float,
     return [(x, y), (x + w, y), (x + w, y + h), (x, y + h)], True
 
 
-def _custom_paths(cust, b: Box) -> list[tuple[list[tuple[float, float]], bool]]:
+def _custom_paths(cust, b: ShapeFrame) -> list[tuple[list[tuple[float, float]], bool]]:
     out = []
     for path in cust.findall("a:pathLst/a:path", NS):
         pw = int(path.get("w", "0")) or b.w or 1

@@ -18,6 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from app.core.conversation import Attachment
+from app.core.file_kinds import mime_type
 from app.core.media import MediaError, step
 from app.core.media.budget import image_budget
 from app.core.media.images import fit_size, image_part, smart_resize
@@ -32,8 +33,9 @@ GLM_VIDEO_MIN_PIXELS = 112 * 112
 MAX_FRAMES = 120
 MIN_FRAME_TOKENS = 256
 MAX_FRAME_TOKENS = 1024
-# Containers the video APIs take (Z.ai: mp4, mkv, mov); others are transcoded to mp4.
-SENDABLE = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".mkv": "video/x-matroska"}
+# Containers the video APIs take (Z.ai: mp4, mkv, mov); others are transcoded to mp4. The MIME type each is sent
+# as comes from app.core.file_kinds.
+SENDABLE = frozenset({".mp4", ".m4v", ".mov", ".mkv"})
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ def _as_video(
     counts what fits in one request); else, when even that is too big, frames as images."""
     size = path.stat().st_size
     limit = target.max_video_bytes
-    mime = SENDABLE.get(path.suffix.lower())
+    mime = mime_type(path) if path.suffix.lower() in SENDABLE else None
     send = path
     if mime is None or (limit is not None and size > limit):
         over = limit is not None and size > limit

@@ -26,7 +26,8 @@ from PySide6.QtGui import QCursor, QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.core import logs
-from app.core.capture import screens as handlers_module
+from app.core.capture import screenshotters as handlers_module
+from app.core.capture.active_window import active_window_rect
 from app.core.capture.commands import CaptureOutcome
 from app.core.capture.geometry import (
     Rect,
@@ -40,8 +41,7 @@ from app.core.capture.geometry import (
     virtual_bounds,
 )
 from app.core.capture.recorder import Recorder, RecordingReport, RecordingSession
-from app.core.capture.screens import CaptureError, MssScreenshotter, Screenshotter, Shot
-from app.core.capture.windows import active_window_rect
+from app.core.capture.screenshotters import CaptureError, MssScreenshotter, Screenshotter, Shot
 from app.ui.capture.overlay import CAPTURE_UI_PROPERTY, RegionSelector
 from app.ui.capture.qtscreens import all_screens, qimage_of, qrect_of, rect_of, with_capture_size
 from app.ui.capture.recording_ui import RecorderBar, RegionBorder, exclude_from_capture, place_outside

@@ -10,7 +10,7 @@ from PySide6.QtCore import QRect
 from PySide6.QtGui import QGuiApplication, QImage, QScreen
 
 from app.core.capture.geometry import Rect, Screen, with_native_from
-from app.core.capture.screens import Shot, native_monitors
+from app.core.capture.screenshotters import Shot, native_monitors
 
 
 def rect_of(q: QRect) -> Rect:

@@ -17,13 +17,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from app.core import private_files
 from app.core.capture.geometry import Rect, Screen
+from app.core.errors import AppError
 
 if TYPE_CHECKING:
     import numpy as np
 
 
-class CaptureError(Exception):
+class CaptureError(AppError):
     """A capture that could not be taken; the message is for the person and says what to do."""
+
+    kind = "capture"
 
 
 @dataclass
@@ -47,7 +50,7 @@ class Shot:
         import numpy as np
         from PIL import Image
 
-        from app.core.grounding import capture_png_info
+        from app.core.capture.metadata import capture_png_info
 
         pixels = np.ascontiguousarray(self.pixels)
         h, w = pixels.shape[:2]

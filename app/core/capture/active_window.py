@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from app.core.capture.geometry import Rect
-from app.core.capture.screens import CaptureError, is_wayland
+from app.core.capture.screenshotters import CaptureError, is_wayland
 
 
 def active_window_rect() -> Rect:
