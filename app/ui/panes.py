@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QDesktopServices,
     QFont,
@@ -126,11 +126,14 @@ class AnswerView(QTextBrowser):
         self.live = LiveMarkdown(dark=dark, math=self.math)
         self._source = ""
         self._finished = False
+        self._deferred = False  # a reopened answer not rendered until it is first painted
         self._lock = threading.Lock()
         self._ops: list[tuple[str, Any]] = []  # waiting for the render thread
         self._scheduled = False
         self._in_flight = 0  # render-thread jobs whose result has not been applied yet
         self._handover = Handover(self)
+        self._backlog: list[tuple[Change, bool]] = []  # slices of render-thread changes not applied yet
+        self._applying = False
         self._shown: list[Block] = []  # the closed blocks shown, in order
         self._ends: list[int] = []  # the document position where each shown closed block ends
         self._open: Block | None = None
@@ -159,10 +162,32 @@ class AnswerView(QTextBrowser):
         self._finished = True
         self._run(("finish", None))
 
-    def show_markdown(self, source: str) -> None:
-        """A whole answer (reopened from history): cut and rendered exactly as it was while it streamed."""
+    def show_markdown(self, source: str, *, defer: bool = False) -> None:
+        """A whole answer (reopened from history): cut and rendered exactly as it was while it streamed. With
+        ``defer`` it is rendered when it is first painted (it comes on screen): reopening a long conversation
+        renders what is seen, not every answer in it; until then its height is estimated from its length."""
         self._source, self._finished = source, True
+        if defer and source:
+            self._deferred = True
+            self.document().clear()
+            self._shown, self._ends, self._open = [], [], None
+            if self.grow:
+                self.setFixedHeight(self._estimated_height(source))
+            return
+        self._deferred = False
         self._run(("whole", (source, self.dark, True)))
+
+    def _estimated_height(self, source: str) -> int:
+        line = self.fontMetrics().lineSpacing()
+        per_line = max(20, (self.width() or 600) // max(1, self.fontMetrics().averageCharWidth()))
+        lines = sum(1 + len(part) // per_line for part in source[:200_000].split("\n"))
+        return max(24, min(lines * line, 20_000))
+
+    def paintEvent(self, event) -> None:
+        if self._deferred:
+            self._deferred = False
+            QTimer.singleShot(0, lambda: self._run(("whole", (self._source, self.dark, True))))
+        super().paintEvent(event)
 
     def show_rendered(self, source: str, rendered: object = None) -> None:
         """The answer as it ended: when it is what streamed, only its open block is rendered again."""
@@ -188,6 +213,7 @@ class AnswerView(QTextBrowser):
             return
         self.dark = dark
         self.formulas.color = theme.colors(dark).text
+        self._deferred = False
         self._run(("whole", (self._source, dark, self._finished)))
 
     def plain_text(self) -> str:
@@ -231,8 +257,24 @@ class AnswerView(QTextBrowser):
         self._handover.post(self._deliver, changes)
 
     def _deliver(self, changes: list[Change]) -> None:
-        self._in_flight -= 1
-        self._apply_all(changes)
+        """Changes from the render thread, put into the document a slice at a time: a whole long answer at once
+        would hold the event loop while Qt lays it out. The job counts as applied with its last slice."""
+        slices = _sliced(changes) or [Change()]
+        self._backlog.extend((piece, i == len(slices) - 1) for i, piece in enumerate(slices))
+        if not self._applying:
+            self._apply_backlog()
+
+    def _apply_backlog(self) -> None:
+        self._applying = False
+        if not self._backlog:
+            return
+        change, last_of_job = self._backlog.pop(0)
+        self._apply(change)
+        if last_of_job:
+            self._in_flight -= 1
+        if self._backlog:
+            self._applying = True
+            QTimer.singleShot(0, self._apply_backlog)
 
     def _do(self, live: LiveMarkdown, ops: list[tuple[str, Any]]) -> list[Change]:
         changes: list[Change] = []
@@ -363,6 +405,37 @@ class AnswerView(QTextBrowser):
 
     def sizeHint(self) -> QSize:
         return QSize(400, self.height()) if self.grow else super().sizeHint()
+
+
+SLICE_HTML = 24_000  # characters of HTML put into the document per event-loop turn
+SLICE_BLOCKS = 8  # blocks rendered again per event-loop turn
+
+
+def _sliced(changes: list[Change]) -> list[Change]:
+    """The same changes, their closed blocks cut into slices of about SLICE_HTML characters of HTML each."""
+    out: list[Change] = []
+    for change in changes:
+        rerendered = change.rerendered
+        while len(rerendered) > SLICE_BLOCKS:  # blocks rendered again (formulas typeset), a few per turn
+            out.append(Change(rerendered=rerendered[:SLICE_BLOCKS], open=change.open))
+            rerendered = rerendered[SLICE_BLOCKS:]
+        change = Change(change.closed, change.open, change.reset, rerendered)
+        if sum(len(b.html) for b in change.closed) <= SLICE_HTML:
+            out.append(change)
+            continue
+        piece: list[Block] = []
+        size, first = 0, True
+        for block in change.closed:
+            piece.append(block)
+            size += len(block.html)
+            if size >= SLICE_HTML:
+                out.append(
+                    Change(closed=piece, reset=change.reset and first, rerendered=change.rerendered if first else [])
+                )
+                piece, size, first = [], 0, False
+        out.append(Change(closed=piece, open=change.open, reset=change.reset and first,
+                          rerendered=change.rerendered if first else []))  # fmt: skip
+    return out
 
 
 def show_whole_text(parent: QWidget, text: str) -> QDialog:
