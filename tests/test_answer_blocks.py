@@ -183,3 +183,11 @@ def test_formulas_go_through_the_math_function_and_untypeset_ones_are_noted():
 def test_a_failed_render_is_shown_as_plain_text():
     block = answer_blocks.plain_block("line one\n<b>two</b>", ValueError("boom"))
     assert "line one" in block.html and "&lt;b&gt;two" in block.html and "boom" in block.html
+
+
+def test_an_inline_formula_still_arriving_is_not_shown_as_tex():
+    live = LiveMarkdown()
+    block = live.feed("Energy is $E = \\frac{m").open
+    assert block is not None and "frac" not in block.html and "Energy is" in block.html
+    block = live.feed("}{2}$ and it costs $5").open
+    assert block is not None and "$5" in block.html and "$E" not in block.html

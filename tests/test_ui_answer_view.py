@@ -171,3 +171,30 @@ def test_a_view_told_the_whole_answer_each_time_streams_on(qtbot):
     assert view._shown[: len(first)] == first and "Next." in view.toPlainText()
     view.follow("Another answer")
     assert "Title" not in view.toPlainText() and "Another answer" in view.toPlainText()
+
+
+def test_a_deferred_answer_is_rendered_when_it_comes_on_screen(qtbot):
+    from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
+
+    area = QScrollArea()
+    qtbot.addWidget(area)
+    area.setWidgetResizable(True)
+    column = QWidget()
+    layout = QVBoxLayout(column)
+    views = []
+    for i in range(30):
+        view = AnswerView()
+        view.show_markdown(f"## Answer {i}\n\n" + "Some words of the answer. " * 40 + "\n", defer=i < 27)
+        layout.addWidget(view)
+        views.append(view)
+    area.setWidget(column)
+    area.resize(700, 500)
+    area.show()
+    qtbot.waitExposed(area)
+    area.verticalScrollBar().setValue(area.verticalScrollBar().maximum())
+    qtbot.waitUntil(lambda: "Answer 29" in views[-1].toPlainText(), timeout=5000)
+    QApplication.processEvents()
+    assert "Answer 0" not in views[0].toPlainText()  # far above: not rendered yet
+    assert views[0].plain_text().startswith("## Answer 0")  # but its text is there for Copy
+    area.verticalScrollBar().setValue(0)
+    qtbot.waitUntil(lambda: "Answer 0" in views[0].toPlainText(), timeout=5000)

@@ -290,6 +290,10 @@ def _as_it_will_be(text: str) -> str:
         columns = max(1, lines[0].strip().strip("|").count("|") + 1)
         return lines[0] + "\n|" + "---|" * columns + "\n"
     last = lines[-1]
+    formula = _open_formula(last)
+    if formula is not None:  # "$\frac{a" shows once its closing "$" comes, not as TeX meanwhile
+        text = text.rstrip("\n")[: len(text.rstrip("\n")) - (len(last) - formula)]
+        lines[-1] = last = last[:formula]
     closing = ""
     if last.count("`") % 2:
         closing += "`"
@@ -297,6 +301,18 @@ def _as_it_will_be(text: str) -> str:
         opened = [m for m in _UNCLOSED if last.count(m) % 2 and not last.rstrip().endswith(m)]
         closing = "".join(sorted(opened, key=last.rfind, reverse=True))
     return text.rstrip("\n") + closing + "\n" if closing else text
+
+
+def _open_formula(line: str) -> int | None:
+    """Where an inline formula opened on this line and not closed yet starts, if one is."""
+    start = line.rfind("\\(")
+    if start >= 0 and "\\)" not in line[start:]:
+        return start
+    dollars = [i for i, c in enumerate(line) if c == "$" and (i == 0 or line[i - 1] != "\\")]
+    if not dollars or not len(dollars) % 2 or "$$" in line:
+        return None
+    after = line[dollars[-1] + 1 : dollars[-1] + 2]
+    return dollars[-1] if after not in ("", " ") and not after.isdigit() else None  # "$5" is money
 
 
 def _code_base(closed: list[Block], start: int) -> int:
