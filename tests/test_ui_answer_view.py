@@ -198,3 +198,28 @@ def test_a_deferred_answer_is_rendered_when_it_comes_on_screen(qtbot):
     assert views[0].plain_text().startswith("## Answer 0")  # but its text is there for Copy
     area.verticalScrollBar().setValue(0)
     qtbot.waitUntil(lambda: "Answer 0" in views[0].toPlainText(), timeout=5000)
+
+
+def test_ten_thousand_boxes_are_drawn_and_summarised_not_dropped(qtbot, tmp_path):
+    from PIL import Image
+
+    from app.core.conversation import Attachment
+    from app.core.events import Box, Boxes
+    from app.core.grounding.pairing import QuestionImages, SeenImage
+    from app.ui.boxes_view import LABELLED_BOXES, BoxesPanel
+
+    picture = tmp_path / "chart.png"
+    Image.new("RGB", (800, 600), "white").save(picture)
+    found = QuestionImages((SeenImage(Attachment(picture), 0, "image"),))
+    groups = [Boxes((Box(i % 900, i % 700, i % 900 + 50, i % 700 + 40),), None) for i in range(10_000)]
+    panel = BoxesPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 500)
+    panel.set_groups(groups, found)
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert f"10,000 boxes on chart.png (numbered: the first {LABELLED_BOXES}" in panel.caption.text()
+    assert len(panel.canvases) == 1 and len(panel.canvases[0].boxes) == 10_000
+    image = panel.canvases[0].grab().toImage()  # painted in one pass, every box outlined
+    assert image.width() > 0
+    assert panel.coordinates_text().count("\n") >= 10_000  # Copy coordinates lists every box
