@@ -28,7 +28,7 @@ def build_main_window(
 ):
     """The main window for these settings and this backend, not shown and without entering the event loop.
     A QApplication must exist. When ``backend`` is None the one the settings describe is made."""
-    from app.ui.backend_factory import BackendUnavailable, make_backend
+    from app.core.backends.factory import BackendUnavailable, make_backend
     from app.ui.main_window import MainWindow
 
     vault = vault or KeyVault()

@@ -32,27 +32,26 @@ from PySide6.QtWidgets import (
 
 from app.core import settings as settings_io
 from app.core.backends.base import recent_turns
-from app.core.conversation import Attachment, Conversation, Message, Role
-from app.core.markdown_render import render
-from app.core.media.budget import DEFAULT_ANSWER_RESERVE, check_message
-from app.core.media.parts import MediaReport, estimate_text_tokens
-from app.core.settings import KeyVault, Settings
-from app.core.store import Store, StoredMessage, make_title
-from app.ui import theme
-from app.ui.backend_factory import (
+from app.core.backends.factory import (
     BackendUnavailable,
-    describe,
     is_local,
     make_backend,
     media_target,
     needs_key_but_has_none,
     same_local,
 )
+from app.core.backends.status import describe, model_label
+from app.core.conversation import Attachment, Conversation, Message, Role
+from app.core.markdown_render import render
+from app.core.media.budget import DEFAULT_ANSWER_RESERVE, check_message
+from app.core.media.parts import MediaReport, estimate_text_tokens
+from app.core.settings import KeyVault, Settings
+from app.core.store import Store, StoredMessage, make_title
+from app.core.stream_runner import StreamResult, StreamRun
+from app.ui import theme
 from app.ui.composer import AttachmentChip, Composer
 from app.ui.history import HistorySidebar
 from app.ui.panes import ThinkingPane
-from app.ui.status import model_label
-from app.ui.stream_runner import StreamResult, StreamRun
 from app.ui.transcript import AnswerCard, Banner, Transcript, UserCard
 from app.ui.workers import StreamThread, Tasks
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from app.core.stream_runner import StreamResult, StreamRun
 from app.ui.handover import Handover
-from app.ui.stream_runner import StreamResult, StreamRun
 
 log = logging.getLogger(__name__)
 
