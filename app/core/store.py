@@ -603,12 +603,6 @@ class Store:
 
         return self._writer.submit(job)
 
-    def edit_message(self, message_id: str, text: str) -> concurrent.futures.Future[None]:
-        def job(conn: sqlite3.Connection) -> None:
-            conn.execute("UPDATE messages SET text = ?, updated = ? WHERE id = ?", (text, time.time(), message_id))
-
-        return self._writer.submit(job)
-
     def stream_saver(self, message_id: str, interval: float = 0.5) -> StreamSaver:
         return StreamSaver(self, message_id, interval)
 

@@ -159,9 +159,6 @@ class UserCard(QFrame):
         line.addWidget(self.edit, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(line)
 
-    def set_text(self, text: str) -> None:
-        self.text.setText(text)
-
     def apply_colors(self, colors: theme.Colors) -> None:
         self.edit.setIcon(theme.icon("edit", colors.muted, 16))
 

@@ -107,10 +107,6 @@ class Tasks(QObject):
         if callback is not None:
             callback(error if error is not None else value)
 
-    def busy(self) -> bool:
-        with self._lock:
-            return bool(self._threads)
-
     def wait(self, timeout: float = 10.0) -> bool:
         """Wait for every job (the callbacks still need the event loop to run)."""
         deadline = time.monotonic() + timeout
