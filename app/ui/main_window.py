@@ -363,11 +363,11 @@ class MainWindow(QMainWindow):
         if self.backend is None:
             self.show_banner("model", self.backend_error or "No backend is set up: open Settings.", retryable=False)
             return
-        attachments = self.composer.strip.attachments()
+        records = self.composer.strip.records()
+        attachments = [r.attachment for r in records]
         # What the strip prepared for each file: the question counts the images the model saw from it.
-        reports = [chip.info.report if chip.info is not None else None for chip in chips]
-        info = self.composer.strip.info()
-        attachment_tokens = sum(int(i.get("tokens") or 0) for i in info.values())
+        reports = [r.report for r in records]
+        attachment_tokens = sum(r.tokens or 0 for r in records)
         self.clear_banners()
         new_conversation = self.conversation_id is None
         if new_conversation:
@@ -377,13 +377,13 @@ class MainWindow(QMainWindow):
         if self.editing is not None:
             question_id = self.editing
             index = self._turn_index(question_id)
-            self.store.edit_question(question_id, text, attachments, info)
+            self.store.edit_question(question_id, text, records)
             for turn in self.turns[index:]:
                 self.transcript.remove(turn.card)
             del self.turns[index:]
             self._end_edit()
         else:
-            question_id = self.store.add_message(self.conversation_id, "user", text, attachments, attachment_info=info)
+            question_id = self.store.add_message(self.conversation_id, "user", text, records)
         self._add_question(question_id, text, attachments, attachment_tokens, reports)
         if new_conversation or len(self.turns) == 1:
             self.sidebar.upsert(self.conversation_id, make_title(text, [a.name for a in attachments]))
