@@ -16,16 +16,21 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from app.core.backends.base import GenerationOptions
+from app.core.backends.base import Backend, GenerationOptions
 from app.core.backends.dialects import PRESETS, UnknownPreset, get_preset
 from app.core.capture.commands import CAPTURE_COMMANDS
-from app.core.conversation import Attachment, Conversation
+from app.core.conversation import Attachment
 from app.core.errors import AppError
 from app.core.events import Answer, Boxes, Done, Event, Failed, FailureKind, Thinking
 from app.core.file_kinds import IMAGE_KINDS, PAGED_KINDS
 from app.core.terminal_text import for_terminal, json_for_terminal
+
+if TYPE_CHECKING:
+    from app.core.backends.api import ApiBackend
+    from app.core.backends.local import LocalBackend
+    from app.core.session import Session
 
 DEFAULT_PRESET = "openai"
 DEFAULT_LOCAL_MODEL = "zai-org/GLM-4.6V-Flash"
@@ -244,43 +249,49 @@ def _attachments(paths: list[str], pages: str | None, password: str | None) -> l
 
 
 def _ask(args: argparse.Namespace) -> int:
+    """One question through the window's session (``app.core.session``): the same request, the same end of a
+    stream, with a terminal for a view and nothing kept."""
+    from app.core.conversation import AttachmentRecord
+    from app.core.session import Session
+
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
     if not prompt.strip() and not args.attach:
         raise UsageError("the question is empty")
     attachments = _attachments(args.attach, args.pages, args.password)
     draw_to = _draw_target(args.draw, attachments) if args.draw else None
-    backend = _local_backend(args) if args.backend == "local" else _api_backend(args)
-    conversation = Conversation().ask(prompt, [attachment for attachment, _ in attachments])
+    backend: Backend = _local_backend(args) if args.backend == "local" else _api_backend(args)
     options = GenerationOptions(thinking=args.thinking, max_tokens=args.max_tokens, temperature=args.temperature)
     if args.json:
         view: JsonView | PlainView = JsonView(sys.stdout, lambda: len(_question_images(attachments, backend)))
     else:
         view = PlainView(sys.stdout, sys.stderr)
 
-    cancel = threading.Event()
-    restore = _cancel_on_sigint(cancel)
     last: Event | None = None
     groups: list[Boxes] = []
+
+    def show(event: Event) -> None:
+        nonlocal last
+        last = event
+        if isinstance(event, Boxes):
+            groups.append(event)
+        view.show(event)
+
+    session = Session(backend, options=options, on_event=show)
+    restore = _cancel_on_sigint(session)
     try:
-        for event in backend.stream(conversation, options, cancel):
-            last = event
-            if isinstance(event, Boxes):
-                groups.append(event)
-            view.show(event)
+        session.send(prompt, [AttachmentRecord(attachment) for attachment, _ in attachments])
     except KeyboardInterrupt:
         # A second Ctrl-C, or one the stream could not turn into a clean cancel.
-        cancel.set()
+        session.stop()
         last = Failed("cancelled", "interrupted; what was printed stays")
         view.show(last)
     except BrokenPipeError:
-        cancel.set()
+        session.stop()
         _silence_stdout()
         return EXIT_FAILED
     finally:
         restore()
-        close = getattr(backend, "close", None)
-        if close is not None:
-            close()
+        session.close()
     if draw_to is not None and (isinstance(last, Done) or groups):
         _draw(draw_to, attachments, groups, backend)
     if isinstance(last, Done):
@@ -303,7 +314,7 @@ def _draw_target(raw: str, attachments: list[tuple[Attachment, str]]) -> Path:
     return path
 
 
-def _question_images(attachments: list[tuple[Attachment, str]], backend) -> list[tuple[str, Callable]]:
+def _question_images(attachments: list[tuple[Attachment, str]], backend: Backend) -> list[tuple[str, Callable]]:
     """The images of the question in the order the model saw them, as (name, loader) pairs, counted by
     ``grounding.pairing.question_images`` as the window counts them: image files as themselves, pages, slides and video
     frames as the rendered images that were sent."""
@@ -315,7 +326,7 @@ def _question_images(attachments: list[tuple[Attachment, str]], backend) -> list
     return [(image.title, image.load) for image in found.images]
 
 
-def _draw(out: Path, attachments: list[tuple[Attachment, str]], groups: list[Boxes], backend) -> None:
+def _draw(out: Path, attachments: list[tuple[Attachment, str]], groups: list[Boxes], backend: Backend) -> None:
     """Draws on the image the first box group refers to, with every group that refers to the same image."""
     from app.core.grounding import GroundingError
     from app.core.grounding.drawing import draw_boxes_on
@@ -358,7 +369,7 @@ def _image_format(path: Path) -> str:
     return Image.EXTENSION.get(path.suffix.lower(), "PNG")
 
 
-def _api_backend(args: argparse.Namespace):
+def _api_backend(args: argparse.Namespace) -> ApiBackend:
     from app.core.backends.api import ApiBackend
     from app.core.secrets import DEFAULT_ENV, SERVICE, account_name, find_api_key, keyring_available
 
@@ -390,7 +401,7 @@ def _api_backend(args: argparse.Namespace):
     return ApiBackend(name, base_url=args.base_url, model=args.model, api_key=key, read_timeout=args.timeout)
 
 
-def _local_backend(args: argparse.Namespace):
+def _local_backend(args: argparse.Namespace) -> LocalBackend:
     if args.preset or args.base_url or args.api_key_env:
         raise UsageError("--preset, --base-url and --api-key-env apply to --backend api only")
     try:
@@ -404,16 +415,17 @@ def _local_backend(args: argparse.Namespace):
     return LocalBackend(args.model or DEFAULT_LOCAL_MODEL)
 
 
-def _cancel_on_sigint(cancel: threading.Event) -> Callable[[], None]:
-    """The first Ctrl-C cancels the stream cleanly (what arrived is printed, the connection closed); a second
-    one interrupts at once."""
+def _cancel_on_sigint(session: Session) -> Callable[[], None]:
+    """The first Ctrl-C stops the answer cleanly (what arrived is printed, the connection closed); a second
+    one, or one while no answer streams, interrupts at once."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
     def handler(signum, frame) -> None:
-        if cancel.is_set():
+        run = session.run
+        if run is None or run.cancel.is_set():
             raise KeyboardInterrupt
-        cancel.set()
+        run.cancel.set()
 
     previous = signal.signal(signal.SIGINT, handler)
 

@@ -30,6 +30,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from app.core.backends.base import Capabilities, GenerationOptions  # noqa: E402
 from app.core.conversation import Conversation  # noqa: E402
 from app.core.events import Answer, Done, Event, Failed, Thinking  # noqa: E402
+from app.core.media.parts import MediaTarget  # noqa: E402
 
 PARAGRAPH = (
     "The chart compares **accuracy** across six benchmarks; GLM-4.6V leads on four of them, "
@@ -69,6 +70,10 @@ class PacedBackend:
     @property
     def capabilities(self) -> Capabilities:
         return Capabilities()
+
+    @property
+    def media_target(self) -> MediaTarget:
+        return MediaTarget()
 
     def stream(
         self, conversation: Conversation, options: GenerationOptions, cancel: threading.Event | None = None
@@ -204,16 +209,16 @@ def bench_streaming(app, tokens: int, rate: float, backend=None) -> tuple[float,
         heartbeat.setInterval(5)
         heartbeat.timeout.connect(beat)
         render_ms = [0.0]
-        original = window._stream_ended
+        original = window.view._answer_ended
 
-        def timed_end(result) -> None:
+        def timed_end(turn, result) -> None:
             t = time.perf_counter()
-            original(result)
+            original(turn, result)
             render_ms[0] = (time.perf_counter() - t) * 1000
 
         window.composer.input.setPlainText("Summarise the benchmark chart in detail.")
         started = time.perf_counter()
-        window._stream_ended = timed_end
+        window.view._answer_ended = timed_end
         window.send()
         last[0] = time.perf_counter()
         heartbeat.start()

@@ -136,9 +136,9 @@ def test_a_silent_stall_still_says_the_server_stopped_sending(openai_server):
 
 
 def test_the_window_s_answer_time_limit_is_the_same_idle_limit(openai_server, tmp_path):
+    from app.core.backends.factory import make_backend
     from app.core.secrets import KeyVault
     from app.core.settings import Settings, from_dict
-    from app.ui.backend_factory import make_backend
 
     assert Settings().answer_timeout == 120
     assert from_dict({"answer_timeout": 0}).answer_timeout == 120  # out of range: the default, with a warning

@@ -179,7 +179,7 @@ def test_edit_and_resend_of_the_first_question_renames_the_conversation_for_good
     app = fresh
     ask(app, "Original wording of the question")
     conversation = look(app, "w.conversation_id")
-    click(app, "w.turns[0].card.edit")
+    click(app, "w.transcript.cards()[0].edit")
     settle(app)
     key(app, "ctrl+a")
     type_text(app, "Edited wording")

@@ -27,7 +27,7 @@ pytestmark = [
     pytest.mark.skipif(not (CORPUS / FILES[0]).exists(), reason="the shared corpus is not here"),
 ]
 
-SHOWN = "w.streaming_card.view.placeholderText() if w.streaming_card is not None else ''"
+SHOWN = "w.view.streaming_card.view.placeholderText() if w.view.streaming_card is not None else ''"
 
 
 @pytest.fixture(scope="module")
@@ -92,9 +92,9 @@ def test_stop_while_preparing_sends_nothing_and_keeps_the_question(fresh, how):
     snapshot(app, "03-stopped-while-preparing")
     assert stopped_in < 1.5, (how, stopped_in)
     assert "nothing was sent" in look(app, "w.statusBar().currentMessage()")
-    questions = look(app, "[t.text for t in w.turns if t.role == 'user']")
+    questions = look(app, "[t.text for t in w.session.turns if t.role == 'user']")
     assert questions == ["Compare the chart with the deck"]
-    assert look(app, "[a.name for a in w.turns[0].attachments]") == list(FILES)
+    assert look(app, "[a.name for a in w.session.turns[0].attachments]") == list(FILES)
     stored = look(app, "[m.text for m in w.store.messages(w.conversation_id) if m.role == 'user']")
     assert stored == ["Compare the chart with the deck"]
     time.sleep(4)  # the deck's chip finishes its conversion; the stopped answer sends nothing after it

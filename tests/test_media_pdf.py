@@ -69,6 +69,8 @@ def test_page_selection_is_honoured_in_the_given_order(tmp_path):
     report = prepare(Attachment(path, pages="9, 2-3"), MediaTarget())
     assert report.pages_used == [9, 2, 3]
     assert [p.label for p in images(report)] == ["Page 9", "Page 2", "Page 3"]
+    # The number is a field of each image, not only words in its label.
+    assert [p.page for p in images(report)] == [9, 2, 3]
 
 
 def test_selection_past_the_end_is_a_clear_error(tmp_path):

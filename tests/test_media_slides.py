@@ -155,7 +155,8 @@ def test_python_pptx_draws_charts_from_their_data(tmp_path):
 
 def test_slide_selection_and_budget(tmp_path):
     path = build_deck(tmp_path / "long.pptx", slides=20)
-    assert render(path, "python-pptx", pages="4, 2").pages_used == [4, 2]
+    chosen = render(path, "python-pptx", pages="4, 2")
+    assert chosen.pages_used == [4, 2] and [p.page for p in images(chosen)] == [4, 2]
     report = render(path, "python-pptx", target=MediaTarget(image_tokens_budget=3000))
     assert report.pages_used is not None and 1 <= len(report.pages_used) < 20
     assert sum(p.tokens for p in images(report)) <= 3000
@@ -221,6 +222,7 @@ def test_libreoffice_is_the_default_when_installed(tmp_path):
 def test_libreoffice_slide_selection(tmp_path):
     report = render(build_deck(tmp_path / "deck.pptx"), "libreoffice", pages="3")
     assert report.pages_used == [3] and [p.label for p in images(report)] == ["Slide 3"]
+    assert [p.page for p in images(report)] == [3]
 
 
 @needs_libreoffice

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.core import migrations
-from app.core.conversation import Attachment
+from app.core.conversation import Attachment, AttachmentRecord
 from app.core.export import export_markdown
 from app.core.migrations import SchemaTooNew
 from app.core.store import Store, make_title
@@ -101,6 +101,28 @@ def test_how_a_document_was_sent_is_kept_for_follow_ups(store, tmp_path):
     (message,) = store.messages(cid)
     again = message.attachments[0].to_attachment()
     assert (again.pages, again.text_layer, again.password) == ("3-4", True, None)
+
+
+def test_what_reading_an_attachment_found_is_kept_with_it(store, tmp_path):
+    cid = store.new_conversation()
+    pdf = tmp_path / "book.pdf"
+    pdf.write_bytes(b"%PDF-1.4 tiny")
+    question = store.add_message(
+        cid, "user", "summarise", [AttachmentRecord(Attachment(pdf, kind="pdf"), pages_total=12, tokens=3400)]
+    )
+    store.flush()
+    (message,) = store.messages(cid)
+    record = message.attachments[0].to_record()
+    assert (record.pages_total, record.tokens, record.attachment.kind) == (12, 3400, "pdf")
+    # An edit keeps the stored one and records a new file with its own figures.
+    image = _image(tmp_path, "new.png")
+    store.edit_question(question, "and this", [record, AttachmentRecord(Attachment(image, "image"), tokens=256)])
+    store.flush()
+    (edited,) = store.messages(cid)
+    assert [(a.name, a.pages_total, a.tokens) for a in edited.attachments] == [
+        ("book.pdf", 12, 3400),
+        ("new.png", None, 256),
+    ]
 
 
 def test_conversation_round_trip_with_attachment_and_automatic_title(store, tmp_path):

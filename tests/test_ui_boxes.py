@@ -22,6 +22,7 @@ from app.core.events import Answer, Box, Boxes, Done
 from app.core.grounding.drawing import color_for
 from app.core.grounding.pixels import to_pixels
 from app.core.secrets import KeyVault
+from app.core.session import Turn
 from app.core.settings import Settings
 from app.core.store import Store
 from app.ui import theme
@@ -90,7 +91,7 @@ def transcript(qtbot):
 def question_and_answer(transcript: Transcript, images: list[Path]) -> AnswerCard:
     colors = theme.colors(False)
     transcript.add(UserCard("q1", "where is export?", images, colors), user=True)
-    card = AnswerCard("a1", colors, "glm-4.6v")
+    card = AnswerCard(Turn("a1", "assistant", model="glm-4.6v"), colors)
     transcript.add(card)
     return card
 
@@ -172,9 +173,9 @@ def test_a_follow_up_without_images_points_at_the_last_question_with_some(qtbot,
     shot = screenshot(tmp_path / "shot.png")
     colors = theme.colors(False)
     transcript.add(UserCard("q1", "what is this?", [shot], colors), user=True)
-    transcript.add(AnswerCard("a1", colors), user=False)
+    transcript.add(AnswerCard(Turn("a1", "assistant"), colors), user=False)
     transcript.add(UserCard("q2", "and where is export?", [], colors), user=True)
-    card = AnswerCard("a2", colors)
+    card = AnswerCard(Turn("a2", "assistant"), colors)
     transcript.add(card)
     card.set_boxes([Boxes((Box(700, 830, 860, 900),))])
     assert card.boxes_panel.images[0].path == shot
@@ -186,9 +187,9 @@ def test_a_follow_up_with_only_text_attachments_points_at_the_earlier_images(qtb
     notes.write_text("the export button is blue")
     colors = theme.colors(False)
     transcript.add(UserCard("q1", "what is this?", [shot], colors), user=True)
-    transcript.add(AnswerCard("a1", colors), user=False)
+    transcript.add(AnswerCard(Turn("a1", "assistant"), colors), user=False)
     transcript.add(UserCard("q2", "with these notes, where is export?", [notes], colors), user=True)
-    card = AnswerCard("a2", colors)
+    card = AnswerCard(Turn("a2", "assistant"), colors)
     transcript.add(card)
     card.set_boxes([Boxes((Box(700, 830, 860, 900),))])
     assert [item.title for item in card.boxes_panel.images] == ["shot.png"]

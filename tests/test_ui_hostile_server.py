@@ -68,7 +68,7 @@ def test_a_key_the_server_echoes_is_masked_in_the_banner_the_history_and_the_log
 
 
 def test_test_connection_masks_an_echoed_key_and_reads_a_bounded_body(openai_server):
-    from app.ui.backend_factory import BackendUnavailable, check_connection
+    from app.core.backends.factory import BackendUnavailable, check_connection
 
     openai_server.models_reply = error_reply(400, f"request from {KEY} is malformed")
     with pytest.raises(BackendUnavailable) as raised:

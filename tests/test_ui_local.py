@@ -49,8 +49,7 @@ def window(qtbot, tmp_path):
     qtbot.addWidget(made)
     made.show()
     yield made
-    if made.run is not None:
-        made.run.cancel.set()
+    made.session.stop()
     assert made.wait_for_workers(120)
     backend = made.backend
     made.close()

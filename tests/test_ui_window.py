@@ -63,8 +63,7 @@ def windows(qtbot, tmp_path, openai_server):
 
     yield make
     for window, store in made:
-        if window.run is not None:
-            window.run.cancel.set()
+        window.session.stop()
         openai_server.release()
         assert window.wait_for_workers(15)
         window.close()
@@ -141,7 +140,7 @@ def test_stop_keeps_and_saves_the_partial_answer(qtbot, windows, openai_server):
     wait_answer(qtbot, window)
     card = window.answer_cards()[-1]
     shown = card.view.toPlainText()
-    assert card.status == "stopped" and "stopped" in card.meta.text()
+    assert card.turn.status == "stopped" and "stopped" in card.meta.text()
     assert shown and full.startswith(shown) and len(shown) < len(full)
     window.store.flush()
     saved = window.store.messages(window.conversation_id)[-1]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from app.core.media.parts import MediaReport
 
 Role = Literal["system", "user", "assistant"]
 
@@ -26,6 +29,32 @@ class Attachment:
     @property
     def name(self) -> str:
         return self.path.name
+
+
+@dataclass(frozen=True)
+class AttachmentRecord:
+    """An attachment of a question with what reading it found out, as the composer hands it to the session and
+    the history keeps it: how many pages or slides it has and what it costs (tokens, which later questions count
+    when it goes along with them). ``report`` is the composer's preparation (without pixels): the question counts
+    the images the model saw from it; the history does not keep it."""
+
+    attachment: Attachment
+    pages_total: int | None = None
+    tokens: int | None = None
+    report: MediaReport | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.attachment.path
+
+    @property
+    def name(self) -> str:
+        return self.attachment.name
+
+
+def as_record(item: Attachment | AttachmentRecord) -> AttachmentRecord:
+    """An attachment alone is a record of it with nothing found out yet."""
+    return item if isinstance(item, AttachmentRecord) else AttachmentRecord(item)
 
 
 @dataclass

@@ -20,7 +20,6 @@ from app.core.damaged import SetAside, set_aside
 
 # Moved to app.core.secrets; app/ui/main_window.py and app/ui/backend_factory.py import it from here until the
 # conversation-session branch (issue 15, point 1), which rewrites both, imports it from there.
-from app.core.secrets import KeyVault as KeyVault
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app.core import damaged, migrations, private_files
-from app.core.conversation import Attachment, Message, Role
+from app.core.conversation import Attachment, AttachmentRecord, Message, Role, as_record
 from app.core.damaged import SQLITE_COMPANIONS
 from app.core.media.kinds import access_problem
 from app.core.owner_lock import OwnerLock
@@ -77,6 +77,9 @@ class StoredAttachment:
 
     def to_attachment(self) -> Attachment:
         return Attachment(path=self.path, kind=self.kind, pages=self.pages, text_layer=self.text_layer)
+
+    def to_record(self) -> AttachmentRecord:
+        return AttachmentRecord(self.to_attachment(), pages_total=self.pages_total, tokens=self.tokens)
 
 
 @dataclass
@@ -288,9 +291,8 @@ class Store:
         attachment_id: str,
         message_id: str,
         position: int,
-        attachment: Attachment,
+        record: AttachmentRecord,
         stored: Path,
-        info: dict[str, Any],
     ) -> None:
         """Copies the file into the conversation's folder and records it with how it was sent (pages, text
         layer), so a follow-up question sends it the same way. Passwords are never stored.
@@ -298,6 +300,7 @@ class Store:
         A file that is gone (or unreadable) by now is left out and the window told so: the question is still
         saved, rather than the whole message failing as if the disk were full and the answer being kept without
         its question."""
+        attachment = record.attachment
         private_files.private_folder(stored.parent)
         try:
             private_files.copy(attachment.path, stored)
@@ -324,10 +327,10 @@ class Store:
                 position,
                 attachment.name,
                 stored.relative_to(self.folder).as_posix(),
-                attachment.kind or info.get("kind", ""),
+                attachment.kind,
                 attachment.pages,
-                info.get("pages_total"),
-                info.get("tokens"),
+                record.pages_total,
+                record.tokens,
                 int(attachment.text_layer),
             ),
         )
@@ -432,29 +435,26 @@ class Store:
         conversation_id: str,
         role: Role,
         text: str = "",
-        attachments: Iterable[Attachment] = (),
+        attachments: Iterable[Attachment | AttachmentRecord] = (),
         *,
         status: str = "done",
         thinking: str = "",
         backend: str | None = None,
         model: str | None = None,
-        attachment_info: dict[str, dict[str, Any]] | None = None,
     ) -> str:
-        """Queues the message and copies its attachment files into the conversation's folder.
-
-        ``attachment_info`` maps a source path (as a string) to what the attachments strip learned about it
-        (``pages_total``, ``tokens``). The first question of a conversation names it unless it was renamed.
+        """Queues the message and copies its attachment files into the conversation's folder, with what the
+        records say was found out about them (page count, tokens). The first question of a conversation names
+        it unless it was renamed.
         """
         if status not in STATUSES:
             raise ValueError(f"unknown message status {status!r}")
         message_id = uuid.uuid4().hex
         now = time.time()
         planned = []
-        for position, attachment in enumerate(attachments):
+        for position, record in enumerate(map(as_record, attachments)):
             attachment_id = uuid.uuid4().hex[:12]
-            stored = self._conversation_files(conversation_id) / attachment_id / safe_name(attachment.name)
-            info = (attachment_info or {}).get(str(attachment.path), {})
-            planned.append((attachment_id, position, attachment, stored, info))
+            stored = self._conversation_files(conversation_id) / attachment_id / safe_name(record.name)
+            planned.append((attachment_id, position, record, stored))
         names = [p[2].name for p in planned]
 
         def job(conn: sqlite3.Connection) -> None:
@@ -466,8 +466,8 @@ class Store:
                 "created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (message_id, conversation_id, last + 1, role, text, thinking, status, backend, model, now, now),
             )
-            for attachment_id, position, attachment, stored, info in planned:
-                self._insert_attachment(conn, attachment_id, message_id, position, attachment, stored, info)
+            for attachment_id, position, record, stored in planned:
+                self._insert_attachment(conn, attachment_id, message_id, position, record, stored)
             if role == "user":
                 row = conn.execute(
                     "SELECT title_auto, title FROM conversations WHERE id = ?", (conversation_id,)
@@ -548,14 +548,13 @@ class Store:
         self,
         message_id: str,
         text: str,
-        attachments: Iterable[Attachment],
-        attachment_info: dict[str, dict[str, Any]] | None = None,
+        attachments: Iterable[Attachment | AttachmentRecord],
     ) -> concurrent.futures.Future[None]:
         """Edit-and-resend in one transaction: the question gets its new text and attachments, the messages
         after it go, and a conversation named after it (not renamed by hand) is named after the new text.
         Attachments already stored with the question are kept (by path), new files are copied in, dropped ones
         are deleted."""
-        attachments = list(attachments)
+        records = [as_record(a) for a in attachments]
 
         def job(conn: sqlite3.Connection) -> None:
             row = conn.execute("SELECT conversation_id, position FROM messages WHERE id = ?", (message_id,)).fetchone()
@@ -573,16 +572,15 @@ class Store:
                 for r in conn.execute("SELECT id, stored_path FROM attachments WHERE message_id = ?", (message_id,))
             }
             kept: set[str] = set()
-            for position, attachment in enumerate(attachments):
-                known = existing.get(Path(attachment.path).resolve())
+            for position, record in enumerate(records):
+                known = existing.get(Path(record.path).resolve())
                 if known is not None:
                     kept.add(known)
                     conn.execute("UPDATE attachments SET position = ? WHERE id = ?", (position, known))
                     continue
                 attachment_id = uuid.uuid4().hex[:12]
-                stored = self._conversation_files(conversation_id) / attachment_id / safe_name(attachment.name)
-                info = (attachment_info or {}).get(str(attachment.path), {})
-                self._insert_attachment(conn, attachment_id, message_id, position, attachment, stored, info)
+                stored = self._conversation_files(conversation_id) / attachment_id / safe_name(record.name)
+                self._insert_attachment(conn, attachment_id, message_id, position, record, stored)
             for path, attachment_id in existing.items():
                 if attachment_id not in kept:
                     conn.execute("DELETE FROM attachments WHERE id = ?", (attachment_id,))
@@ -594,7 +592,7 @@ class Store:
                 "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND role = 'user' AND position < ?", row
             ).fetchone()[0]
             if not earlier:  # the first question named the conversation, unless it was renamed: so does its edit
-                title = make_title(text, [a.name for a in attachments])
+                title = make_title(text, [r.name for r in records])
                 conn.execute("UPDATE conversations SET title = ? WHERE id = ? AND title_auto", (title, conversation_id))
             conn.commit()
             for path in stale:
@@ -602,21 +600,8 @@ class Store:
 
         return self._writer.submit(job)
 
-    def edit_message(self, message_id: str, text: str) -> concurrent.futures.Future[None]:
-        def job(conn: sqlite3.Connection) -> None:
-            conn.execute("UPDATE messages SET text = ?, updated = ? WHERE id = ?", (text, time.time(), message_id))
-
-        return self._writer.submit(job)
-
     def stream_saver(self, message_id: str, interval: float = 0.5) -> StreamSaver:
         return StreamSaver(self, message_id, interval)
-
-    def export_markdown(self, conversation_id: str, folder: Path) -> Path:
-        """``app.core.export.export_markdown`` of one of this history's conversations: the main window calls it
-        here until the conversation-session branch (issue 15, point 1), which rewrites the window, calls that."""
-        from app.core.export import export_markdown
-
-        return export_markdown(self, conversation_id, folder)
 
     def _conversation_files(self, conversation_id: str) -> Path:
         if not re.fullmatch(r"[0-9a-f]{32}", conversation_id):

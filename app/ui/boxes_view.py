@@ -52,6 +52,7 @@ from app.core.grounding.pixels import PixelBox, to_pixels
 from app.core.grounding.regions import crop_seen, crop_seen_box
 from app.core.grounding.screen import box_on_screen
 from app.core.grounding.words import box_name, describe_box
+from app.ui.screen_boxes import ScreenBox, ScreenBoxes, show_on_screen
 
 log = logging.getLogger(__name__)
 
@@ -449,10 +450,17 @@ class BoxesPanel(QFrame):
         self.toggle.toggled.connect(self.set_show_boxes)
         self.copy = text_button("Copy coordinates", "Copy the boxes' coordinates (pixels, and screen for screenshots)")
         self.copy.clicked.connect(self.copy_coordinates)
+        self.on_screen = text_button(
+            "Show on screen", "Show the boxes where they are on the screen now (Esc or a click hides them)"
+        )
+        self.on_screen.clicked.connect(self.show_on_screen)
+        self.on_screen.setVisible(False)
+        self.screen_overlay: ScreenBoxes | None = None
         header = QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
         header.addWidget(self.caption, 1)
         header.addWidget(self.toggle)
+        header.addWidget(self.on_screen)
         header.addWidget(self.copy)
         self.column = QVBoxLayout()
         self.column.setContentsMargins(0, 0, 0, 0)
@@ -494,6 +502,7 @@ class BoxesPanel(QFrame):
             self.canvases.append(canvas)
         self.caption.setText(self._caption())
         self.toggle.setVisible(bool(self.canvases))  # nothing to hide when no box is drawn
+        self.on_screen.setVisible(bool(self.screen_boxes()))
         self.setVisible(bool(self.groups))
 
     def _caption(self) -> str:
@@ -530,6 +539,20 @@ class BoxesPanel(QFrame):
 
     def coordinates_text(self) -> str:
         return coordinates_text(self.images, self.unplaced)
+
+    def screen_boxes(self) -> list[ScreenBox]:
+        """The boxes on screenshots that say where on the screen they were taken."""
+        return [
+            ScreenBox(placed.index, placed.box, item.capture)
+            for item in self.images
+            if item.capture is not None and item.capture.screens
+            for placed in item.boxes
+        ]
+
+    def show_on_screen(self) -> None:
+        """The boxes on the live screen, where the screenshots' pixels were, until Esc or a click."""
+        self.screen_overlay, message = show_on_screen(self.screen_boxes(), self)
+        self.message.emit(message)
 
     def copy_coordinates(self) -> None:
         QGuiApplication.clipboard().setText(self.coordinates_text())

@@ -36,7 +36,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import private_files
-from app.core.conversation import Attachment
+from app.core.conversation import Attachment, AttachmentRecord
+from app.core.file_kinds import PAGED_KINDS
 from app.core.media import MediaError, MediaReport, MediaTarget, prepare
 from app.core.media.kinds import detect_kind
 from app.core.media.pages import format_pages
@@ -49,7 +50,6 @@ from app.ui.workers import Tasks
 
 CHIP_THUMB = 44
 # Kinds whose pages (or slides) the person can choose, and those that have a text layer to send instead.
-PAGED_KINDS = ("pdf", "slides", "document")
 TEXT_LAYER_KINDS = ("pdf", "document")
 
 
@@ -560,17 +560,18 @@ class AttachmentsStrip(QScrollArea):
                 )
         return notes
 
-    def info(self) -> dict[str, dict]:
-        """What the store keeps about each file (page count, token estimate), by path."""
-        found = {}
-        for chip in self.chips():
-            if chip.info and not chip.info.error:
-                found[str(chip.path)] = {
-                    "kind": chip.info.kind,
-                    "pages_total": chip.info.pages_total,
-                    "tokens": chip.info.tokens,
-                }
-        return found
+    def records(self) -> list[AttachmentRecord]:
+        """The attachments as they go with the question: what is sent, and what reading each one found (its
+        page count and tokens, which the history keeps; its report, from which the question counts its
+        images). A file still being read has nothing found yet."""
+        records = []
+        for attachment, chip in zip(self.attachments(), self.chips(), strict=True):
+            info = chip.info
+            if info is None or info.error:
+                records.append(AttachmentRecord(attachment))
+            else:
+                records.append(AttachmentRecord(attachment, info.pages_total, info.tokens, info.report))
+        return records
 
 
 class ComposerInput(QPlainTextEdit):

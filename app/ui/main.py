@@ -10,27 +10,31 @@ import logging
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from app.core import settings as settings_io
+from app.core.backends.base import Backend
 from app.core.errors import AppError
 from app.core.secrets import KeyVault
 from app.core.settings import Settings
 from app.core.store import Store, default_folder
 
+if TYPE_CHECKING:
+    from app.ui.main_window import MainWindow
+
 
 def build_main_window(
     settings: Settings,
-    backend: Any = None,
+    backend: Backend | None = None,
     *,
     store: Store,
     vault: KeyVault | None = None,
     settings_path: Path | None = None,
     backend_error: str | None = None,
-):
+) -> MainWindow:
     """The main window for these settings and this backend, not shown and without entering the event loop.
     A QApplication must exist. When ``backend`` is None the one the settings describe is made."""
-    from app.ui.backend_factory import BackendUnavailable, make_backend
+    from app.core.backends.factory import BackendUnavailable, make_backend
     from app.ui.main_window import MainWindow
 
     vault = vault or KeyVault()

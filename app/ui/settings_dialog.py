@@ -36,9 +36,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.backends.factory import BackendUnavailable, check_connection
 from app.core.secrets import KeyVault
 from app.core.settings import LIMITS, QUANTIZATIONS, THEMES, Settings
-from app.ui.backend_factory import BackendUnavailable, check_connection
 from app.ui.hotkeys import LABELS
 from app.ui.model_download import ModelDownloadPanel
 from app.ui.shell import DesktopShell

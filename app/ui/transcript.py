@@ -36,6 +36,7 @@ from app.core.grounding import groups_from_json
 from app.core.grounding.pairing import QuestionImages, needs_preparing, question_images, with_pixels
 from app.core.grounding.words import cut_short_note
 from app.core.media.parts import MediaReport, MediaTarget
+from app.core.session import Turn
 from app.ui import theme
 from app.ui.boxes_view import BoxesPanel, BoxViewer
 from app.ui.panes import AnswerView, format_seconds
@@ -162,9 +163,6 @@ class UserCard(QFrame):
         line.addWidget(self.edit, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(line)
 
-    def set_text(self, text: str) -> None:
-        self.text.setText(text)
-
     def apply_colors(self, colors: theme.Colors) -> None:
         self.edit.setIcon(theme.icon("edit", colors.muted, 16))
 
@@ -242,20 +240,19 @@ class AnswerCard(QFrame):
     Boxes arrive live (``add_boxes`` per ``Boxes`` event) or all at once (``set_boxes`` with the stored form,
     when history is reopened or the stream ends). They are drawn on the images the model saw with the question
     ``find_question`` gives, which the transcript sets when the card is added, because only the transcript knows
-    which question the answer follows."""
+    which question the answer follows.
+
+    What the answer is (its model, thinking, status) is its ``turn``, the session's state of it: the card only
+    shows it."""
 
     selected = Signal(str)
     regenerate_requested = Signal(str)
     copied = Signal(str)
     region_cropped = Signal(object)
 
-    def __init__(self, message_id: str, colors: theme.Colors, model: str | None = None) -> None:
+    def __init__(self, turn: Turn, colors: theme.Colors) -> None:
         super().__init__()
-        self.message_id = message_id
-        self.model = model
-        self.thinking = ""
-        self.thinking_seconds: float | None = None
-        self.status = "streaming"
+        self.turn = turn
         self.setObjectName("answerCard")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.view = AnswerView(self, dark=colors.dark)
@@ -324,13 +321,18 @@ class AnswerCard(QFrame):
         found, loading = question.request_images(self.groups)
         self.boxes_panel.set_groups(self.groups, found, loading=loading)
 
+    @property
+    def message_id(self) -> str:
+        return self.turn.id
+
     def update_meta(self, extra: str = "") -> None:
-        parts = [p for p in (self.model, extra) if p]
-        if self.thinking_seconds is not None:
-            parts.append(f"thought for {format_seconds(self.thinking_seconds)}")
-        if self.status == "stopped":
+        turn = self.turn
+        parts = [p for p in (turn.model, extra) if p]
+        if turn.thinking_seconds is not None:
+            parts.append(f"thought for {format_seconds(turn.thinking_seconds)}")
+        if turn.status == "stopped":
             parts.append("stopped")
-        elif self.status == "failed":
+        elif turn.status == "failed":
             parts.append("incomplete")
         self.meta.setText(" · ".join(parts))
 

@@ -1,6 +1,7 @@
 """Work off the Qt thread, results back as signals.
 
-``StreamThread`` runs a ``StreamRun`` (plain Python) and signals when it ends. ``Tasks`` runs any function
+``StreamThread`` runs a ``StreamRun`` (plain Python) and signals when it ends; ``QtRunner`` runs the session's
+streams on them. ``Tasks`` runs any function
 on a thread and delivers its result or error to a callback on the Qt thread, like Anki's
 ``run_in_background``: the caller says what runs, what happens on success and on failure, and never touches
 widgets off the Qt thread. Both are tracked so tests (and closing the window) can wait for them.
@@ -19,8 +20,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from app.core.stream_runner import StreamResult, StreamRun
 from app.ui.handover import Handover
-from app.ui.stream_runner import StreamResult, StreamRun
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,35 @@ class StreamThread(QThread):
     def result(self) -> StreamResult:
         assert self.run_.result is not None, "read before the run ended"
         return self.run_.result
+
+
+class QtRunner:
+    """The session's runner in the window: each answer's stream on a ``StreamThread``, its end handed back to
+    the session on the Qt thread. The threads are kept until they finish, so closing can wait for them."""
+
+    def __init__(self, parent: QObject) -> None:
+        self.parent = parent
+        self.threads: list[StreamThread] = []
+
+    def start(self, run: StreamRun, ended: Callable[[StreamResult], None]) -> None:
+        thread = StreamThread(run, self.parent)
+        # A slot without a receiver runs in the thread the QThread object lives in: this one.
+        thread.ended.connect(lambda: self._ended(thread, ended))
+        self.threads.append(thread)
+        thread.start()
+
+    def _ended(self, thread: StreamThread, ended: Callable[[StreamResult], None]) -> None:
+        thread.wait(2000)
+        if thread in self.threads:
+            self.threads.remove(thread)
+        thread.deleteLater()
+        ended(thread.result)
+
+    def wait(self, timeout: float) -> bool:
+        ok = True
+        for thread in list(self.threads):
+            ok = thread.wait(int(timeout * 1000)) and ok
+        return ok
 
 
 class Tasks(QObject):
@@ -106,10 +136,6 @@ class Tasks(QObject):
     def _deliver(self, callback: Callable | None, value: Any, error: BaseException | None) -> None:
         if callback is not None:
             callback(error if error is not None else value)
-
-    def busy(self) -> bool:
-        with self._lock:
-            return bool(self._threads)
 
     def wait(self, timeout: float = 10.0) -> bool:
         """Wait for every job (the callbacks still need the event loop to run)."""

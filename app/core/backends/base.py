@@ -7,12 +7,17 @@ which one answers.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from app.core.conversation import Conversation
 from app.core.events import Event
+from app.core.media.parts import MediaTarget
+
+if TYPE_CHECKING:
+    from glmv_local.engine import Engine
+    from glmv_local.loader import LoadProgress
 
 
 @dataclass(frozen=True)
@@ -57,9 +62,34 @@ class Backend(Protocol):
     @property
     def capabilities(self) -> Capabilities: ...
 
+    @property
+    def media_target(self) -> MediaTarget:
+        """The limits attachments are prepared for (pixels, bytes, context), the same for the budget and the
+        request."""
+        ...
+
     def stream(
         self, conversation: Conversation, options: GenerationOptions, cancel: threading.Event | None = None
     ) -> Iterator[Event]: ...
+
+
+@runtime_checkable
+class InProcessBackend(Backend, Protocol):
+    """A backend whose model runs in this process (``backends.local``): loaded once, gigabytes of it, before the
+    first answer, and freed by ``unload``. The window loads it as soon as it is chosen, with progress."""
+
+    engine: Engine
+
+    def load(self, progress: Callable[[LoadProgress], None] | None = None) -> None: ...
+
+    def unload(self) -> None: ...
+
+
+@runtime_checkable
+class Closable(Protocol):
+    """A backend that holds a connection to close when done with it (``backends.api``)."""
+
+    def close(self) -> None: ...
 
 
 def recent_turns(conversation: Conversation, history_turns: int | None) -> list:

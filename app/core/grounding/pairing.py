@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -60,7 +59,8 @@ class SeenImage:
     An image file (``kind`` "image") is drawn on and cropped from as it is: boxes are proportions of the whole
     image, so the original is the sharpest canvas. A page, slide or video frame exists only as the image that was
     rendered and sent (``data``, ``size``, ``label`` such as "Page 3"); ``data`` is empty where the preparation
-    that counted it kept no pixels (the window's attachment strip) until ``with_pixels`` fills it in."""
+    that counted it kept no pixels (the window's attachment strip) until ``with_pixels`` fills it in. ``page`` is
+    the number of the page or slide it shows."""
 
     attachment: Attachment
     attachment_index: int
@@ -68,6 +68,7 @@ class SeenImage:
     label: str | None = None
     size: tuple[int, int] | None = None
     data: bytes = field(default=b"", repr=False)
+    page: int | None = None
 
     @property
     def path(self) -> Path:
@@ -87,12 +88,9 @@ class SeenImage:
         return not self.is_file and not self.data
 
     @property
-    def page(self) -> int | None:
+    def pdf_page(self) -> int | None:
         """The PDF page number this image is a rendering of (pages can be re-rendered sharper for a crop)."""
-        if self.kind != "pdf" or not self.label:
-            return None
-        match = re.fullmatch(r"Page (\d+)", self.label)
-        return int(match.group(1)) if match else None
+        return self.page if self.kind == "pdf" else None
 
     def source_size(self) -> tuple[int, int]:
         """The pixels boxes map to: the original file's upright size, or the rendered image's."""
@@ -206,7 +204,9 @@ def _images_of(attachment: Attachment, index: int, report: MediaReport) -> list[
     from app.core.media.parts import ImagePart
 
     return [
-        SeenImage(attachment, index, report.kind, part.label, (part.source_width, part.source_height), part.data)
+        SeenImage(
+            attachment, index, report.kind, part.label, (part.source_width, part.source_height), part.data, part.page
+        )
         for part in report.parts
         if isinstance(part, ImagePart)
     ]

@@ -74,7 +74,7 @@ def crop_seen(image: SeenImage, rect: PixelBox, folder: Path | None = None) -> P
     if image.is_file:
         return crop_region(image.path, rect, folder)
     width, height = image.source_size()
-    page = image.page
+    page = image.pdf_page
     if page is not None:
         try:
             return _render_pdf_region(image, page, rect, width, height, folder)

@@ -125,9 +125,12 @@ def load_image(path: Path | str) -> Image.Image:
     return _open(Path(path))[0]
 
 
-def image_part(img: Image.Image, target: MediaTarget, *, label: str | None = None, source: str = "") -> ImagePart:
-    """``img`` within the model's pixel budget and encoded (PNG, else JPEG) within ``target``'s byte limit."""
-    return _build(img, target, label=label, source=source)[0]
+def image_part(
+    img: Image.Image, target: MediaTarget, *, label: str | None = None, source: str = "", page: int | None = None
+) -> ImagePart:
+    """``img`` within the model's pixel budget and encoded (PNG, else JPEG) within ``target``'s byte limit;
+    ``page`` is the page or slide it shows."""
+    return _build(img, target, label=label, source=source, page=page)[0]
 
 
 def prepare(
@@ -291,6 +294,7 @@ def _build(
     label: str | None = None,
     source: str = "",
     source_size: tuple[int, int] | None = None,
+    page: int | None = None,
 ) -> tuple[ImagePart, list[str]]:
     """The part and its warnings; ``source_size`` is the original's when ``img`` was decoded smaller."""
     name = Path(source).name if source else "the image"
@@ -340,6 +344,7 @@ def _build(
         tokens=image_tokens(width, height, target),
         label=label,
         source=source,
+        page=page,
     )
     return part, notes
 

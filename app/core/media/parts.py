@@ -22,7 +22,8 @@ class ImagePart:
 
     ``width``/``height`` are the sent size; ``source_width``/``source_height`` the original one, which grounding
     boxes (0..1000 of the image) map back to. ``label`` goes before the image as text when set (a page number,
-    a video timestamp).
+    a video timestamp). ``page`` is the number (from 1) of the page or slide the image shows, for whoever needs
+    it again (speaker notes, a region rendered anew from the page) without reading it out of the label.
     """
 
     data: bytes
@@ -34,6 +35,7 @@ class ImagePart:
     tokens: int
     label: str | None = None
     source: str = ""
+    page: int | None = None
 
 
 @dataclass(frozen=True)

@@ -270,7 +270,7 @@ def _page_image(
     except mupdf_errors() as e:
         report.warnings.append(f"{unit.lower()} {number} could not be rendered ({e}) and was skipped")
         return None
-    return image_part(img, target, label=f"{unit} {number}", source=report.path)
+    return image_part(img, target, label=f"{unit} {number}", source=report.path, page=number)
 
 
 _BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")

@@ -19,7 +19,7 @@ from app.core.media.budget import image_budget
 from app.core.media.images import fit_size, image_part
 from app.core.media.libreoffice import INSTALL_HINT, find_soffice, render_converted
 from app.core.media.pages import PageSpecError, format_pages, parse_pages, plan_pages, which_of
-from app.core.media.parts import MediaReport, MediaTarget, TextPart
+from app.core.media.parts import ImagePart, MediaReport, MediaTarget, TextPart
 
 RENDERERS = ("libreoffice", "python-pptx")
 # Slides are made to be read from across a room: fewer pixels than a page of small print keep them legible.
@@ -146,7 +146,7 @@ def _through_python_pptx(
         step(cancel, path.name, which_of("Slide", number, i, len(plan.pages)))
         renderer = SlideRenderer(prs, slides[number - 1], width, height, themes)
         img = renderer.render()
-        report.parts.append(image_part(img, target, label=f"Slide {number}", source=str(path)))
+        report.parts.append(image_part(img, target, label=f"Slide {number}", source=str(path), page=number))
         report.warnings.extend(f"slide {number}: {note}" for note in renderer.notes)
         _append_notes(report, [slides[number - 1]], number)
     report.pages_used = plan.pages
@@ -170,9 +170,8 @@ def _append_notes(report: MediaReport, slides: list, number: int | None = None) 
     report.parts.clear()
     for part in parts:
         report.parts.append(part)
-        label = getattr(part, "label", None)
-        if label and label.startswith("Slide "):
-            n = int(label.split()[1])
+        if isinstance(part, ImagePart) and part.page is not None:
+            n = part.page
             if n in used and 0 < n <= len(slides):
                 text = _notes(slides[n - 1])
                 if text:

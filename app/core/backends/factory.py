@@ -1,4 +1,4 @@
-"""The backend the settings ask for, and the words that describe it in the status bar.
+"""The backend the settings ask for: made from them, kept across a change that does not touch it, and checked.
 
 The local backend (torch, transformers) is imported only when chosen: start-up with an API backend never pays
 for it.
@@ -6,16 +6,21 @@ for it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeGuard
 
-from app.core.backends.base import Backend
+from app.core.backends.base import Backend, InProcessBackend
+from app.core.errors import AppError
+from app.core.events import FailureKind
 from app.core.logs import redact
 from app.core.media import MediaTarget
-from app.core.settings import KeyVault, Settings
+from app.core.secrets import KeyVault
+from app.core.settings import Settings
 
 
-class BackendUnavailable(Exception):
+class BackendUnavailable(AppError):
     """The chosen backend cannot be made; the message says why and what to do."""
+
+    kind: FailureKind = "model"
 
 
 def make_backend(settings: Settings, vault: KeyVault) -> Backend:
@@ -51,11 +56,11 @@ def local_model(settings: Settings) -> tuple[str, str | None]:
     return settings.local_folder or settings.local_model, quantization
 
 
-def is_local(backend: Any) -> bool:
-    return getattr(backend, "name", None) == "local" and hasattr(backend, "engine")
+def is_local(backend: Backend | None) -> TypeGuard[InProcessBackend]:
+    return isinstance(backend, InProcessBackend) and backend.name == "local"
 
 
-def same_local(backend: Any, settings: Settings) -> bool:
+def same_local(backend: Backend | None, settings: Settings) -> bool:
     """Whether ``backend`` is already the local model these settings ask for: a loaded model (gigabytes on the
     GPU) is kept across a settings change that does not touch it."""
     if settings.backend != "local" or not is_local(backend):
@@ -64,26 +69,9 @@ def same_local(backend: Any, settings: Settings) -> bool:
     return backend.model == model and backend.engine.settings.quantization == quantization
 
 
-def describe(backend: Any) -> str:
-    """'API · Z.ai (international cloud) · glm-4.6v' or 'Local · GLM-4.6V-Flash · NVIDIA H200 · 19.8 of …'."""
-    if backend is None:
-        return "No backend"
-    preset = getattr(backend, "preset", None)
-    if preset is not None:
-        model = backend.model or "model from the server's list"
-        host = getattr(backend, "base_url", "")
-        return f"API · {preset.label} · {model}" + (f" · {host}" if preset.name not in ("zai", "bigmodel") else "")
-    if is_local(backend):
-        from app.ui.status import local_status
-
-        return local_status(backend)
-    model = getattr(backend, "model", "") or getattr(backend, "name", "")
-    return f"Local · {model}"
-
-
-def media_target(backend: Any) -> MediaTarget:
-    target = getattr(backend, "media_target", None)
-    return target if isinstance(target, MediaTarget) else MediaTarget()
+def media_target(backend: Backend | None) -> MediaTarget:
+    """What attachments are prepared for: the backend's limits, or the defaults while there is none."""
+    return backend.media_target if backend is not None else MediaTarget()
 
 
 def needs_key_but_has_none(settings: Settings, vault: KeyVault) -> str | None:

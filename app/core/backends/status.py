@@ -1,4 +1,5 @@
-"""The status bar's words for the local backend: which model, on which device, and how much GPU memory it holds.
+"""The status bar's words for a backend: which server and model, or for the local backend which model, on which
+device, and how much GPU memory it holds.
 
 torch is only asked once the model is loaded (it is imported by then anyway); before that the line says the model
 is not loaded yet, so an idle window with the local backend chosen never pays for importing torch here.
@@ -7,7 +8,29 @@ is not loaded yet, so an idle window with the local backend chosen never pays fo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+from app.core.backends.base import Backend, InProcessBackend
+from app.core.backends.factory import is_local
+
+if TYPE_CHECKING:
+    from glmv_local.loader import Loaded
+
+
+def describe(backend: Backend | None) -> str:
+    """'API · Z.ai (international cloud) · glm-4.6v' or 'Local · GLM-4.6V-Flash · NVIDIA H200 · 19.8 of …'."""
+    if backend is None:
+        return "No backend"
+    if is_local(backend):
+        return local_status(backend)
+    from app.core.backends.api import ApiBackend
+
+    if isinstance(backend, ApiBackend):
+        preset = backend.preset
+        model = backend.model or "model from the server's list"
+        host = f" · {backend.base_url}" if preset.name not in ("zai", "bigmodel") else ""
+        return f"API · {preset.label} · {model}{host}"
+    return f"Local · {backend.model or backend.name}"
 
 
 def model_label(model: str) -> str:
@@ -18,12 +41,12 @@ def model_label(model: str) -> str:
     return model
 
 
-def device_line(loaded: Any) -> str:
+def device_line(loaded: Loaded) -> str:
     """'CUDA · NVIDIA H200 · 19.8 of 139 GiB GPU memory in use · bfloat16', 'Apple GPU (MPS) · …', 'CPU · …'."""
     placement = loaded.placement
     device = str(placement.device)
     dtype = placement.dtype_name
-    quant = f" · {loaded.quantization}" if getattr(loaded, "quantization", None) else ""
+    quant = f" · {loaded.quantization}" if loaded.quantization else ""
     if device.startswith("cuda"):
         import torch
 
@@ -40,9 +63,9 @@ def device_line(loaded: Any) -> str:
     return f"CPU (no GPU: slow) · {dtype}{quant}"
 
 
-def local_status(backend: Any) -> str:
+def local_status(backend: InProcessBackend) -> str:
     engine = backend.engine
     label = model_label(str(backend.model))
-    if not engine.is_loaded:
+    if engine.loaded is None:
         return f"Local · {label} · not loaded yet"
     return f"Local · {label} · {device_line(engine.loaded)}"
