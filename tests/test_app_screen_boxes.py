@@ -255,7 +255,7 @@ def test_a_box_on_the_second_monitor_is_drawn_on_its_pixels_and_a_click_goes_thr
     ours = set(boxes_windows(app))
     on_outline = (device.x - 2, device.y + device.height // 2)
     xdotool(app, "mousemove", "--sync", *map(str, on_outline))
-    under = re.search(r"window:(\d+)", xdotool(app, "getmouse"))
+    under = re.search(r"window:(\d+)", xdotool(app, "getmouselocation"))
     assert under is not None and under.group(1) not in ours
     width, height = layout.size
     expected = pattern(width, height)
@@ -265,3 +265,4 @@ def test_a_box_on_the_second_monitor_is_drawn_on_its_pixels_and_a_click_goes_thr
     pixels = grab(app, f"{layout.name}-second-after-click")
     ring = (slice(device.y - FRAME * 2, device.y + device.height + FRAME * 2), slice(device.x - 12, device.x))
     assert np.array_equal(pixels[ring], expected[ring]), "the outline is still on screen"
+    assert look(app, "w.isVisible() and not w.isMinimized()"), "our window was not over the box: it stays as it was"

@@ -16,10 +16,12 @@ from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtGui import QColor, QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app.core.capture.geometry import Rect, Screen
+from app.core.capture.geometry import Rect, Screen, SelectionF
 from app.core.capture.metadata import CaptureInfo, capture_png_info
 from app.core.events import Box, Boxes
 from app.core.grounding.drawing import color_for
+from app.core.grounding.screen import box_on_screen
+from app.core.session import Turn
 from app.ui import screen_boxes, theme
 from app.ui.capture.qtscreens import all_screens
 from app.ui.screen_boxes import (
@@ -59,6 +61,9 @@ def test_a_box_on_a_second_monitor_at_scale_2_is_in_its_logical_pixels():
     (mark,) = placement.marks
     assert (mark.screen, mark.device, mark.rect) == (1, Rect(2300, 250, 400, 300), Rect(2110, 125, 200, 150))
     assert not placement.changed and not placement.off_screen
+    # The screens as the capture's metadata has them: the same place by the scale recorded then.
+    then = box_on_screen(Box(250, 250, 750, 750), CaptureInfo(Rect(2100, 100, 800, 600), (PRIMARY, SECOND)))
+    assert (then.number, then.logical) == (2, SelectionF(2110, 125, 200, 150))
 
 
 def test_at_scale_2_an_odd_pixel_edge_rounds_outwards_so_the_outline_never_covers_the_box():
@@ -136,7 +141,7 @@ def answer_about(qtbot, images: list[Path], boxes: list[Box]) -> AnswerCard:
     qtbot.addWidget(view)
     view.show()
     view.add(UserCard("q1", "where is export?", images, colors), user=True)
-    card = AnswerCard("a1", colors, "glm-4.6v")
+    card = AnswerCard(Turn("a1", "assistant", model="glm-4.6v"), colors)
     view.add(card)
     card.set_boxes([Boxes(tuple(boxes))])
     return card

@@ -366,8 +366,13 @@ class ScreenBoxes(QObject):
     def show(self) -> None:
         self.open = True
         if self.watcher is not None:
+
+            def dismiss(how: str) -> None:  # on the listener's thread; it holds this object alive till stopped
+                if self.open:
+                    self._dismiss.emit(how)
+
             try:
-                self.watcher.start(self._dismiss.emit)
+                self.watcher.start(dismiss)
             except Exception:
                 log.warning("the global click listener did not start; the boxes take the input", exc_info=True)
                 self.watcher = None
