@@ -137,7 +137,9 @@ def test_nothing_of_a_list_nested_200_levels_is_lost(qtbot):
 
 
 def test_copy_gives_the_latex_source(qtbot):
-    card = AnswerCard("m1", theme.LIGHT)
+    from app.core.session import Turn
+
+    card = AnswerCard(Turn("m1", "assistant", ANSWER), theme.LIGHT)
     qtbot.addWidget(card)
     card.show()
     card.view.show_markdown(ANSWER)
