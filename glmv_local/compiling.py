@@ -90,6 +90,7 @@ class Watch:
 
     _lock = threading.Lock()
     _installed = False
+    available = False  # torch before 2.7 has no compile callbacks with a trigger: nothing is counted
     compiles: ClassVar[Counter[int]] = Counter()
     captures: ClassVar[Counter[int]] = Counter()
 
@@ -98,7 +99,12 @@ class Watch:
         with cls._lock:
             if cls._installed:
                 return
-            from torch._dynamo.callback import CallbackTrigger, callback_handler
+            cls._installed = True
+            try:
+                from torch._dynamo.callback import CallbackTrigger, callback_handler
+            except ImportError:
+                log.info("this torch does not report compilations; they are not counted")
+                return
 
             def started(args: Any) -> None:
                 ident = threading.get_ident()
@@ -108,4 +114,4 @@ class Watch:
                     cls.captures[ident] += 1
 
             callback_handler.register_start_callback(started)
-            cls._installed = True
+            cls.available = True

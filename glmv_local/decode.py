@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -46,6 +47,14 @@ def decode_step(model: Any, cache: Any, token: Any, rope_delta: Any, sampling: S
     following = choose(logits[:, -1, :].float(), sampling)
     token.copy_(following.view(1, 1))
     return following
+
+
+def own_step() -> Callable:
+    """``decode_step`` with a code object of its own. Dynamo keeps compiled graphs per code object: sharing one, each
+    decoder (each engine, each test) would have its guards tried before every step of the others and its graphs
+    counted against their recompile limit."""
+    code = decode_step.__code__.replace()
+    return types.FunctionType(code, decode_step.__globals__, decode_step.__name__, decode_step.__defaults__)
 
 
 class Clock:
@@ -141,11 +150,11 @@ class Decoder:
             self.record = compiling.Record(folder)
             compiling.Watch.install()
             # One graph per bucket: a recompile per new cache shape, never dynamic shapes.
-            torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 4 * len(self.cache.sizes))
+            torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, len(self.cache.sizes) + 2)
             options: dict[str, Any] = {"fullgraph": True, "dynamic": False, "backend": compile_backend}
             if compile_backend == "inductor":
                 options["mode"] = compile_mode
-            self._compiled = torch.compile(decode_step, **options)
+            self._compiled = torch.compile(own_step(), **options)
 
     @property
     def compiled(self) -> bool:

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.tiny_glmv are redefined as arguments)
 """The benchmark runs end to end on the CPU with a tiny random model and prints every figure (its GPU figures are
 measured with benchmarks/gpu_check.sh)."""
 
@@ -11,13 +12,14 @@ from types import SimpleNamespace
 import pytest
 
 from glmv_local.bench import main, peak
+from tests.tiny_glmv import compile_cache_dir  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
 
-def test_bench_prints_every_figure_on_cpu(capsys, tmp_path):
+def test_bench_prints_every_figure_on_cpu(capsys, compile_cache_dir):
     argv = ["--shape", "tiny", "--device", "cpu", "--new-tokens", "8", "--prompts", "100,3000"]
-    argv += ["--contexts", "2048,8192", "--compile-cache", str(tmp_path)]
+    argv += ["--contexts", "2048,8192", "--compile-cache", str(compile_cache_dir)]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "decode step compiled (default)" in out
