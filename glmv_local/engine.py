@@ -18,6 +18,7 @@ import gc
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -160,6 +161,7 @@ class Engine:
         self.decoder: Any = None  # decode.Decoder once loaded
         self._worker: EngineThread | None = None
         self._worker_lock = threading.Lock()
+        self._jobs: weakref.WeakSet[jobs.Job] = weakref.WeakSet()  # submitted, maybe not finished
 
     # The engine thread
 
@@ -277,7 +279,9 @@ class Engine:
         return bool(self.decoder is not None and self.decoder.compiled)
 
     def unload(self) -> None:
-        """Free the model and the cache, and end the engine thread (queued requests run first)."""
+        """Cancel what is queued or answering, free the model and the cache, and end the engine thread."""
+        for job in list(self._jobs):
+            job.cancel()
         with self._worker_lock:
             worker, self._worker = self._worker, None
             if worker is not None:
@@ -371,6 +375,7 @@ class Engine:
             processor.require_video(self.processor)
         request = jobs.Request(messages, thinking, max_new_tokens, temperature, top_p, top_k, ignore_eos)
         job = jobs.Job(request, cancel, on_event)
+        self._jobs.add(job)
         self._thread().post(lambda: self._run(job))
         return job
 
@@ -429,6 +434,9 @@ class Engine:
                 self._compile(size)
                 job.emit(jobs.Status(""))
                 clock.mark("compile")
+            if job.cancelled:  # while the question was being prepared: no prefill for nobody
+                job.finish(jobs.Finished("cancelled", jobs.Stats(prompt_tokens, 0, size, queued)))
+                return
             sampling = Sampling.resolve(
                 loaded.model.generation_config,
                 temperature=request.temperature,

@@ -226,3 +226,50 @@ def test_the_compiled_step_reads_its_bucket_with_the_models_kv_heads(tiny_glmv_d
         assert not expanded
         shapes[context] = (size, keys)
     assert shapes[4096] == shapes[32768]
+
+
+def test_a_compile_failure_is_said_and_answers_come_without_it(tiny_glmv_dir, compile_cache_dir, monkeypatch):
+    """Instead of falling back silently: the load's warnings (which the window shows) say what failed and what it
+    costs, and the answers are the same tokens, decoded eagerly."""
+    import torch
+
+    from glmv_local import decode
+
+    def unsupported_step():
+        def step(*args):
+            torch._dynamo.graph_break()  # what flash-attn's unpadding does to a full graph
+            return decode.decode_step(*args)
+
+        return step
+
+    monkeypatch.setattr(decode, "own_step", unsupported_step)
+    engine = Engine(
+        model=str(tiny_glmv_dir),
+        dtype="float32",
+        context_tokens=4096,
+        speed="compile",
+        warm_tokens=(1,),
+        compile_cache=str(compile_cache_dir),
+    )
+    try:
+        loaded = engine.load()
+        assert not engine.compiled
+        assert any(w.startswith("torch.compile failed (") and "slower" in w for w in loaded.warnings)
+        messages = conversations()["text"]
+        ids, _, finished = answer(engine, messages, new=12)
+        assert ids == reference(engine, messages, 12) and finished.reason == "length"
+    finally:
+        engine.unload()
+
+
+def test_unloading_cancels_what_is_answering_and_queued(tiny_glmv_dir):
+    engine = Engine(model=str(tiny_glmv_dir), dtype="float32", context_tokens=4096)
+    engine.load()
+    running = engine.submit(conversations()["text"], max_new_tokens=4000, ignore_eos=True)
+    queued = engine.submit(conversations()["text"], max_new_tokens=4000, ignore_eos=True)
+    assert isinstance(next(running.events(timeout=60)), jobs.Text)
+    engine.unload()
+    assert not engine.is_loaded and engine.thread_ident is None
+    for job in (running, queued):
+        assert job.done and isinstance(job.outcome, jobs.Finished) and job.outcome.reason == "cancelled"
+    assert running.tokens < 4000 and queued.tokens == 0

@@ -207,3 +207,14 @@ def test_compiling_for_a_new_answer_size_shows_as_preparing(scripted_glmv_dir, c
     assert collect(events)[1:] == (SCRIPT_THINKING, SCRIPT_ANSWER) and isinstance(events[-1], Done)
     assert not any(isinstance(e, Preparing) for e in again)  # the graph is kept for the next answers
     assert collect(again)[1:] == (SCRIPT_THINKING, SCRIPT_ANSWER)
+    # Another start of the app: compiled before, the compiled graph comes from the cache folder, and it says so.
+    later = LocalBackend(str(scripted_glmv_dir), dtype="float32")
+    later.engine.settings.speed = "compile"
+    later.engine.settings.warm_tokens = ()
+    later.engine.settings.compile_cache = str(compile_cache_dir)
+    try:
+        events = list(later.stream(Conversation().ask("Why?"), GenerationOptions(max_tokens=16)))
+    finally:
+        later.unload()
+    preparing = [e.text for e in events if isinstance(e, Preparing)]
+    assert "compiled before" in preparing[0] and preparing[1] == ""
