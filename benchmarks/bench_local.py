@@ -1,8 +1,9 @@
-"""Local engine benchmark: load time, first token, decode tokens/s, peak memory, against plain generate.
+"""Local engine benchmark against plain generate, as the app runs it (context 32,768, the same greedy decoding).
 
     python benchmarks/bench_local.py --model zai-org/GLM-4.6V-Flash     # a real checkpoint (GPU)
     python benchmarks/bench_local.py                                   # random GLM-4.6V-Flash shape on CUDA,
                                                                        # a tiny random model elsewhere
+    benchmarks/gpu_check.sh                                            # the whole GPU check (tests + bench)
 
 The same as ``python -m glmv_local.bench``; see that module for the figures and targets.
 """

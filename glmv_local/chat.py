@@ -47,9 +47,14 @@ def strip_reasoning(text: str) -> str:
     return text.split("</think>")[-1].lstrip("\n") if "</think>" in text else text
 
 
-def to_template(messages: list[ChatMessage]) -> list[dict]:
+def check(messages: list[ChatMessage]) -> None:
+    """Refuse a conversation the model cannot answer, before anything is queued."""
     if not messages or messages[-1].role != "user":
         raise InputError("The conversation must end with a question (a user message).")
+
+
+def to_template(messages: list[ChatMessage]) -> list[dict]:
+    check(messages)
     out = []
     for message in messages:
         if message.role == "assistant":

@@ -96,6 +96,9 @@ def flash_attention_installed() -> bool:
 
 
 def pick_attention(device: str, attention: str | None = None) -> str:
+    """SDPA unless asked otherwise, flash-attn installed or not: the vision tower runs on SDPA's own flash kernel
+    on CUDA, and the language model always uses the engine's grouped SDPA (``glmv_local.attention``), whose
+    masks the compiled decode step needs (flash-attn's unpadding reads sizes on the host and breaks the graph)."""
     if attention:
         if attention not in ATTENTION:
             raise ValueError(f"unknown attention {attention!r}; use one of {', '.join(ATTENTION)}")
@@ -105,8 +108,6 @@ def pick_attention(device: str, attention: str | None = None) -> str:
                 "--no-build-isolation, CUDA only); or leave attention unset to use SDPA."
             )
         return attention
-    if device.startswith("cuda") and flash_attention_installed():
-        return "flash_attention_2"
     return "sdpa"
 
 

@@ -1,9 +1,15 @@
-"""The resident engine: one loaded model, answers streamed from a worker thread, cancellable at every step.
+"""The resident engine: one loaded model, one thread that runs it, requests queued and streamed, cancellable.
 
-``Engine.stream`` renders the conversation with the checkpoint's own chat template, runs ``generate`` in a
-thread and yields the decoded text as it comes. The text is what the model generated (``<think>`` and
-``</think>`` included when it thinks); only the stop token is left out, and ``Generation.finish_reason`` says
-why it ended. Cancelling sets an event that a stopping criterion reads after every decode step.
+``Engine.submit`` queues a request and returns a ``jobs.Job`` whose events carry the answer's text as it is
+generated (``<think>`` and ``</think>`` included when the model thinks; the stop token left out) and then how it
+ended. ``Engine.stream`` is the same as an iterator of text pieces (a ``Generation``).
+
+Everything that touches the model runs on the engine's own thread (``worker.EngineThread``): loading, compiling
+and warming the decode step, and each request in turn, batch 1. A request is prepared there (chat template,
+image processor, on the GPU when torchvision is installed), takes the smallest KV cache bucket that holds its
+prompt and answer (``kvcache``), and runs the engine's decode loop (``decode``): an eager prefill, then one
+compiled step per token with the next token chosen on the device. Greedy decoding gives ``model.generate``'s
+tokens.
 """
 
 from __future__ import annotations
@@ -12,13 +18,15 @@ import gc
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any
 
-from glmv_local import chat, loader, processor
+from glmv_local import chat, jobs, loader, processor
 from glmv_local.download import DEFAULT_MODEL
 from glmv_local.errors import GlmvLocalError, InputError, MissingDependency, OutOfMemory
+from glmv_local.worker import EngineThread
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +34,21 @@ OOM_ADVICE = (
     "The GPU ran out of memory while answering; the engine freed it and can be used again. Try fewer or smaller "
     "images (a lower max_pixels), fewer pages, a shorter conversation or answer, or load the model in 4-bit."
 )
+SPEEDS = ("auto", "compile", "eager")
 
 
 @dataclass
 class EngineSettings:
-    """How the engine loads and runs; ``None`` means automatic (see ``glmv_local.device``)."""
+    """How the engine loads and runs; ``None`` means automatic (see ``glmv_local.device``).
+
+    ``speed``: "auto" compiles the decode step (torch.compile, CUDA graphs) on CUDA without bitsandbytes and runs
+    it eagerly elsewhere; "compile" compiles wherever torch can (the CPU included); "eager" never compiles.
+    ``attention`` is the vision tower's kernel; the language model always uses ``attention.grouped_sdpa``.
+    ``buckets``: KV cache sizes (default 2K, 4K, ... up to ``context_tokens``). ``warm_tokens``: the buckets that
+    hold these many tokens are compiled while loading (the default, 16K, is what a screenshot question with an
+    8K-token answer limit takes); the others on first use. ``compile_cache``: where compiled graphs are kept
+    (default: the app's cache folder).
+    """
 
     model: str = DEFAULT_MODEL
     device: str | None = None
@@ -42,94 +60,68 @@ class EngineSettings:
     context_tokens: int = 32768
     check_memory: bool = True
     allow_download: bool = True
-    # "auto": static KV cache + torch.compile on CUDA (not with bitsandbytes), plain generate elsewhere.
     speed: str = "auto"
+    buckets: tuple[int, ...] | None = None
+    warm_tokens: tuple[int, ...] = (16384,)
+    compile_cache: str | None = None
 
 
-@dataclass
 class Generation:
-    """One answer in progress: iterate for text pieces; the counts and finish reason are final afterwards."""
+    """One answer as text pieces (iterate, or ``text()``); raises ``GlmvLocalError`` at the end if it failed.
+    The counts, timings and ``finish_reason`` are final once the iteration ends."""
 
-    pieces: Iterator[str]
-    prompt_tokens: int
-    completion_tokens: int = 0
-    finish_reason: str | None = None
-    first_token_seconds: float | None = None
-    seconds: float = 0.0
-    _counter: Callable[[], int] | None = field(default=None, repr=False)
+    def __init__(self, job: jobs.Job) -> None:
+        self.job = job
+        self.finish_reason: str | None = None
+        self.stats: jobs.Stats | None = None
+        self.status = ""
+        self.pieces = self._pieces()
 
     def __iter__(self) -> Iterator[str]:
         return self.pieces
 
     @property
+    def prompt_tokens(self) -> int:
+        return self.job.prompt_tokens
+
+    @property
+    def completion_tokens(self) -> int:
+        return self.stats.completion_tokens if self.stats else self.job.tokens
+
+    @property
     def tokens_so_far(self) -> int:
         """Tokens generated up to now, read live from the decode loop."""
-        return self._counter() if self._counter else self.completion_tokens
+        return self.job.tokens
+
+    @property
+    def first_token_seconds(self) -> float | None:
+        return self.stats.first_token_s if self.stats else None
+
+    @property
+    def seconds(self) -> float:
+        return self.stats.seconds if self.stats else 0.0
+
+    def cancel(self) -> None:
+        self.job.cancel()
 
     def text(self) -> str:
         return "".join(self.pieces)
 
-
-def cancel_criteria(cancel: threading.Event) -> Any:
-    """A stopping criterion that ends every sequence once ``cancel`` is set; ``generate`` checks it after each
-    new token, so generation stops within one step."""
-    import torch
-    from transformers import StoppingCriteria
-
-    class Cancelled(StoppingCriteria):
-        def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
-            # torch.full is typed as returning Tensor; BoolTensor here is only the base class's legacy annotation.
-            done = torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device)
-            return cast("torch.BoolTensor", done)
-
-    return Cancelled()
-
-
-def make_streamer(tokenizer: Any, stop_ids: set[int]) -> Any:
-    """A TextIteratorStreamer that hands over text after every token (the stock one waits for a space, which
-    makes answers arrive in bursts), holds back an incomplete multi-byte character, counts tokens, and leaves
-    the stop token (``<|user|>``, ``<|endoftext|>``) out of the text: it ends the answer, it is not part of it."""
-    from transformers import TextIteratorStreamer
-
-    class Streamer(TextIteratorStreamer):
-        # The base class's state that ``put`` takes over, declared so it is typed when transformers is not analysed.
-        token_cache: list[int]
-        print_len: int
-        next_tokens_are_prompt: bool
-
-        def __init__(self) -> None:
-            super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=False)
-            self.generated = 0
-            self.first_token_at: float | None = None
-            self.ended = False
-
-        def put(self, value: Any) -> None:
-            if self.skip_prompt and self.next_tokens_are_prompt:
-                self.next_tokens_are_prompt = False
-                return
-            ids = value.reshape(-1).tolist()
-            self.generated += len(ids)
-            if self.first_token_at is None:
-                self.first_token_at = time.perf_counter()
-            self.token_cache.extend(i for i in ids if i not in stop_ids)
-            text = cast(str, self.tokenizer.decode(self.token_cache, **self.decode_kwargs))
-            if text.endswith("\ufffd"):
-                return
-            piece = text[self.print_len :]
-            if text.endswith("\n"):
-                self.token_cache = []
-                self.print_len = 0
-            else:
-                self.print_len = len(text)
-            if piece:
-                self.on_finalized_text(piece)
-
-        def end(self) -> None:
-            if not self.ended:
-                self.ended = True
-                super().end()
-
-    return Streamer()
+    def _pieces(self) -> Iterator[str]:
+        try:
+            for event in self.job.events():
+                if isinstance(event, jobs.Text):
+                    yield event.text
+                elif isinstance(event, jobs.Status):
+                    self.status = event.message
+                elif isinstance(event, jobs.Finished):
+                    self.finish_reason, self.stats = event.reason, event.stats
+                elif isinstance(event, jobs.Failed):
+                    self.stats = event.stats
+                    raise event.error
+        finally:
+            if not self.job.done:  # the reader stopped early: nobody wants the rest
+                self.job.cancel()
 
 
 def require_inference_stack() -> None:
@@ -147,27 +139,56 @@ def require_inference_stack() -> None:
         )
 
 
-class Engine:
-    """GLM-V in this process. Load once (``load``), ask many times (``stream``), ``unload`` to free the GPU.
+def _inference_mode(task: Callable[[], None]) -> None:
+    try:
+        import torch
+    except ImportError:
+        task()
+        return
+    with torch.inference_mode():
+        task()
 
-    One generation runs at a time; a second ``stream`` waits for the first to finish.
-    """
+
+class Engine:
+    """GLM-V in this process. Load once (``load``), ask many times (``submit`` or ``stream``), ``unload`` to free
+    the GPU. Requests run one at a time, in the order they were submitted."""
 
     def __init__(self, settings: EngineSettings | None = None, **overrides: Any) -> None:
         self.settings = settings or EngineSettings(**overrides)
+        if self.settings.speed not in SPEEDS:
+            raise ValueError(f"unknown speed {self.settings.speed!r}; use one of {', '.join(SPEEDS)}")
         self.loaded: loader.Loaded | None = None
-        self._load_lock = threading.RLock()
-        self._run_lock = threading.Lock()
-        self.compiled = False
+        self.decoder: Any = None  # decode.Decoder once loaded
+        self._worker: EngineThread | None = None
+        self._worker_lock = threading.Lock()
+        self._jobs: weakref.WeakSet[jobs.Job] = weakref.WeakSet()  # submitted, maybe not finished
+
+    # The engine thread
+
+    def _thread(self) -> EngineThread:
+        with self._worker_lock:
+            if self._worker is None:
+                self._worker = EngineThread(around=_inference_mode)
+            return self._worker
+
+    @property
+    def thread_ident(self) -> int | None:
+        """The engine thread's ``threading.get_ident()`` (None before its first task)."""
+        return self._worker.ident if self._worker is not None else None
+
+    def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn`` on the engine thread after what is queued, and return its result (benchmarks, checks)."""
+        return self._thread().call(fn, *args, **kwargs)
 
     # Loading
 
     @classmethod
-    def from_loaded(cls, loaded: loader.Loaded, settings: EngineSettings | None = None) -> Engine:
+    def from_loaded(
+        cls, loaded: loader.Loaded, settings: EngineSettings | None = None, progress: loader.ProgressFn | None = None
+    ) -> Engine:
         """An engine around a model built elsewhere (the benchmark's random GLM-4.6V-Flash-shaped model)."""
         engine = cls(settings or EngineSettings(model=str(loaded.checkpoint.path)))
-        engine.loaded = loaded
-        engine._prepare_speed(None)
+        engine.run(engine._prepare, loaded, progress)
         return engine
 
     @property
@@ -175,33 +196,102 @@ class Engine:
         return self.loaded is not None
 
     def load(self, progress: loader.ProgressFn | None = None) -> loader.Loaded:
-        with self._load_lock:
-            if self.loaded is None:
-                require_inference_stack()
-                s = self.settings
-                self.loaded = loader.load(
-                    s.model,
-                    device=s.device,
-                    dtype=s.dtype,
-                    attention=s.attention,
-                    quantization=s.quantization,
-                    min_pixels=s.min_pixels,
-                    max_pixels=s.max_pixels,
-                    context_tokens=s.context_tokens,
-                    check_memory=s.check_memory,
-                    allow_download=s.allow_download,
-                    progress=progress,
-                )
-                self._prepare_speed(progress)
+        """Load (on the engine thread; this waits for it), compile what ``warm_tokens`` asks for, and keep it."""
+        loaded = self.loaded
+        if loaded is not None:
+            return loaded
+        return self.run(self._load, progress)
+
+    def _load(self, progress: loader.ProgressFn | None) -> loader.Loaded:
+        if self.loaded is None:
+            require_inference_stack()
+            s = self.settings
+            loaded = loader.load(
+                s.model,
+                device=s.device,
+                dtype=s.dtype,
+                attention=s.attention,
+                quantization=s.quantization,
+                min_pixels=s.min_pixels,
+                max_pixels=s.max_pixels,
+                context_tokens=s.context_tokens,
+                check_memory=s.check_memory,
+                allow_download=s.allow_download,
+                progress=progress,
+            )
+            self._prepare(loaded, progress)
+            if progress:
+                progress(loader.LoadProgress("ready", "Model ready"))
+        assert self.loaded is not None
+        return self.loaded
+
+    def _prepare(self, loaded: loader.Loaded, progress: loader.ProgressFn | None) -> None:
+        """The decoder around the model (the KV cache allocated once), then the warm buckets compiled."""
+        from glmv_local import attention
+        from glmv_local.decode import Decoder
+
+        s = self.settings
+        attention.use_grouped_attention(loaded.model)
+        self.decoder = Decoder(
+            loaded.model,
+            context_tokens=s.context_tokens,
+            buckets=s.buckets,
+            compile_mode=self._compile_mode(loaded),
+            cache_folder=s.compile_cache,
+        )
+        self.loaded = loaded
+        for tokens in s.warm_tokens:
+            size = self.decoder.cache.pick(min(tokens, s.context_tokens))
+            if self.decoder.needs_compiling(size):
                 if progress:
-                    progress(loader.LoadProgress("ready", "Model ready"))
-            return self.loaded
+                    progress(loader.LoadProgress("warmup", self._compile_message(size)))
+                self._compile(size)
+
+    def _compile_mode(self, loaded: loader.Loaded) -> str | None:
+        speed = self.settings.speed
+        cuda = loaded.placement.device.startswith("cuda")
+        if speed == "eager" or (speed == "auto" and not cuda):
+            return None
+        if loaded.quantization is not None:
+            loaded.warnings.append(
+                f"{loaded.quantization} weights (bitsandbytes) do not compile: the decode step runs without "
+                "torch.compile, several times slower than bf16."
+            )
+            return None
+        return "reduce-overhead" if cuda else "default"
+
+    def _compile_message(self, size: int) -> str:
+        if self.decoder.compiled_before(size):
+            return f"Preparing the decode step for up to {size:,} tokens (compiled before: a few seconds)"
+        return f"Compiling the decode step for up to {size:,} tokens (the first time takes about a minute)"
+
+    def _compile(self, size: int) -> None:
+        self.decoder.prepare(size)
+        error = self.decoder.compile_error
+        if error and self.loaded is not None:
+            warning = f"torch.compile failed ({error}); the model answers without it, several times slower."
+            if warning not in self.loaded.warnings:
+                self.loaded.warnings.append(warning)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether decode steps run compiled (False before loading, in eager mode, or after a compile failure)."""
+        return bool(self.decoder is not None and self.decoder.compiled)
 
     def unload(self) -> None:
-        with self._load_lock, self._run_lock:
-            loader.unload(self.loaded)
-            self.loaded = None
-            self.compiled = False
+        """Cancel what is queued or answering, free the model and the cache, and end the engine thread."""
+        for job in list(self._jobs):
+            job.cancel()
+        with self._worker_lock:
+            worker, self._worker = self._worker, None
+            if worker is not None:
+                worker.call(self._unload)
+                worker.stop()
+
+    def _unload(self) -> None:
+        self.decoder = None
+        loader.unload(self.loaded)
+        self.loaded = None
 
     @property
     def processor(self) -> Any:
@@ -216,50 +306,12 @@ class Engine:
         eos = self.load().model.generation_config.eos_token_id
         return set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
 
-    # Speed
-
-    def _use_compile(self) -> bool:
-        loaded = self.loaded
-        assert loaded is not None
-        mode = self.settings.speed
-        if mode == "eager":
-            return False
-        cuda = loaded.placement.device.startswith("cuda")
-        return cuda and loaded.quantization is None and (mode in ("auto", "compile"))
-
-    def _prepare_speed(self, progress: loader.ProgressFn | None) -> None:
-        """On CUDA: a static KV cache lets torch.compile capture the decode step once; warm it up now so the
-        first question does not pay for compilation. If compiling fails, fall back to plain decoding."""
-        if not self._use_compile():
-            return
-        if progress:
-            progress(loader.LoadProgress("warmup", "Compiling the decode step (first time takes a minute)"))
-        self.compiled = True
-        try:
-            warm = self.stream([chat.ChatMessage.text("user", "Hello")], max_new_tokens=8, thinking=False)
-            warm.text()
-        except Exception as e:  # a compile failure surfaces as any of torch's many error types
-            log.warning("torch.compile warm-up failed, using plain decoding: %s", e)
-            self.compiled = False
-            gc.collect()
-            loader.release_device_memory()
-
-    def _speed_kwargs(self) -> dict[str, Any]:
-        if not self.compiled:
-            return {"disable_compile": True}
-        from transformers import CompileConfig
-
-        return {
-            "cache_implementation": "static",
-            "max_cache_len": self.settings.context_tokens,
-            "compile_config": CompileConfig(fullgraph=True, dynamic=False, mode="reduce-overhead"),
-        }
-
     # Prompting
 
     def inputs(self, messages: list[chat.ChatMessage], *, thinking: bool = True) -> Any:
-        """The model inputs for ``messages``: token ids, attention mask, ``mm_token_type_ids`` (which tell the
-        model where image tokens are: never drop them) and the image/video tensors."""
+        """The model inputs for ``messages`` on the model's device: token ids, attention mask,
+        ``mm_token_type_ids`` (which tell the model where image tokens are: never drop them) and the image/video
+        tensors. The engine calls it on its thread; a benchmark may call it anywhere."""
         loaded = self.load()
         proc = loaded.processor
         if chat.has_video(messages):
@@ -297,6 +349,36 @@ class Engine:
 
     # Generation
 
+    def submit(
+        self,
+        messages: list[chat.ChatMessage],
+        *,
+        thinking: bool = True,
+        max_new_tokens: int = 4096,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        ignore_eos: bool = False,
+        cancel: threading.Event | None = None,
+        on_event: Callable[[jobs.JobEvent], None] | None = None,
+    ) -> jobs.Job:
+        """Queue a request and return its job at once (after loading the model if it is not loaded yet).
+
+        ``temperature`` 0 is greedy; unset values come from the checkpoint's generation config, as with
+        ``generate``. ``ignore_eos`` forbids the stop tokens, so exactly ``max_new_tokens`` are generated (within
+        the context). ``cancel``: an event of the caller's that cancels the job when set (as ``Job.cancel``).
+        A conversation that does not end with a question, or a video the processor cannot read, raises here;
+        everything found while preparing the request arrives as ``Failed``."""
+        chat.check(messages)
+        self.load()
+        if chat.has_video(messages):
+            processor.require_video(self.processor)
+        request = jobs.Request(messages, thinking, max_new_tokens, temperature, top_p, top_k, ignore_eos)
+        job = jobs.Job(request, cancel, on_event)
+        self._jobs.add(job)
+        self._thread().post(lambda: self._run(job))
+        return job
+
     def stream(
         self,
         messages: list[chat.ChatMessage],
@@ -305,107 +387,117 @@ class Engine:
         max_new_tokens: int = 4096,
         temperature: float | None = None,
         top_p: float | None = None,
+        top_k: int | None = None,
         cancel: threading.Event | None = None,
         ignore_eos: bool = False,
-        logits_processor: Any = None,
     ) -> Generation:
-        """Start answering; the returned ``Generation`` yields text pieces and raises ``GlmvLocalError`` at the
-        end if generation failed (an out-of-memory error becomes ``OutOfMemory``)."""
-        loaded = self.load()
-        started = time.perf_counter()
-        batch = self.inputs(messages, thinking=thinking)
-        prompt_tokens = int(batch["input_ids"].shape[1])
-        max_new_tokens = max(1, min(max_new_tokens, self.settings.context_tokens - prompt_tokens))
-        cancel = cancel or threading.Event()
-        stop_ids = self.stop_ids
-        streamer = make_streamer(loaded.processor.tokenizer, stop_ids)
-        kwargs = self._generate_kwargs(batch, streamer, cancel, max_new_tokens, temperature, top_p, ignore_eos)
-        if logits_processor is not None:
-            kwargs["logits_processor"] = logits_processor
-        generation = Generation(pieces=iter(()), prompt_tokens=prompt_tokens, _counter=lambda: streamer.generated)
-        outcome: dict[str, Any] = {}
+        """``submit``, read as text pieces."""
+        job = self.submit(
+            messages,
+            thinking=thinking,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            top_k=top_k,
+            ignore_eos=ignore_eos,
+            cancel=cancel,
+        )
+        return Generation(job)
 
-        def work() -> None:
-            import torch
+    def _run(self, job: jobs.Job) -> None:
+        """One request, on the engine thread."""
+        import torch
 
-            with self._run_lock:
-                try:
-                    with torch.inference_mode():
-                        outcome["ids"] = loaded.model.generate(**kwargs)
-                except torch.OutOfMemoryError as e:
-                    outcome["error"] = OutOfMemory(OOM_ADVICE)
-                    outcome["cause"] = e
-                except Exception as e:
-                    outcome["error"] = e
-                finally:
-                    kwargs.clear()
-                    if "error" in outcome:
-                        gc.collect()
-                        loader.release_device_memory()
-                    streamer.end()
+        from glmv_local.decode import Clock
+        from glmv_local.detokenizer import Detokenizer
+        from glmv_local.sampling import Sampling
 
-        thread = threading.Thread(target=work, name="glmv-generate", daemon=True)
-
-        def pieces() -> Iterator[str]:
-            thread.start()
-            try:
-                for piece in streamer:
-                    if piece:
-                        yield piece
-            finally:
-                thread.join()
-                generation.completion_tokens = streamer.generated
-                generation.seconds = time.perf_counter() - started
-                if streamer.first_token_at is not None:
-                    generation.first_token_seconds = streamer.first_token_at - started
-            error = outcome.get("error")
-            if error is not None:
-                if isinstance(error, GlmvLocalError):
-                    raise error from outcome.get("cause")
-                raise GlmvLocalError(f"Generation failed: {type(error).__name__}: {error}") from error
-            generation.finish_reason = self._finish_reason(
-                outcome["ids"], prompt_tokens, stop_ids, cancel, max_new_tokens
+        if not job.start():
+            return
+        request = job.request
+        queued = time.perf_counter() - job.submitted_at
+        count, size = 0, 0
+        try:
+            loaded = self._load(None)
+            decoder = self.decoder
+            stop_ids = self.stop_ids
+            clock = Clock(decoder.device)
+            clock.mark("start")
+            batch = self.inputs(request.messages, thinking=request.thinking)
+            clock.mark("preprocess")
+            prompt_tokens = int(batch["input_ids"].shape[1])
+            job.prompt_tokens = prompt_tokens
+            limit = max(1, min(request.max_new_tokens, self.settings.context_tokens - prompt_tokens))
+            size = decoder.cache.pick(prompt_tokens + limit)
+            if decoder.needs_compiling(size):
+                job.emit(jobs.Status(self._compile_message(size)))
+                self._compile(size)
+                job.emit(jobs.Status(""))
+                clock.mark("compile")
+            if job.cancelled:  # while the question was being prepared: no prefill for nobody
+                job.finish(jobs.Finished("cancelled", jobs.Stats(prompt_tokens, 0, size, queued)))
+                return
+            sampling = Sampling.resolve(
+                loaded.model.generation_config,
+                temperature=request.temperature,
+                top_p=request.top_p,
+                top_k=request.top_k,
+                suppress=tuple(sorted(stop_ids)) if request.ignore_eos else (),
             )
-
-        generation.pieces = pieces()
-        return generation
-
-    def _generate_kwargs(
-        self,
-        batch: Any,
-        streamer: Any,
-        cancel: threading.Event,
-        max_new_tokens: int,
-        temperature: float | None,
-        top_p: float | None,
-        ignore_eos: bool,
-    ) -> dict[str, Any]:
-        from transformers import StoppingCriteriaList
-
-        kwargs: dict[str, Any] = {
-            **batch,
-            "max_new_tokens": max_new_tokens,
-            "streamer": streamer,
-            "stopping_criteria": StoppingCriteriaList([cancel_criteria(cancel)]),
-            **self._speed_kwargs(),
-        }
-        if temperature is not None:
-            kwargs["do_sample"] = temperature > 0
-            if temperature > 0:
-                kwargs["temperature"] = temperature
-                if top_p is not None:
-                    kwargs["top_p"] = top_p
-        elif top_p is not None:
-            kwargs["top_p"] = top_p
-        if ignore_eos:
-            kwargs["min_new_tokens"] = max_new_tokens
-        return kwargs
-
-    @staticmethod
-    def _finish_reason(ids: Any, prompt_tokens: int, stop_ids: set[int], cancel: threading.Event, limit: int) -> str:
-        new = ids[0, prompt_tokens:].tolist()
-        if new and new[-1] in stop_ids:
-            return "stop"
-        if cancel.is_set():
-            return "cancelled"
-        return "length" if len(new) >= limit else "stop"
+            decoder.prefill(batch, size, sampling, clock)
+            detokenizer = Detokenizer(loaded.processor.tokenizer, stop_ids)
+            first_at: float | None = None
+            reason = ""
+            for token in decoder.tokens(size, limit, job.cancel_event):
+                count += 1
+                job.token_ids.append(token)
+                job.tokens = count
+                if first_at is None:
+                    first_at = time.perf_counter()
+                if token in stop_ids:
+                    reason = "stop"
+                    break
+                piece = detokenizer.push(token)
+                if piece:
+                    job.emit(jobs.Text(piece, count))
+            tail = detokenizer.flush()
+            if tail:
+                job.emit(jobs.Text(tail, count))
+            if not reason:
+                reason = "cancelled" if job.cancelled else "length"
+            ended = time.perf_counter()
+            durations = clock.durations()
+            job.finish(
+                jobs.Finished(
+                    reason,
+                    jobs.Stats(
+                        prompt_tokens=prompt_tokens,
+                        completion_tokens=count,
+                        bucket=size,
+                        queued_s=queued,
+                        preprocess_s=durations.get("preprocess", 0.0),
+                        vision_s=durations.get("vision", 0.0),
+                        prefill_s=durations.get("prefill", 0.0),
+                        first_token_s=None if first_at is None else first_at - job.submitted_at,
+                        decode_s=0.0 if first_at is None else ended - first_at,
+                        seconds=ended - job.submitted_at,
+                    ),
+                )
+            )
+        except Exception as e:
+            stats = jobs.Stats(prompt_tokens=job.prompt_tokens, completion_tokens=count, bucket=size, queued_s=queued)
+            if isinstance(e, GlmvLocalError):
+                error = e
+            else:
+                if not isinstance(e, torch.OutOfMemoryError):
+                    log.exception("generation failed")
+                error = (
+                    OutOfMemory(OOM_ADVICE)
+                    if isinstance(e, torch.OutOfMemoryError)
+                    else GlmvLocalError(f"Generation failed: {type(e).__name__}: {e}")
+                )
+                # Without its traceback: the frames of the failed step hold the tensors to be freed.
+                error.__cause__ = e.with_traceback(None)
+            gc.collect()
+            loader.release_device_memory()
+            job.finish(jobs.Failed(error, stats))

@@ -205,7 +205,9 @@ def test_conversation_must_end_with_a_question(engine):
 def test_prompt_over_the_context_is_refused(tiny_glmv_dir):
     short = Engine(model=str(tiny_glmv_dir), dtype="float32", context_tokens=64)
     try:
+        generation = short.stream(ask("word " * 100))  # prepared on the engine thread: refused there
         with pytest.raises(InputError, match="64-token context"):
-            short.stream(ask("word " * 100))
+            generation.text()
+        assert generation.completion_tokens == 0
     finally:
         short.unload()

@@ -15,8 +15,14 @@ from PIL import Image
 from app.core.backends.base import GenerationOptions
 from app.core.backends.local import LocalBackend
 from app.core.conversation import Attachment, Conversation, Message
-from app.core.events import Answer, Done, Failed, Thinking
-from tests.tiny_glmv import SCRIPT_ANSWER, SCRIPT_THINKING, scripted_glmv_dir, tiny_glmv_dir  # noqa: F401
+from app.core.events import Answer, Done, Failed, Preparing, Thinking
+from tests.tiny_glmv import (  # noqa: F401
+    SCRIPT_ANSWER,
+    SCRIPT_THINKING,
+    compile_cache_dir,
+    scripted_glmv_dir,
+    tiny_glmv_dir,
+)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -160,6 +166,58 @@ def test_an_api_only_install_says_what_the_local_backend_needs(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stderr
     assert "pip install 'glmv-desktop[local]'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_image_attachment_reaches_the_processor_as_decoded(scripted, screenshot, monkeypatch):
+    """No resize, PNG encode and decode on the way (the processor resizes by the same rule): the engine gets the
+    file's pixels at the file's size, over the pixel budget as it is."""
+    from app.core.media import images
+    from glmv_local.chat import Image as ImagePart
+
+    def no_round_trip(*args, **kwargs):
+        raise AssertionError("the image went through a PNG encode")
+
+    monkeypatch.setattr(images, "_png", no_round_trip)
+    messages = scripted.messages(Conversation().ask("What?", [Attachment(screenshot)]), GenerationOptions())
+    parts = [p for p in messages[-1].parts if isinstance(p, ImagePart)]
+    assert len(parts) == 1 and parts[0].image.size == (640, 400)
+    assert scripted.media_target.max_pixels < 640 * 400 * 2  # prepare() would have scaled it down
+    assert parts[0].image.getpixel((150, 150)) == (250, 200, 0)
+    events, thinking, answer = collect(
+        scripted.stream(Conversation().ask("What?", [Attachment(screenshot)]), GenerationOptions())
+    )
+    assert (thinking, answer) == (SCRIPT_THINKING, SCRIPT_ANSWER)
+    assert events[-1].usage["prompt_tokens"] > scripted.media_target.max_pixels // (28 * 28 * 2) // 2
+
+
+def test_compiling_for_a_new_answer_size_shows_as_preparing(scripted_glmv_dir, compile_cache_dir):
+    backend = LocalBackend(str(scripted_glmv_dir), dtype="float32")
+    backend.engine.settings.speed = "compile"
+    backend.engine.settings.warm_tokens = ()
+    backend.engine.settings.compile_cache = str(compile_cache_dir)
+    try:
+        events = list(backend.stream(Conversation().ask("Why?"), GenerationOptions(max_tokens=16)))
+        again = list(backend.stream(Conversation().ask("Why?"), GenerationOptions(max_tokens=16)))
+    finally:
+        backend.unload()
+    preparing = [e.text for e in events if isinstance(e, Preparing)]
+    assert len(preparing) == 2 and "Compiling the decode step" in preparing[0] and preparing[1] == ""
+    first_text = next(i for i, e in enumerate(events) if isinstance(e, (Thinking, Answer)))
+    assert all(not isinstance(e, Preparing) for e in events[first_text:])
+    assert collect(events)[1:] == (SCRIPT_THINKING, SCRIPT_ANSWER) and isinstance(events[-1], Done)
+    assert not any(isinstance(e, Preparing) for e in again)  # the graph is kept for the next answers
+    assert collect(again)[1:] == (SCRIPT_THINKING, SCRIPT_ANSWER)
+    # Another start of the app: compiled before, the compiled graph comes from the cache folder, and it says so.
+    later = LocalBackend(str(scripted_glmv_dir), dtype="float32")
+    later.engine.settings.speed = "compile"
+    later.engine.settings.warm_tokens = ()
+    later.engine.settings.compile_cache = str(compile_cache_dir)
+    try:
+        events = list(later.stream(Conversation().ask("Why?"), GenerationOptions(max_tokens=16)))
+    finally:
+        later.unload()
+    preparing = [e.text for e in events if isinstance(e, Preparing)]
+    assert "compiled before" in preparing[0] and preparing[1] == ""
 
 
 def test_failed_download_is_a_network_failure_worth_retrying(tmp_path, monkeypatch):

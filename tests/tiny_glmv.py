@@ -74,3 +74,10 @@ def tiny_glmv_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def scripted_glmv_dir(tiny_glmv_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return script(tiny_glmv_dir, tmp_path_factory.mktemp("glmv") / "scripted-glm-4.6v")
+
+
+@pytest.fixture(scope="session")
+def compile_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder for compiled graphs in a test run: inductor's cache folder is process-wide, and a graph already
+    built in it (the same bucket shape of the same model) is loaded instead of compiled again."""
+    return tmp_path_factory.mktemp("torch-compile")

@@ -11,16 +11,18 @@ import importlib.util
 import io
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from app.core.backends.base import Capabilities, GenerationOptions, recent_turns
-from app.core.conversation import Conversation, Message
+from app.core.conversation import Attachment, Conversation, Message
 from app.core.errors import engine_failure
-from app.core.events import Done, Event, Failed
+from app.core.events import Done, Event, Failed, Preparing
 from app.core.media import ImagePart, MediaError, MediaTarget, TextPart, VideoPart, prepare
+from app.core.media.kinds import access_problem, detect_kind
 from app.core.media.prepared import SHARED
 from app.core.reasoning import ReasoningSplitter
-from glmv_local import chat
+from glmv_local import chat, jobs
 from glmv_local.download import DEFAULT_MODEL
 from glmv_local.engine import Engine, EngineSettings
 from glmv_local.errors import GlmvLocalError, InputError
@@ -103,7 +105,7 @@ class LocalBackend:
         try:
             self.engine.load()
             messages = self.messages(conversation, options)
-            generation = self.engine.stream(
+            job = self.engine.submit(
                 messages,
                 thinking=options.thinking,
                 max_new_tokens=options.max_tokens or DEFAULT_MAX_TOKENS,
@@ -119,18 +121,29 @@ class LocalBackend:
             return
         splitter = ReasoningSplitter(starts_in_thinking=False)
         try:
-            for piece in generation:
-                yield from splitter.feed(content=piece)
-        except GlmvLocalError as e:
-            yield from splitter.finish()
-            yield engine_failure(e)
-            return
-        yield from splitter.finish()
-        if generation.finish_reason == "cancelled":
-            yield Failed("cancelled", "stopped; what arrived is kept")
-            return
-        usage = {"prompt_tokens": generation.prompt_tokens, "completion_tokens": generation.completion_tokens}
-        yield Done(generation.finish_reason, usage)
+            for event in job.events():
+                if isinstance(event, jobs.Text):
+                    yield from splitter.feed(content=event.text)
+                elif isinstance(event, jobs.Status):  # compiling for a new answer size
+                    yield Preparing(event.message)
+                elif isinstance(event, jobs.Failed):
+                    yield from splitter.finish()
+                    yield engine_failure(event.error)
+                    return
+                elif event.reason == "cancelled":
+                    yield from splitter.finish()
+                    yield Failed("cancelled", "stopped; what arrived is kept")
+                    return
+                else:
+                    yield from splitter.finish()
+                    usage = {
+                        "prompt_tokens": event.stats.prompt_tokens,
+                        "completion_tokens": event.stats.completion_tokens,
+                    }
+                    yield Done(event.reason, usage)
+        finally:
+            if not job.done:  # the consumer stopped reading: stop generating
+                job.cancel()
 
     def messages(self, conversation: Conversation, options: GenerationOptions) -> list[chat.ChatMessage]:
         """The conversation as engine messages; attachments prepared within the checkpoint's pixel budget."""
@@ -151,6 +164,10 @@ class LocalBackend:
 
         parts: list[chat.Part] = []
         for attachment in message.attachments:
+            image = straight_image(attachment, target)
+            if image is not None:
+                parts.append(chat.Image(image))
+                continue
             for part in prepare(attachment, target, cache=SHARED).parts:
                 if isinstance(part, ImagePart):
                     if part.label:
@@ -167,3 +184,27 @@ class LocalBackend:
         if message.text:
             parts.append(chat.Text(message.text))
         return parts
+
+
+def straight_image(attachment: Attachment, target: MediaTarget) -> Any | None:
+    """An image file as the processor takes it, decoded once (upright sRGB, as ``media.images`` decodes it), or
+    None for anything ``prepare`` should handle. The processor resizes by the same rule ``prepare`` would; going
+    through ``prepare`` would add a resize, a PNG encode and a decode (about 170 ms for a 1080p screenshot).
+    A file ``prepare`` refuses (unreadable, too elongated) is left to it, which says why."""
+    from app.core.media.images import fit_size, load_image
+
+    path = Path(attachment.path)
+    if access_problem(path, attached=True) is not None:
+        return None
+    try:
+        kind = attachment.kind or detect_kind(path)[0]
+    except OSError:
+        return None
+    if kind != "image":
+        return None
+    try:
+        image = load_image(path)
+        fit_size(image.width, image.height, target)
+    except (MediaError, ValueError):
+        return None
+    return image
