@@ -135,6 +135,34 @@ def hostile_answers() -> list[tuple[str, str, float, int]]:
     ]
 
 
+class Heartbeat:
+    """A 5 ms timer on the Qt thread; the longest gap between its beats, less 5 ms, is the longest stall."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.gaps: list[float] = []
+        self.last = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self._beat)
+
+    def start(self) -> None:
+        self.last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def _beat(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(now - self.last)
+        self.last = now
+
+    def longest_stall_ms(self) -> float:
+        return (max(self.gaps) - 0.005) * 1000 if self.gaps else 0.0
+
+
 def bench_startup() -> None:
     code = textwrap.dedent(
         """
@@ -195,19 +223,7 @@ def bench_streaming(app, tokens: int, rate: float, backend=None) -> tuple[float,
         window.resize(1400, 900)
         window.show()
         app.processEvents()
-        gaps: list[float] = []
-        last = [time.perf_counter()]
-
-        def beat() -> None:
-            now = time.perf_counter()
-            gaps.append(now - last[0])
-            last[0] = now
-
-        from PySide6.QtCore import QTimer
-
-        heartbeat = QTimer()
-        heartbeat.setInterval(5)
-        heartbeat.timeout.connect(beat)
+        heartbeat = Heartbeat()
         render_ms = [0.0]
         original = window.view._answer_ended
 
@@ -220,14 +236,13 @@ def bench_streaming(app, tokens: int, rate: float, backend=None) -> tuple[float,
         started = time.perf_counter()
         window.view._answer_ended = timed_end
         window.send()
-        last[0] = time.perf_counter()
         heartbeat.start()
         while window.is_streaming():
             app.processEvents()
             time.sleep(0.001)
         heartbeat.stop()
         elapsed = time.perf_counter() - started
-        stall = (max(gaps) - 0.005) * 1000 if gaps else 0.0
+        stall = heartbeat.longest_stall_ms()
         window.wait_for_workers(10)
         window.close()
         store.close()
@@ -238,7 +253,6 @@ def bench_streaming(app, tokens: int, rate: float, backend=None) -> tuple[float,
 def bench_reopen(app, folder: Path) -> tuple[float, float]:
     """The window started again on the same history: (ms until the conversation is shown, longest event-loop
     stall over the second after it)."""
-    from PySide6.QtCore import QTimer
 
     from app.core.secrets import KeyVault
     from app.core.settings import Settings
@@ -254,17 +268,7 @@ def bench_reopen(app, folder: Path) -> tuple[float, float]:
     window.show()
     app.processEvents()
     opened = (time.perf_counter() - t0) * 1000
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def beat() -> None:
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    heartbeat = QTimer()
-    heartbeat.setInterval(5)
-    heartbeat.timeout.connect(beat)
+    heartbeat = Heartbeat()
     heartbeat.start()
     end = time.perf_counter() + 1.0
     while time.perf_counter() < end:
@@ -274,7 +278,7 @@ def bench_reopen(app, folder: Path) -> tuple[float, float]:
     window.wait_for_workers(10)
     window.close()
     store.close()
-    return opened, (max(gaps) - 0.005) * 1000 if gaps else 0.0
+    return opened, heartbeat.longest_stall_ms()
 
 
 def bench_render(sizes: list[int]) -> None:

@@ -18,13 +18,12 @@ ANSWER = r"""## Results
 
 The chart compares **accuracy** across six benchmarks, with `code` and $x^2$ inline.
 
-| benchmark | GLM-4.6V | baseline |
-|---|---:|---:|
-| MMMU | 76.0 | 70.2 |
+| region | share |
+|:--|--:|
+| north | 41 % |
 
-```python
-def speedup(a, b):
-    return a / b
+```js
+const total = parts.reduce((a, b) => a + b, 0);
 ```
 
 - first point
@@ -70,8 +69,8 @@ def test_an_answer_is_cut_into_its_top_level_blocks():
     assert firsts == [
         "## Results",
         "The chart compares **accuracy** across six benchmarks, with `code` and $x^2$ inline.",
-        "| benchmark | GLM-4.6V | baseline |",
-        "```python",
+        "| region | share |",
+        "```js",
         "- first point",
         "> a quotation",
         "$$",

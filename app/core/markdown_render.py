@@ -274,6 +274,7 @@ def _math_block(state: StateBlock, start_line: int, end_line: int, silent: bool)
     else:
         return False
     rest = first[2:]
+    pending = False
     if close in rest:
         inner, _, after = rest.partition(close)
         if after.strip():
@@ -293,15 +294,7 @@ def _math_block(state: StateBlock, start_line: int, end_line: int, silent: bool)
             if not state.env.get("open"):
                 return False
             # Still streaming: the formula is not closed yet, and is shown as pending math, not as text.
-            if silent:
-                return True
-            state.line = end_line
-            token = state.push("math_block", "math", 0)
-            token.block = True
-            token.content = "\n".join(lines)
-            token.map = [start_line, end_line]
-            token.meta = {"open": True}
-            return True
+            pending, line = True, end_line - 1
         next_line = line + 1
     if silent:
         return True
@@ -310,6 +303,8 @@ def _math_block(state: StateBlock, start_line: int, end_line: int, silent: bool)
     token.block = True
     token.content = "\n".join(lines)
     token.map = [start_line, next_line]
+    if pending:
+        token.meta = {"open": True}
     return True
 
 
