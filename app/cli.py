@@ -1,4 +1,5 @@
-"""`glmv`: the window, `glmv ask` (one question, streamed) and `glmv inspect` (what attachments cost).
+"""`glmv`: the window, `glmv ask` (one question, streamed), `glmv inspect` (what attachments cost) and `glmv serve`
+(the local model for other tools, in ``app.serve.cli``).
 
 `ask` is the same pipeline as the window with a terminal for a view: the answer goes to stdout and the thinking
 to stderr, so `glmv ask ... > answer.md` keeps just the answer; `--json` gives scripts one event per line.
@@ -24,6 +25,7 @@ from app.core.capture.commands import CAPTURE_COMMANDS
 from app.core.conversation import Attachment, Conversation
 from app.core.events import Answer, Boxes, Done, Event, Failed, Thinking
 from app.core.terminal_text import for_terminal, json_for_terminal
+from app.serve import cli as serve_cli
 
 DEFAULT_PRESET = "openai"
 DEFAULT_LOCAL_MODEL = "zai-org/GLM-4.6V-Flash"
@@ -97,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser("doctor", help="check what works on this machine and what to do about what does not")
     doctor.add_argument("--json", action="store_true", help="the findings as one JSON object")
+    serve_cli.add_parser(commands)
     return parser
 
 
@@ -152,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
             return _inspect(args)
         if args.command == "capture":
             return _capture(args)
+        if args.command == "serve":
+            return serve_cli.run(args)
         return _window(args)
     except UsageError as e:
         print(for_terminal(f"glmv: {e}"), file=sys.stderr)
