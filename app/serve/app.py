@@ -97,19 +97,22 @@ class EventStream(StreamingResponse):
         self._on_disconnect = on_disconnect
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        sent = False
         async with anyio.create_task_group() as group:
 
             async def listen() -> None:
                 while True:
                     message = await receive()
                     if message["type"] == "http.disconnect":
-                        self._on_disconnect()
+                        if not sent:
+                            self._on_disconnect()
                         group.cancel_scope.cancel()
                         return
 
             group.start_soon(listen)
             try:
                 await self.stream_response(send)
+                sent = True
             except OSError:
                 self._on_disconnect()
             finally:

@@ -71,6 +71,7 @@ class Ticket:
         self.job: jobs.Job | None = None
         self.state = "waiting"  # -> running -> done
         self.ended = threading.Event()
+        self.finished = False  # its last event has been handed over: nothing left to cancel
         self.cancelled_at: int | None = None  # answer tokens when it was cancelled while running
         self.cancel_reason = ""
         self.on_end: list[Callable[[], None]] = []
@@ -199,8 +200,12 @@ class EngineQueue:
         ended = threading.Event()
 
         def on_event(event: jobs.JobEvent) -> None:
+            final = isinstance(event, jobs.Finished | jobs.Failed)
+            if final:
+                with self._cond:
+                    ticket.finished = True
             ticket.deliver(event)
-            if isinstance(event, jobs.Finished | jobs.Failed):
+            if final:
                 ended.set()
 
         try:
@@ -234,7 +239,7 @@ class EngineQueue:
 
     def _cancel(self, ticket: Ticket, reason: str) -> None:
         with self._cond:
-            if ticket.cancel_event.is_set() or ticket.state == "done":
+            if ticket.cancel_event.is_set() or ticket.state == "done" or ticket.finished:
                 return
             ticket.cancel_event.set()
             ticket.cancel_reason = reason
