@@ -10,7 +10,6 @@ import argparse
 import logging
 import os
 import sys
-from pathlib import Path
 
 from app.core.terminal_text import for_terminal
 from app.serve import DEFAULT_MAX_QUEUE, DEFAULT_MAX_REQUEST_MB
@@ -71,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as e:
         return _fail(f"glmv serve needs the 'serve' extra ({e.name} is missing): pip install 'glmv-desktop[serve]'")
     from app.serve.server import LocalServer, ServeError, check_exposure
-    from app.serve.service import MB, ServeOptions, Service
+    from app.serve.service import MB, ServeOptions, Service, model_name_of
     from glmv_local.engine import Engine, Settings, require_inference_stack
     from glmv_local.errors import GlmvLocalError
 
@@ -92,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(e))
     _log_to_terminal(key)
     options = ServeOptions(
-        model_name=args.name or _model_name(args.model),
+        model_name=args.name or model_name_of(args.model),
         api_key=key,
         max_queue=args.max_queue,
         max_request_bytes=int(args.max_request_mb * MB),
@@ -134,12 +133,6 @@ def run(args: argparse.Namespace) -> int:
     if service.load_error:
         return _fail(f"the model could not be loaded: {service.load_error}")
     return EXIT_OK
-
-
-def _model_name(model: str) -> str:
-    """The id a Hub model goes by, or a folder's name (not its full path: clients need not see the disk)."""
-    path = Path(model).expanduser()
-    return path.name if path.is_dir() else model
 
 
 def _log_to_terminal(key: str | None) -> None:

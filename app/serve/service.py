@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from app.core.media import MediaTarget
@@ -29,6 +30,12 @@ DEFAULT_MAX_TOKENS = 8192
 LOOPBACK_NAMES = ("localhost", "localhost.", "ip6-localhost")
 REMOTE_TIMEOUT_S = 30.0
 MAX_REDIRECTS = 3
+
+
+def model_name_of(model: str) -> str:
+    """The id a Hub model goes by, or a folder's name (not its full path: clients need not see the disk)."""
+    path = Path(model).expanduser()
+    return path.name if path.is_dir() else model
 
 
 def is_loopback(host: str) -> bool:

@@ -242,6 +242,9 @@ class MainWindow(QMainWindow):
             self.open_conversation(last)
         self._announce_backend_problem()
         self._load_local_model()
+        from app.ui.sharing import ModelSharing  # the loaded model shared with other tools (issue 18)
+
+        self.sharing = ModelSharing(self)
         self.composer.input.setFocus()
 
     # ------------------------------------------------------------------------------------------------ look
@@ -959,6 +962,7 @@ class MainWindow(QMainWindow):
             return
         if self.run is not None:
             self.run.cancel.set()
+        self.sharing.stop()
         self.timer.stop()
         self.wait_for_workers(5.0)
         self.store.flush(10.0)
