@@ -244,3 +244,23 @@ def test_chunks_are_server_sent_events_the_sdk_reads():
 )
 def test_loopback_hosts(host, loopback):
     assert is_loopback(host) is loopback
+
+
+def test_the_inbox_hands_over_events_from_another_thread_and_times_out_for_keepalives():
+    import asyncio
+    import threading
+
+    from app.serve.app import Inbox
+
+    async def scenario():
+        inbox = Inbox(asyncio.get_running_loop())
+        assert await inbox.take(0.05) == []  # nothing came: the stream sends a keep-alive
+        threading.Timer(0.05, inbox.put, args=(jobs.Text("a", 1),)).start()
+        first = await inbox.take(5)
+        inbox.put(jobs.Text("b", 2))
+        inbox.put(jobs.Text("c", 3))
+        return first, await inbox.take(5)
+
+    first, batch = asyncio.run(scenario())
+    assert [e.text for e in first] == ["a"]
+    assert [e.text for e in batch] == ["b", "c"]  # what arrived meanwhile goes out in one batch

@@ -68,7 +68,8 @@ class Inbox:
                 self._loop.call_soon_threadsafe(self._ready.set)
 
     async def take(self, timeout: float | None) -> list[jobs.JobEvent]:
-        """Everything that has arrived, waiting for at least one event up to ``timeout`` ([] when it passes)."""
+        """Everything that has arrived, waiting for at least one event up to ``timeout`` ([] when it passes).
+        The timeout is a timer that sets the same event (``wait_for`` would make a task for every token)."""
         while True:
             with self._lock:
                 if self._items:
@@ -77,13 +78,14 @@ class Inbox:
                     return items
                 self._armed = True
                 self._ready.clear()
-            try:
-                await asyncio.wait_for(self._ready.wait(), timeout)
-            except asyncio.TimeoutError:
-                with self._lock:
+            timer = None if timeout is None else self._loop.call_later(timeout, self._ready.set)
+            await self._ready.wait()
+            if timer is not None:
+                timer.cancel()
+            with self._lock:
+                if not self._items and timer is not None and timer.when() <= self._loop.time():
                     self._armed = False
-                    if not self._items:
-                        return []
+                    return []
 
 
 class EventStream(StreamingResponse):

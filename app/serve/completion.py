@@ -65,6 +65,7 @@ class Completion:
         self.stopped = False  # a stop sequence ended the answer
         self._splitter = ReasoningSplitter(keep_box_markers=True)
         self._stops = StopScanner(stop)
+        self._frame: tuple[str, str] | None = None
 
     def feed(self, event: jobs.Text) -> list[Piece]:
         if self.stopped:
@@ -129,10 +130,16 @@ class Completion:
         )
 
     def piece_chunk(self, piece: Piece) -> bytes:
+        """``chunk`` for one piece of text, with only the text encoded per token (the rest is made once)."""
         kind, text = piece
+        if self._frame is None:
+            head, _, tail = self.chunk({"": ""}).decode().partition('{"":""}')
+            self._frame = (head + "{", "}" + tail)
+        head, tail = self._frame
+        encoded = json.dumps(text, ensure_ascii=False)
         if kind == "reasoning":
-            return self.chunk({"reasoning_content": text, "reasoning": text})
-        return self.chunk({"content": text})
+            return f'{head}"reasoning_content":{encoded},"reasoning":{encoded}{tail}'.encode()
+        return f'{head}"content":{encoded}{tail}'.encode()
 
     def usage_chunk(self, stats: jobs.Stats) -> bytes:
         return sse(
