@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import http.server
 import io
+import os
 import random
 import socket
 import subprocess
@@ -161,6 +162,20 @@ def test_no_other_address_than_loopback_without_a_key(engine):
         timeout=60,
     )
     assert unset.returncode == 2 and "GLMV_TEST_NOT_SET is not set" in unset.stderr
+
+
+def test_a_model_that_does_not_load_ends_glmv_serve_with_the_reason(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve", "--model", str(tmp_path / "no-model"), "--port", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "HF_HUB_OFFLINE": "1"},
+    )
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.rstrip().splitlines()[-1].startswith("glmv serve: the model could not be loaded:")
+    assert "no such directory" in run.stderr
 
 
 @pytest.fixture

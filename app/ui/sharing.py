@@ -42,7 +42,7 @@ class ShareField(QWidget):
             "(base URL http://127.0.0.1:PORT/v1, any API key). Other computers cannot connect."
         )
         note.setWordWrap(True)
-        note.setObjectName("shareNote")
+        note.setObjectName("localNote")  # muted like the local page's other note (theme.py)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(row)
