@@ -10,7 +10,9 @@ writes byte garbage that decodes to one piece at the end, which would hide the s
 Direct: ``Engine.stream`` read on this thread. Served: the server in this process, as `glmv serve` runs it
 (uvicorn, the request line, the reasoning splitter, SSE), read by a plain httpx stream and by the official openai
 SDK. Decode rate is (tokens - 1) / (last piece - first piece) as the reader sees it; the server's cost per token
-is the difference of the time per token. Medians of ``--rounds``.
+is the difference of the time per token. Medians of ``--rounds``. Wall time on a busy machine is noisy, so the
+CPU time the server's event-loop thread and the engine thread spend per token is printed too (Unix): that is the
+server's own work, whatever else the machine runs.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -98,6 +101,16 @@ def served_sdk(sdk, tokens: int) -> tuple[float, float]:
     return (tokens - 1) / (last - first), first - started
 
 
+def cpu_seconds(ident: int | None) -> float:
+    """CPU time a thread has used (0 where the platform cannot say)."""
+    if ident is None or not hasattr(time, "pthread_getcpuclockid"):
+        return 0.0
+    try:
+        return time.clock_gettime(time.pthread_getcpuclockid(ident))
+    except OSError:
+        return 0.0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="a checkpoint folder or Hub id (default: the tiny random model)")
@@ -125,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         server.start()
         rates: dict[str, list[float]] = {"direct": [], "server (httpx)": [], "server (openai SDK)": []}
         firsts: dict[str, list[float]] = {k: [] for k in rates}
+        cpu: dict[str, list[tuple[float, float]]] = {k: [] for k in rates}  # (event loop, engine) s per token
+        loop_thread = next(t for t in threading.enumerate() if t.name == "glmv-serve").ident
         try:
             with httpx.Client(timeout=600) as client:
                 sdk = openai.OpenAI(base_url=server.url, api_key="bench", max_retries=0, timeout=600)
@@ -136,20 +151,29 @@ def main(argv: list[str] | None = None) -> int:
                         ("server (httpx)", lambda: served_httpx(client, server.url, args.tokens)),
                         ("server (openai SDK)", lambda: served_sdk(sdk, args.tokens)),
                     ):
+                        loop_before, engine_before = cpu_seconds(loop_thread), cpu_seconds(engine.thread_ident)
                         rate, first = run()
+                        loop_used = cpu_seconds(loop_thread) - loop_before
+                        engine_used = cpu_seconds(engine.thread_ident) - engine_before
                         rates[name].append(rate)
                         firsts[name].append(first)
+                        cpu[name].append((loop_used / args.tokens, engine_used / args.tokens))
         finally:
             server.stop()
             engine.unload()
 
     device = engine.settings.device or "auto"
     print(f"model: {args.model or 'tiny scripted GLM-4.6V (0.3 M parameters)'}, device {device}, {args.tokens} tokens")
-    print(f"{'':22} {'decode tok/s':>13} {'ms/token':>9} {'first piece ms':>15}")
+    print(
+        f"{'':22} {'decode tok/s':>13} {'ms/token':>9} {'first piece ms':>15} {'CPU µs/token: loop':>19} {'engine':>7}"
+    )
     base = 1000 / statistics.median(rates["direct"])
     for name in rates:
         rate = statistics.median(rates[name])
-        print(f"{name:22} {rate:13.0f} {1000 / rate:9.3f} {1000 * statistics.median(firsts[name]):15.1f}")
+        loop_us = 1e6 * statistics.median(c[0] for c in cpu[name])
+        engine_us = 1e6 * statistics.median(c[1] for c in cpu[name])
+        first_ms = 1000 * statistics.median(firsts[name])
+        print(f"{name:22} {rate:13.0f} {1000 / rate:9.3f} {first_ms:15.1f} {loop_us:19.0f} {engine_us:7.0f}")
     for name in ("server (httpx)", "server (openai SDK)"):
         per_token = 1000 / statistics.median(rates[name]) - base
         print(f"cost per token, {name}: {per_token * 1000:+.0f} µs ({per_token / base:+.1%} of a direct token)")
