@@ -1,4 +1,5 @@
-"""`glmv`: the window, `glmv ask` (one question, streamed) and `glmv inspect` (what attachments cost).
+"""`glmv`: the window, `glmv ask` (one question, streamed), `glmv inspect` (what attachments cost) and `glmv serve`
+(the local model for other tools, in ``app.serve.cli``).
 
 `ask` is the same pipeline as the window with a terminal for a view: the answer goes to stdout and the thinking
 to stderr, so `glmv ask ... > answer.md` keeps just the answer; `--json` gives scripts one event per line.
@@ -26,6 +27,7 @@ from app.core.errors import AppError
 from app.core.events import Answer, Boxes, Done, Event, Failed, FailureKind, Thinking
 from app.core.file_kinds import IMAGE_KINDS, PAGED_KINDS
 from app.core.terminal_text import for_terminal, json_for_terminal
+from app.serve import cli as serve_cli
 
 if TYPE_CHECKING:
     from app.core.backends.api import ApiBackend
@@ -108,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser("doctor", help="check what works on this machine and what to do about what does not")
     doctor.add_argument("--json", action="store_true", help="the findings as one JSON object")
+    serve_cli.add_parser(commands)
     return parser
 
 
@@ -163,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             return _inspect(args)
         if args.command == "capture":
             return _capture(args)
+        if args.command == "serve":
+            return serve_cli.run(args)
         return _window(args)
     except AppError as e:
         print(for_terminal(f"glmv: {e}"), file=sys.stderr)

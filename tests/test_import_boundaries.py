@@ -44,6 +44,11 @@ def test_core_never_imports_the_window():
     assert _violations(ROOT / "app" / "core", ("app.ui",)) == []
 
 
+def test_the_server_never_imports_qt():
+    """`glmv serve` runs on machines without a display; the window's half of sharing is app/ui/sharing.py."""
+    assert _violations(ROOT / "app" / "serve", QT) == []
+
+
 def test_glmv_local_never_imports_qt_or_app():
     assert _violations(ROOT / "glmv_local", (*QT, "app")) == []
 

@@ -475,3 +475,16 @@ def test_a_box_group_past_what_is_kept_says_it_was_cut_short() -> None:
     (group,) = [e for e in events if isinstance(e, Boxes)]
     assert group.cut_short and 0 < len(group.boxes) < many
     assert group.boxes[0] == Box(0, 0, 50, 40)
+
+
+def test_kept_box_markers_reach_the_answer_as_written_at_any_split():
+    """A server passes the model's answer on: the markers stay for its client's splitter, thinking still goes."""
+    raw = "<think>find it</think>\n\nThe cat: <|begin_of_box|>[[10, 20, 300, 400]]<|end_of_box|> and <|begin_of_box|>B"
+    raw += "<|end_of_box|>."
+    answer = "The cat: <|begin_of_box|>[[10, 20, 300, 400]]<|end_of_box|> and <|begin_of_box|>B<|end_of_box|>."
+    for cut in range(len(raw) + 1):
+        splitter = ReasoningSplitter(keep_box_markers=True)
+        events = splitter.feed(raw[:cut]) + splitter.feed(raw[cut:]) + splitter.finish()
+        assert not any(isinstance(e, Boxes) for e in events)
+        assert "".join(e.text for e in events if isinstance(e, Thinking)) == "find it"
+        assert "".join(e.text for e in events if isinstance(e, Answer)) == answer

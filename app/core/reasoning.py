@@ -19,6 +19,8 @@ Normalisation rules (consumers and tests rely on them):
 - With ``starts_in_thinking``, content is thinking until ``</think>``, unless the server sends reasoning in its
   own field first (it then split the reasoning off itself, and the content is answer).
 - At the end, an unfinished tag prefix is plain text and an unclosed box group is plain answer text (no boxes).
+- With ``keep_box_markers`` (a server passing the model's answer on, ``app.serve``), box markers stay in the
+  answer as the model wrote them and no ``Boxes`` events are made: the client's own splitter reads them.
 
 The scanner works on whole strings with ``str``/``re`` calls and holds back only the shortest suffix that could
 still grow into a tag, so it keeps up with fast servers on small machines (see benchmarks/bench_splitter.py).
@@ -75,9 +77,10 @@ class ReasoningSplitter:
     already taken that ``</think>`` out of the content, so the content is answer from the start.
     """
 
-    __slots__ = ("_answer_started", "_box_len", "_box_parts", "_implicit_think", "_mode", "_pending")
+    __slots__ = ("_answer_started", "_box_len", "_box_parts", "_implicit_think", "_keep_boxes", "_mode", "_pending")
 
-    def __init__(self, *, starts_in_thinking: bool = False) -> None:
+    def __init__(self, *, starts_in_thinking: bool = False, keep_box_markers: bool = False) -> None:
+        self._keep_boxes = keep_box_markers
         self._mode = _THINK if starts_in_thinking else _ANSWER
         self._implicit_think = starts_in_thinking
         self._pending = ""
@@ -180,6 +183,8 @@ class ReasoningSplitter:
         if mode == _ANSWER:
             if tag == THINK_OPEN:
                 self._mode = _THINK
+            elif self._keep_boxes and tag in (BOX_OPEN, BOX_CLOSE):
+                self._answer(tag, out)
             elif tag == BOX_OPEN:
                 self._mode = _BOX
             # </think>, <answer>, </answer> and a stray <|end_of_box|> are dropped.

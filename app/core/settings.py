@@ -36,6 +36,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "answer_timeout": (1, 3600),
     "capture_fps": (1, 30),
     "record_max_seconds": (1, 3600),
+    "share_port": (1, 65535),
 }
 
 
@@ -80,6 +81,9 @@ class Settings:
     floating_y: int = -1
     floating_pinned: bool = True
     close_to_tray: bool = True
+    # The loaded local model served to other tools on 127.0.0.1:share_port (`app.serve.share`).
+    share_model: bool = False
+    share_port: int = 8000
     version: int = VERSION
     warnings: list[str] = field(default_factory=list, compare=False, repr=False)
     # The damaged file ``load`` moved aside instead of reading it, for the window to tell the person.

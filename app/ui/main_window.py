@@ -197,6 +197,9 @@ class MainWindow(QMainWindow):
             self.open_conversation(last)
         self._announce_backend_problem()
         self.model_loading.load(self.backend)
+        from app.ui.sharing import ModelSharing  # the loaded model shared with other tools (issue 18)
+
+        self.sharing = ModelSharing(self)
         self.composer.input.setFocus()
 
     @property
@@ -370,6 +373,7 @@ class MainWindow(QMainWindow):
             self.hide()
             return
         self.session.stop()
+        self.sharing.stop()
         self.view.timer.stop()
         self.wait_for_workers(5.0)
         self.store.flush(10.0)

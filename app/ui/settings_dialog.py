@@ -41,6 +41,7 @@ from app.core.secrets import KeyVault
 from app.core.settings import LIMITS, QUANTIZATIONS, THEMES, Settings
 from app.ui.hotkeys import LABELS
 from app.ui.model_download import ModelDownloadPanel
+from app.ui.sharing import ShareField
 from app.ui.shell import DesktopShell
 from app.ui.shortcut_edit import DesktopCommands, ShortcutsEditor
 from app.ui.workers import Tasks
@@ -146,6 +147,8 @@ class SettingsDialog(QDialog):
         local_form.addRow("Or a folder", folder_row)
         local_form.addRow("", self.download)
         local_form.addRow("Quantization", self.quantization)
+        self.share = ShareField(settings)  # app.ui.sharing (issue 18)
+        local_form.addRow("Sharing", self.share)
         note = QLabel(
             "The model loads when you save and stays in memory; the status bar shows its progress, the device "
             "and the GPU memory in use. GLM-4.6V-Flash needs a GPU with about 24 GB (4-bit: about 10 GB)."
@@ -452,5 +455,6 @@ class SettingsDialog(QDialog):
             capture_fps=self.capture_fps.value(),
             record_max_seconds=self.record_max.value(),
             close_to_tray=self.close_to_tray.isChecked(),
+            **self.share.values(),
             warnings=[],
         )
