@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import base64
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +25,7 @@ import numpy as np
 import pytest
 
 from app.core.capture.geometry import Rect, Screen
-from app.core.capture.portal import SHARING_FAILED, ScreenCastSource, Stream
+from app.core.capture.portal import RESET_SCREENSHOT_PERMISSION, SHARING_FAILED, ScreenCastSource, Stream
 from app.core.capture.recorder import Recorder, RecordingReport, RecordingSession
 from tests import wayland_session as wl
 from tests.app_window import look
@@ -228,7 +230,8 @@ def test_escape_on_the_overlay_cancels_and_the_next_capture_works(settled):
 
 def test_settings_and_doctor_say_hotkeys_come_from_desktop_shortcuts_and_give_the_commands(settled):
     session, app = settled
-    assert look(app, "w.statusBar().currentMessage()").startswith("Global shortcuts need the desktop's own")
+    # What the status bar said at start (for 10 s), kept by the shell for the settings.
+    assert look(app, "shell.hotkey_status").startswith("Global shortcuts need the desktop's own shortcut settings")
     session.keys("-M", "ctrl", "-k", "comma", "-m", "ctrl")
     until(lambda: look(app, f"len({DIALOGS})"), 10, "the settings dialog", app)
     dialog = f"{DIALOGS}[0]"
@@ -372,3 +375,114 @@ def test_declining_in_the_screen_choice_ends_the_recording_with_its_message(sett
     assert command.returncode == 1, (out, err)
     assert "cancelled in the desktop's dialog" in err or "refused to share the screen" in err, err
     assert not look(app, "shell.capture.recording")
+
+
+# ------------------------------------------------------------------------------------------ a portal that asks
+
+
+def test_a_desktop_that_asks_first_is_waited_for_and_a_deny_says_how_to_be_asked_again(desktop):
+    """GNOME's way, with the real xdg-desktop-portal and xdg-desktop-portal-gtk's real Access dialog: for a
+    Screenshot backend of version 2 the frontend asks the person once whether apps may take screenshots. A
+    second bus in the session has such a backend (below; its picture is grim's); a second app uses it."""
+    session, main = desktop
+    gtk = (Path("/usr/share/xdg-desktop-portal/portals") / "gtk.portal").read_text()
+    with session.portal_bus({"glmvtest.portal": ASKING_PORTAL, "gtk.portal": gtk}) as bus:
+        env = {**session.env, "DBUS_SESSION_BUS_ADDRESS": bus, "PYTHONPATH": str(session.src)}
+        shots = session.folder("asked")
+        backend = session.popen(
+            [sys.executable, "tests/test_app_wayland.py", bus, str(shots)], env=env, stdout=subprocess.PIPE, text=True
+        )
+        app = None
+        try:
+            assert backend.stdout is not None and backend.stdout.readline().strip() == "ready"
+            app = wl.launch_app(session, main.server, "asking", env={"DBUS_SESSION_BUS_ADDRESS": bus})
+            until(lambda: window_up(app), 60, "the second app's window", app)
+
+            def dialog() -> dict | None:
+                return next((v for v in session.views() if v.get("app_id") == "xdg-desktop-portal-gtk"), None)
+
+            def press(label_x: float, shown: dict) -> None:  # the dialog's two buttons share its bottom row
+                r = shown["rect"]
+                session.pointer.click(r["x"] + int(r["width"] * label_x), r["y"] + r["height"] - 22)
+
+            command = glmv_started(session, app, "capture", "--full")
+            shown = until(dialog, 20, "the desktop's dialog asking to allow screenshots", app)
+            message = until(lambda: look(app, "shell.capture.waiting_for"), 10, "the app saying what it waits for", app)
+            assert message == "Waiting for the desktop to take the screenshot: if it asks in a dialog, answer it there."
+            assert look(app, "w.statusBar().currentMessage()") == message
+            assert command.poll() is None and look(app, "1 + 1") == 2, "the app waits without freezing"
+            session.screen(SHOTS / "asking-dialog.png")
+            press(0.25, shown)  # Deny
+            _, err = command.communicate(timeout=20)
+            assert command.returncode == 1 and "denied in its dialog" in err, err
+            reset = " ".join(err.split()).split("then capture again: ", 1)[1]
+            assert reset == RESET_SCREENSHOT_PERMISSION
+            until(lambda: window_up(app) and not look(app, "shell.capture.busy"), 10, "the second app back", app)
+
+            # The remedy the message gives, as the person would run it, then the dialog again, and Allow.
+            import shlex
+
+            assert session.run(shlex.split(reset), env=env).returncode == 0
+            command = glmv_started(session, app, "capture", "--full")
+            press(0.75, until(dialog, 20, "the dialog again", app))  # Allow
+            out, err = command.communicate(timeout=30)
+            assert command.returncode == 0, err
+            assert rgb(Path(out.strip())).shape == (H, W, 3)
+            assert list(shots.glob("*.png")) == [], "the portal's copy of the screenshot is left behind"
+            # Allowed once, asked no more: the next capture is taken without a dialog or a wait.
+            until(lambda: window_up(app) and not look(app, "shell.capture.busy"), 10, "the second app back", app)
+            started = time.monotonic()
+            again = glmv(session, app, "capture", "--full")
+            assert again.returncode == 0 and dialog() is None and time.monotonic() - started < 5, again.stderr
+        finally:
+            if app is not None:
+                stop(app)
+            backend.terminate()
+            backend.wait(5)
+
+
+ASKING = "org.freedesktop.impl.portal.desktop.glmvtest"
+ASKING_PORTAL = f"[portal]\nDBusName={ASKING}\nInterfaces=org.freedesktop.impl.portal.Screenshot;\nUseIn=sway;\n"
+
+
+def _serve_screenshot_backend(bus: str, folder: str) -> None:
+    """A Screenshot backend of version 2, as GNOME's is: for such a backend the real xdg-desktop-portal asks the
+    person through the Access dialog (xdg-desktop-portal-gtk's, here) before it lets an app take screenshots
+    without a dialog of its own. The picture is grim's, of the real screen."""
+    import subprocess as sp
+
+    from jeepney import HeaderFields, MessageType, new_error, new_method_return
+    from jeepney.bus_messages import message_bus
+    from jeepney.io.blocking import Proxy, open_dbus_connection
+
+    shots = 0
+    with open_dbus_connection(bus=bus) as conn:
+        Proxy(message_bus, conn).RequestName(ASKING, 4)
+        print("ready", flush=True)
+        while True:
+            msg = conn.receive()
+            if msg.header.message_type != MessageType.method_call:
+                continue
+            member = msg.header.fields.get(HeaderFields.member)
+            interface = msg.header.fields.get(HeaderFields.interface)
+            if member == "GetAll":
+                props = {"version": ("u", 2)} if msg.body[0].endswith("Screenshot") else {}
+                conn.send(new_method_return(msg, "a{sv}", (props,)))
+            elif member == "Get" and msg.body[1] == "version":
+                conn.send(new_method_return(msg, "v", (("u", 2),)))
+            elif member == "Screenshot":
+                shots += 1
+                print(f"Screenshot {msg.body[3]}", flush=True)
+                time.sleep(0.2)  # the dialog before it has gone from the screen
+                path = Path(folder) / f"asked-{shots}.png"
+                done = sp.run(["grim", str(path)], capture_output=True)
+                code, results = (0, {"uri": ("s", path.as_uri())}) if done.returncode == 0 else (2, {})
+                conn.send(new_method_return(msg, "ua{sv}", (code, results)))
+            elif member == "Close":
+                conn.send(new_method_return(msg))
+            else:
+                conn.send(new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod", "s", (f"{interface}.{member}",)))
+
+
+if __name__ == "__main__":
+    _serve_screenshot_backend(*sys.argv[1:3])

@@ -472,6 +472,33 @@ class WaylandSession:
         self.account.own(part)
         part.rename(answer)
 
+    @contextmanager
+    def portal_bus(self, portals: dict[str, str], name: str = "bus2") -> Iterator[str]:
+        """A second session bus in the session, whose xdg-desktop-portal (started by the bus when first asked)
+        knows only the backends ``portals`` describes (file name: the text of its .portal file); yields its
+        address. For a backend the tests bring, such as one that asks as GNOME's does."""
+        folder = self.folder(f"{name}-portals")
+        for file_name, text in portals.items():
+            (folder / file_name).write_text(text)
+        env = {**self.env, "XDG_DESKTOP_PORTAL_DIR": str(folder)}
+        bus_config = ["--session"]
+        if self.account.uid is not None:
+            config = self.root / f"{name}.conf"
+            config.write_text(BUS_CONFIG.format(user=self.account.name))
+            bus_config = [f"--config-file={config}"]
+        bus = self._start(name, ["dbus-daemon", *bus_config, "--nofork", "--print-address=1"], env, stdout=True)
+        assert bus.stdout is not None
+        address = bus.stdout.readline().decode().strip()
+        if not address:
+            raise SessionError(f"the second dbus-daemon did not start: {self.log(name)}")
+        try:
+            yield address
+        finally:
+            _end(bus)
+            for pid in _pids_in_sessions({bus.pid}):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGTERM)
+
     def pipewire_connection(self) -> int:
         """A new connection to the session's PipeWire, as a file descriptor: what the ScreenCast portal's
         OpenPipeWireRemote hands an app."""

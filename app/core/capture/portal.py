@@ -286,8 +286,9 @@ class PortalScreenshotter:
             permissions = {}
         if list(permissions.get("", [])) == ["no"]:
             return (
-                "The desktop refused the screenshot: screenshots were denied in its dialog earlier, and it "
-                "remembers. To be asked again, run this command, then capture again: " + RESET_SCREENSHOT_PERMISSION
+                "The desktop refused the screenshot: screenshots were denied in its dialog (now or before), and "
+                "it remembers that. To be asked again, run this command, then capture again: "
+                + RESET_SCREENSHOT_PERMISSION
             )
         return (
             "The desktop refused the screenshot. Allow screenshots for this app in the desktop's privacy settings, "
