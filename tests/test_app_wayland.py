@@ -25,7 +25,12 @@ import numpy as np
 import pytest
 
 from app.core.capture.geometry import Rect, Screen
-from app.core.capture.portal import RESET_SCREENSHOT_PERMISSION, SHARING_FAILED, ScreenCastSource, Stream
+from app.core.capture.portal import (
+    RESET_SCREENSHOT_PERMISSION,
+    SHARING_FAILED,
+    ScreenCastSource,
+    Stream,
+)
 from app.core.capture.recorder import Recorder, RecordingReport, RecordingSession
 from tests import wayland_session as wl
 from tests.app_window import look
@@ -260,6 +265,7 @@ def test_settings_and_doctor_say_hotkeys_come_from_desktop_shortcuts_and_give_th
     for flag in expected.values():
         assert f"glmv capture {flag}" in text
     assert "screenshots through xdg-desktop-portal" in text
+    assert "recordings through the ScreenCast portal and PipeWire" in text
 
 
 # ------------------------------------------------------------------------------------------ recordings
@@ -375,6 +381,25 @@ def test_declining_in_the_screen_choice_ends_the_recording_with_its_message(sett
     assert command.returncode == 1, (out, err)
     assert "cancelled in the desktop's dialog" in err or "refused to share the screen" in err, err
     assert not look(app, "shell.capture.recording")
+
+
+# ------------------------------------------------------------------------------------------ the portal's own needs
+
+
+def test_without_an_access_backend_the_portal_offers_no_screenshot_and_the_app_says_what_to_install(desktop):
+    """Why the Screenshot portal was missing on a first try: xdg-desktop-portal offers it only where an Access
+    backend exists too, and -wlr has none. The real frontend with -wlr alone, on a second bus."""
+    session, _ = desktop
+    wlr = (Path("/usr/share/xdg-desktop-portal/portals") / "wlr.portal").read_text()
+    with session.portal_bus({"wlr.portal": wlr}, name="wlr-only") as bus:
+        # Asked as the app asks, in the session (its XDG_CURRENT_DESKTOP is part of the answer).
+        code = "from app.core.capture.portal import *; print(PortalScreenshotter().problem(), ScreenCast().problem())"
+        env = {**session.env, "DBUS_SESSION_BUS_ADDRESS": bus, "PYTHONPATH": str(session.src)}
+        answer = session.run([sys.executable, "-c", code], env=env)
+        assert answer.returncode == 0, answer.stderr
+        assert "offers no Screenshot interface" in answer.stdout, answer.stdout
+        assert "xdg-desktop-portal-gtk" in answer.stdout and "XDG_CURRENT_DESKTOP is sway" in answer.stdout
+        assert answer.stdout.strip().endswith(" None"), "ScreenCast needs no Access backend"
 
 
 # ------------------------------------------------------------------------------------------ a portal that asks

@@ -117,6 +117,19 @@ def portal_problem(interface: str, bus_address: str | None = None) -> str | None
     return None
 
 
+def recording_problem(bus_address: str | None = None) -> str | None:
+    """None when screen recordings can be made through the ScreenCast portal here, else why not."""
+    problem = portal_problem(SCREENCAST, bus_address)
+    if problem is not None:
+        return problem
+    if shutil.which("gst-launch-1.0") is None or shutil.which("gst-inspect-1.0") is None:
+        return f"GStreamer's command-line tools are not installed ({GSTREAMER_HINT})"
+    found = subprocess.run(["gst-inspect-1.0", "pipewiresrc"], capture_output=True, timeout=30)
+    if found.returncode != 0:
+        return f"GStreamer's PipeWire source (pipewiresrc) is not installed ({GSTREAMER_HINT})"
+    return None
+
+
 @dataclass
 class Requests:
     """Portal requests on one connection, answered through their Response signals."""
@@ -531,6 +544,9 @@ class ScreenCastSource:
         self.screen: Screen | None = None
 
     def open(self) -> ScreenCastSource:
+        problem = recording_problem(self.cast.bus_address)
+        if problem is not None:
+            raise CaptureError(f"Recording cannot start here: {problem}.")
         streams, fd = self.cast.start()
         try:
             self.attach(streams[0], fd)
