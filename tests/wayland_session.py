@@ -198,13 +198,17 @@ def _grant_search(account: Account, paths: Sequence[Path]) -> list[Callable[[], 
         for folder in [*reversed(path.parents), path] if path.is_dir() else reversed(path.parents):
             if folder not in folders:
                 folders.append(folder)
-    acl = shutil.which("setfacl") is not None
+    acl = shutil.which("setfacl") is not None and shutil.which("getfacl") is not None
     for folder in folders:
         if account.can("-x", folder):
             continue
         entry = f"u:{account.name}:x"
-        if acl and subprocess.run(["setfacl", "-m", entry, str(folder)], capture_output=True).returncode == 0:
-            undo.append(lambda f=folder: subprocess.run(["setfacl", "-x", f"u:{account.name}", str(f)], check=False))
+        # As it was, exactly: removing the entry alone would leave the mask it brought.
+        before = subprocess.run(["getfacl", "-p", str(folder)], capture_output=True, text=True).stdout if acl else ""
+        if before and subprocess.run(["setfacl", "-m", entry, str(folder)], capture_output=True).returncode == 0:
+            undo.append(
+                lambda saved=before: subprocess.run(["setfacl", "--restore=-"], input=saved, text=True, check=False)
+            )
         else:
             mode = stat.S_IMODE(folder.stat().st_mode)
             folder.chmod(mode | stat.S_IXOTH)
@@ -261,6 +265,8 @@ class WaylandSession:
             "XDG_DATA_HOME": str(self.home / ".local" / "share"),
             "XDG_CURRENT_DESKTOP": "sway",
             "XDG_SESSION_TYPE": "wayland",
+            # GTK's accessibility bridge (in xdg-desktop-portal-gtk) sometimes holds the portal's start for 25 s.
+            "NO_AT_BRIDGE": "1",
             # Compiled modules go here: the account may not write beside the checkout's sources.
             "PYTHONPYCACHEPREFIX": str(self.folder("pycache")),
         }
@@ -301,6 +307,7 @@ class WaylandSession:
     def _wait_for_portals(self) -> None:
         from app.core.capture.portal import SCREENCAST, SCREENSHOT, portal_problem
 
+        self._wake_wlr(self.bus_address)
         problem: str | None = "not asked"
         end = time.monotonic() + 30
         while time.monotonic() < end:
@@ -309,6 +316,28 @@ class WaylandSession:
                 return
             time.sleep(0.2)
         raise SessionError(f"the portals did not come up ({problem}): {self.log('portal')}")
+
+    @staticmethod
+    def _wake_wlr(address: str) -> None:
+        """Starts xdg-desktop-portal-wlr and pings it until it answers, before the portal frontend asks it
+        anything. Version 0.7.0 (Debian 12) can leave a message that came while it claimed its bus name unread
+        until another one arrives (fixed in 0.7.1: "Fix bug in sd-bus polling"); the frontend's first question
+        would then wait out D-Bus's 25 s timeout, and the session's Screenshot portal with it."""
+        from jeepney import DBusAddress, new_method_call
+        from jeepney.io.blocking import open_dbus_connection
+
+        wlr = "org.freedesktop.impl.portal.desktop.wlr"
+        bus = DBusAddress("/org/freedesktop/DBus", bus_name="org.freedesktop.DBus", interface="org.freedesktop.DBus")
+        peer = DBusAddress("/org/freedesktop/portal/desktop", bus_name=wlr, interface="org.freedesktop.DBus.Peer")
+        with open_dbus_connection(bus=address) as conn:
+            conn.send_and_get_reply(new_method_call(bus, "StartServiceByName", "su", (wlr, 0)), timeout=20)
+            end = time.monotonic() + 20
+            while time.monotonic() < end:
+                try:
+                    conn.send_and_get_reply(new_method_call(peer, "Ping"), timeout=0.5)
+                    return
+                except TimeoutError:
+                    continue
 
     def stop(self) -> None:
         if self._pointer is not None:
@@ -492,6 +521,8 @@ class WaylandSession:
         if not address:
             raise SessionError(f"the second dbus-daemon did not start: {self.log(name)}")
         try:
+            if any("desktop.wlr" in text for text in portals.values()):
+                self._wake_wlr(address)
             yield address
         finally:
             _end(bus)

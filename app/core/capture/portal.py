@@ -112,8 +112,10 @@ def portal_problem(interface: str, bus_address: str | None = None) -> str | None
                     f"install xdg-desktop-portal-wlr and xdg-desktop-portal-gtk; XDG_CURRENT_DESKTOP is {desktop}, "
                     "and the portal must start after it is set)"
                 )
+    except TimeoutError:
+        return "the desktop portal did not answer within 25 s (it may still be starting: try again in a moment)"
     except Exception as e:
-        return f"the D-Bus session bus is not reachable ({e})"
+        return f"the D-Bus session bus is not reachable ({e or type(e).__name__})"
     return None
 
 
