@@ -350,6 +350,39 @@ def test_a_pipewire_screen_stream_records_the_same_kind_of_video_as_on_x11(deskt
     assert len(set(bars)) > len(frames) // 2, "the frames do not follow the stream"
 
 
+def test_the_stream_reader_opened_and_closed_many_times_leaves_nothing_behind(desktop):
+    """A soak of the reader's thread and GStreamer process: threads, descriptors and children come back to what
+    they were, and a 30 fps stream is passed on at the rate asked, one frame held at a time."""
+    import threading
+
+    from app.core.capture.portal import PipeWireFrames
+
+    session, _ = desktop
+
+    def counts() -> tuple[int, int, int]:
+        children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+        return threading.active_count(), len(os.listdir("/proc/self/fd")), len(children)
+
+    with session.screen_stream(lambda n: pattern(), fps=30) as (node, _end):
+        before = counts()
+        rates = []
+        for _ in range(12):
+            fd = session.pipewire_connection()
+            frames = PipeWireFrames(fd, node, (W, H), max_rate=10)
+            os.close(fd)
+            try:
+                frames.latest(10)
+                first = frames.count
+                time.sleep(0.5)
+                rates.append((frames.count - first) / 0.5)
+            finally:
+                frames.close()
+        time.sleep(0.2)
+        after = counts()
+    assert after == before, f"threads, descriptors, children before {before}, after {after}"
+    assert max(rates) <= 14 and min(rates) >= 4, rates
+
+
 def test_waiting_for_the_screen_choice_says_so_and_pressing_record_again_cancels(settled):
     session, app = settled
     with session.chooser() as answer:

@@ -449,9 +449,10 @@ class StreamEnded(SourceEnded):
 class PipeWireFrames:
     """The frames of one PipeWire stream as BGRx arrays of ``size`` (native pixels), read from GStreamer on a
     thread of its own; ``latest`` is the newest. Nothing is queued: a slow reader sees fewer frames, never old
-    ones, and memory stays at one frame."""
+    ones, and memory stays at one frame. GStreamer passes at most ``max_rate`` frames a second (a compositor
+    may send 60), so the conversion costs no more than the recording needs."""
 
-    def __init__(self, fd: int, node: int, size: tuple[int, int]) -> None:
+    def __init__(self, fd: int, node: int, size: tuple[int, int], max_rate: int = 30) -> None:
         gst = shutil.which("gst-launch-1.0")
         if gst is None:
             raise CaptureError(f"Recording on Wayland needs GStreamer's command-line tools: {GSTREAMER_HINT}.")
@@ -459,7 +460,8 @@ class PipeWireFrames:
         w, h = size
         pipeline = [
             gst, "-q",
-            "pipewiresrc", f"fd={fd}", f"path={node}", "always-copy=true", "!",
+            "pipewiresrc", f"fd={fd}", f"path={node}", "always-copy=true", "do-timestamp=true", "!",
+            "videorate", f"max-rate={max_rate}", "!",
             "videoconvert", "!", "videoscale", "!", f"video/x-raw,format=BGRx,width={w},height={h}", "!",
             "fdsink", "fd=1", "sync=false",
         ]  # fmt: skip
@@ -538,8 +540,9 @@ class ScreenCastSource:
     """What a Wayland recording grabs: ``rect`` (native desktop pixels) out of the PipeWire stream of the monitor
     it is on, which the ScreenCast portal shares. ``open`` may wait for the desktop's dialog."""
 
-    def __init__(self, rect: Rect, screens: Sequence[Screen], cast: ScreenCast | None = None) -> None:
+    def __init__(self, rect: Rect, screens: Sequence[Screen], cast: ScreenCast | None = None, fps: int = 10) -> None:
         self.rect = rect
+        self.fps = fps
         self.screens = list(screens)
         self.cast = cast or ScreenCast()
         self.frames: PipeWireFrames | None = None
@@ -569,7 +572,9 @@ class ScreenCastSource:
                 "again and choose the screen the area is on when the desktop asks."
             )
         self.screen = screen
-        self.frames = PipeWireFrames(fd, stream.node, (screen.native.width, screen.native.height))
+        # Twice the recording's rate: the grabs sample the newest frame, so none waits for one long.
+        size = (screen.native.width, screen.native.height)
+        self.frames = PipeWireFrames(fd, stream.node, size, max_rate=2 * self.fps)
         try:
             self.frames.latest()
         except BaseException:

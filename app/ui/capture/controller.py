@@ -301,7 +301,9 @@ class CaptureController(QObject):
         self._busy = False
         self._selecting_for_recording = False
         self.waiting_for = ""
-        self._screencast = None
+        if self._screencast is not None:  # still asking the desktop: it need not wait for an answer any more
+            self._screencast.cast.cancel_wait()
+            self._screencast = None
         if outcome.status == "captured":
             self.captured.emit(outcome.detail)
         elif outcome.status == "failed":
@@ -483,7 +485,7 @@ class CaptureController(QObject):
             self._record(rect, region, lambda: shooter.grab(rect, desktop).pixels)
         elif isinstance(shooter, PortalScreenshotter):
             # The ScreenCast portal: the desktop may ask which screen to share first, so it opens on a worker.
-            source = ScreenCastSource(rect, [s for _, s in all_screens()])
+            source = ScreenCastSource(rect, [s for _, s in all_screens()], fps=self.fps)
             source.cast.on_wait = self._waiting_on_desktop
             self._screencast = source
             self._in_background(source.open, lambda opened: self._screencast_opened(opened, region))
