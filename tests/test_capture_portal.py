@@ -21,13 +21,14 @@ import numpy as np
 import pytest
 
 from app.core.capture import screens
-from app.core.capture.geometry import Rect
+from app.core.capture.geometry import Rect, Screen
 from app.core.capture.portal import (
     BUS_NAME,
     CHOOSE_SCREEN,
     CaptureCancelled,
     PortalScreenshotter,
     ScreenCast,
+    ScreenCastSource,
     Stream,
 )
 from app.core.capture.screens import CaptureError, MssScreenshotter
@@ -204,6 +205,30 @@ def test_cancel_in_the_desktops_screen_dialog_is_a_cancel(bus):
     finally:
         service.terminate()
         service.wait(5)
+
+
+LEFT = Screen.from_qt("DP-1", Rect(0, 0, 1920, 1080), 1.0)
+RIGHT = Screen.from_qt("DP-2", Rect(1920, 0, 1280, 1024), 1.0)
+
+
+@pytest.mark.parametrize(
+    ("stream", "screens", "shared"),
+    [
+        (Stream(7, (1920, 0), (1280, 1024)), [LEFT, RIGHT], "DP-2"),  # by its position
+        (Stream(7, None, (1920, 1080)), [LEFT, RIGHT], "DP-1"),  # no position (xdg-desktop-portal-wlr 0.7): size
+        (Stream(7, None, None), [RIGHT], "DP-2"),  # one screen: that one
+    ],
+)
+def test_the_shared_stream_is_matched_to_our_screen(stream, screens, shared):
+    assert ScreenCastSource(Rect(0, 0, 10, 10), screens)._screen_of(stream).name == shared
+
+
+def test_an_area_on_another_screen_than_the_shared_one_says_to_choose_the_right_one():
+    source = ScreenCastSource(Rect(100, 100, 400, 300), [LEFT, RIGHT])
+    with pytest.raises(CaptureError, match="shares the screen DP-2, but the area to record is not on it"):
+        source.attach(Stream(7, (1920, 0), (1280, 1024)), fd=-1)
+    with pytest.raises(CaptureError, match="did not say which screen"):
+        ScreenCastSource(Rect(0, 0, 10, 10), [LEFT, RIGHT])._screen_of(Stream(7, None, (800, 600)))
 
 
 def _serve_screencast(bus: str, mode: str) -> None:
