@@ -45,6 +45,9 @@ SCREENCAST = "org.freedesktop.portal.ScreenCast"
 REQUEST = "org.freedesktop.portal.Request"
 SESSION = "org.freedesktop.portal.Session"
 PERMISSION_STORE = "org.freedesktop.impl.portal.PermissionStore"
+# How long the portal may take to say what it offers (it is asked on the Qt thread, once; the bus starts it on
+# first use, which the app does early, on a worker).
+ANSWER_S = 5
 # Said once a request has gone unanswered this long: the desktop is probably showing a dialog.
 NOTICE_AFTER_S = 1.0
 RESPONSE_CANCELLED = 1
@@ -103,7 +106,7 @@ def portal_problem(interface: str, bus_address: str | None = None) -> str | None
                 return "no xdg-desktop-portal service on the session bus"
             portal = DBusAddress(OBJECT_PATH, bus_name=BUS_NAME, interface=interface)
             try:
-                unwrap_msg(conn.send_and_get_reply(Properties(portal).get("version"), timeout=25))
+                unwrap_msg(conn.send_and_get_reply(Properties(portal).get("version"), timeout=ANSWER_S))
             except DBusErrorResponse:
                 desktop = os.environ.get("XDG_CURRENT_DESKTOP", "") or "not set"
                 return (
@@ -113,7 +116,7 @@ def portal_problem(interface: str, bus_address: str | None = None) -> str | None
                     "and the portal must start after it is set)"
                 )
     except TimeoutError:
-        return "the desktop portal did not answer within 25 s (it may still be starting: try again in a moment)"
+        return f"the desktop portal did not answer within {ANSWER_S} s (it may still be starting: try again)"
     except Exception as e:
         return f"the D-Bus session bus is not reachable ({e or type(e).__name__})"
     return None

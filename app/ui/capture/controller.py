@@ -247,12 +247,19 @@ class CaptureController(QObject):
     # ----- plumbing -----
 
     def prepare(self) -> None:
-        """Import the capture libraries on a worker now, so the first hotkey does not pay ~300 ms for them."""
+        """Import the capture libraries on a worker now, so the first hotkey does not pay ~300 ms for them; on
+        Wayland also wake the desktop portal, which the bus starts on first use (a second, or more), so that
+        the first capture's question to it, asked on the Qt thread, is answered at once."""
 
         def load() -> None:
             import mss  # noqa: F401
             import numpy  # noqa: F401
             from PIL import Image, PngImagePlugin  # noqa: F401
+
+            if handlers_module.is_wayland():
+                from app.core.capture.portal import SCREENSHOT, portal_problem
+
+                portal_problem(SCREENSHOT)
 
         threading.Thread(target=load, name="capture-prepare", daemon=True).start()
 
