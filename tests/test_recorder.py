@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from app.core.capture.recorder import Recorder, RecordingReport, RecordingSession, output_size
+from app.core.capture.recorder import Recorder, RecordingReport, RecordingSession, SourceEnded, output_size
 from app.core.capture.screenshotters import CaptureError
 
 ENCODERS = ["pyav", "opencv"]
@@ -155,6 +155,26 @@ def test_session_stop_cancel_and_grab_failure(tmp_path):
     session.start()
     session.join(5)
     assert isinstance(ended[-1], CaptureError) and not (tmp_path / "broken.mp4").exists()
+
+
+def test_a_source_that_ends_ends_the_recording_and_keeps_it(tmp_path):
+    """The desktop's "stop sharing" on Wayland: the frames so far are the recording, and it says why it ended."""
+    grabs = iter(range(10**6))
+
+    def grab() -> np.ndarray:
+        if next(grabs) == 5:
+            raise SourceEnded("The desktop stopped sharing the screen, so the recording ended there.")
+        return frame(9, (64, 48))
+
+    ended: list = []
+    recorder = Recorder(tmp_path / "ended.mp4", (64, 48), fps=10, max_seconds=30, encoder="opencv")
+    session = RecordingSession(grab, recorder, ended.append)
+    session.start()
+    session.join(5)
+    (report,) = ended
+    assert isinstance(report, RecordingReport) and report.frames == 5 and not report.full
+    assert len(decode(report.path)[0]) == 5
+    assert session.ended_by == "The desktop stopped sharing the screen, so the recording ended there."
 
 
 def test_a_grab_woken_late_still_fills_its_own_slot(tmp_path):

@@ -192,6 +192,14 @@ def check_capture() -> Check:
     data["used"] = working[0]
     others = [f"{name}: {problem}" for name, problem in results.items() if problem is not None]
     finding = f"screenshots through {working[0]}" + (f" (not available: {'; '.join(others)})" if others else "")
+    if working[0] == "xdg-desktop-portal":
+        from app.core.capture.portal import recording_problem
+
+        recording = recording_problem()
+        data["recording"] = recording or "works"
+        if recording is not None:
+            return Check("Capture", NOTE, f"{finding}; recordings cannot be made here: {recording}", data=data)
+        finding += "; recordings through the ScreenCast portal and PipeWire (GStreamer)"
     if sys.platform == "darwin":
         allowed = _mac_screen_capture_allowed()
         data["screen_recording_permission"] = allowed

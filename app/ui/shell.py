@@ -72,6 +72,7 @@ class DesktopShell(QObject):
         self.capture.captured.connect(self.attach_capture)
         self.capture.failed.connect(self._capture_failed)
         self.capture.notice.connect(lambda message: self.window.statusBar().showMessage(message, 8000))
+        self.capture.waiting.connect(self._capture_waiting)
         self.capture.recording_changed.connect(self._recording_changed)
 
         self.floating = FloatingWindow(dark=window.dark)
@@ -241,6 +242,13 @@ class DesktopShell(QObject):
         self.window.show_banner("capture", message, retryable=False)
         if not self.window.isVisible() and self.tray is not None:
             self.tray.notify("Capture failed", message)
+
+    def _capture_waiting(self, message: str) -> None:
+        """The desktop is slow to answer a capture (a dialog of its own, on Wayland): said where it can be seen,
+        the tray while our windows are hidden for the capture."""
+        self.window.statusBar().showMessage(message, 60000)
+        if not self.window.isVisible() and self.tray is not None:
+            self.tray.notify("Waiting for the desktop", message)
 
     def _recording_changed(self, recording: bool) -> None:
         self.floating.set_recording(recording)

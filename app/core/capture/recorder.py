@@ -42,6 +42,11 @@ def output_size(width: int, height: int, max_width: int = MAX_WIDTH) -> tuple[in
     return max(2, width - width % 2), max(2, height - height % 2)
 
 
+class SourceEnded(CaptureError):
+    """Raised by a recording's ``grab`` when its source has stopped for good (the desktop stopped sharing the
+    screen): the recording ends there and is kept, and the message says why it ended."""
+
+
 class Encoder(Protocol):
     name: str
 
@@ -251,6 +256,7 @@ class RecordingSession:
         self.started_at: float | None = None
         self.result: RecordingReport | BaseException | None = None
         self.late_grabs = 0
+        self.ended_by = ""  # why the source ended the recording, when it did
 
     def start(self) -> None:
         self.started_at = self.clock()
@@ -298,6 +304,8 @@ class RecordingSession:
                     # A whole frame or more was missed: the recorder repeats the last one to keep the timing.
                     self._queue.put((self.grab(), t - start))
                     slot = round((t - start) * fps) + 1
+        except SourceEnded as e:
+            self.ended_by = str(e)
         except BaseException as e:
             self._queue.put(e)
         finally:

@@ -2,8 +2,8 @@
 
 mss reads the frame buffer directly on X11, Windows and macOS in a few milliseconds. On Wayland a client may
 not read other windows' pixels at all; the xdg-desktop-portal Screenshot call asks the compositor for them
-(over D-Bus, through ``jeepney``). ``pick`` takes the first handler that can work here and, when none can, the
-error says for each why not and what to install.
+(over D-Bus, through ``jeepney``: ``app.core.capture.portal``). ``pick`` takes the first handler that can work
+here and, when none can, the error says for each why not and what to install.
 """
 
 from __future__ import annotations
@@ -136,94 +136,6 @@ def native_monitors() -> list[Rect]:
         return []
 
 
-class PortalScreenshotter:
-    """org.freedesktop.portal.Screenshot over the session bus (GNOME, KDE, wlroots with xdg-desktop-portal-wlr).
-
-    The portal answers with a PNG of the whole desktop; it may be in logical rather than native pixels
-    (some compositors), so the crop is scaled by the ratio between the image and ``desktop``."""
-
-    name = "xdg-desktop-portal"
-    install_hint = (
-        "install xdg-desktop-portal and the one for your desktop (xdg-desktop-portal-gnome, -kde or -wlr), "
-        "and pip install jeepney"
-    )
-    BUS_NAME = "org.freedesktop.portal.Desktop"
-    OBJECT_PATH = "/org/freedesktop/portal/desktop"
-    INTERFACE = "org.freedesktop.portal.Screenshot"
-
-    def __init__(self, timeout_s: float = 60.0, bus_address: str | None = None) -> None:
-        self.timeout_s = timeout_s
-        self.bus_address = bus_address
-
-    def _connect(self) -> Any:
-        from jeepney.io.blocking import open_dbus_connection
-
-        return open_dbus_connection(bus=self.bus_address or "SESSION")
-
-    def problem(self) -> str | None:
-        try:
-            import jeepney  # noqa: F401
-        except ImportError:
-            return "the jeepney package is not installed"
-        if not (self.bus_address or os.environ.get("DBUS_SESSION_BUS_ADDRESS")):
-            return "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)"
-        try:
-            from jeepney import DBusAddress, new_method_call
-
-            with self._connect() as conn:
-                dbus = DBusAddress("/org/freedesktop/DBus", bus_name="org.freedesktop.DBus")
-                reply = conn.send_and_get_reply(new_method_call(dbus, "ListActivatableNames"), timeout=2)
-                owned = conn.send_and_get_reply(new_method_call(dbus, "ListNames"), timeout=2)
-        except Exception as e:
-            return f"the D-Bus session bus is not reachable ({e})"
-        if self.BUS_NAME not in set(reply.body[0]) | set(owned.body[0]):
-            return "no xdg-desktop-portal service on the session bus"
-        return None
-
-    def grab(self, rect: Rect, desktop: Rect) -> Shot:
-        full = load_png_as_shot(self.request_screenshot(), desktop)
-        return scaled_crop(full, rect, desktop)
-
-    def request_screenshot(self) -> Path:
-        """One Screenshot call; the answer comes later as a Response signal on a request object whose path we
-        can predict from our unique bus name and a token, so we subscribe before calling (no race)."""
-        import secrets
-        from urllib.parse import unquote, urlparse
-
-        from jeepney import DBusAddress, MatchRule, message_bus, new_method_call
-        from jeepney.io.blocking import Proxy
-
-        token = "glmv" + secrets.token_hex(8)
-        with self._connect() as conn:
-            sender = conn.unique_name.lstrip(":").replace(".", "_")
-            request_path = f"/org/freedesktop/portal/desktop/request/{sender}/{token}"
-            rule = MatchRule(
-                type="signal", interface="org.freedesktop.portal.Request", member="Response", path=request_path
-            )
-            Proxy(message_bus, conn).AddMatch(rule)
-            portal = DBusAddress(self.OBJECT_PATH, bus_name=self.BUS_NAME, interface=self.INTERFACE)
-            options = {"handle_token": ("s", token), "interactive": ("b", False), "modal": ("b", False)}
-            with conn.filter(rule) as responses:
-                try:
-                    conn.send_and_get_reply(new_method_call(portal, "Screenshot", "sa{sv}", ("", options)), timeout=10)
-                    signal = conn.recv_until_filtered(responses, timeout=self.timeout_s)
-                except TimeoutError as e:
-                    raise CaptureError("The desktop did not answer the screenshot request in time.") from e
-        code, results = signal.body
-        if code == 1:
-            raise CaptureError("The screenshot was cancelled in the desktop's dialog.")
-        if code != 0:
-            raise CaptureError(
-                "The desktop refused the screenshot. Allow screenshots for this app in the desktop's privacy "
-                "settings, or bind `glmv capture --region` to a desktop shortcut."
-            )
-        uri = results.get("uri", ("s", ""))[1]
-        path = Path(unquote(urlparse(uri).path))
-        if not path.is_file():
-            raise CaptureError(f"The desktop answered with a screenshot that cannot be read: {uri!r}.")
-        return path
-
-
 def load_png_as_shot(path: Path, desktop: Rect) -> Shot:
     """A screenshot file as a Shot placed over ``desktop`` (its size may differ; see ``scaled_crop``)."""
     import numpy as np
@@ -256,6 +168,8 @@ def scaled_crop(full: Shot, rect: Rect, desktop: Rect) -> Shot:
 
 
 def default_handlers() -> list[Screenshotter]:
+    from app.core.capture.portal import PortalScreenshotter
+
     if is_wayland():
         return [PortalScreenshotter(), MssScreenshotter()]
     return [MssScreenshotter(), PortalScreenshotter()]

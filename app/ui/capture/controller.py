@@ -2,9 +2,10 @@
 recording bar; the pixels are read and written on worker threads so the Qt thread never waits.
 
 Every result is a file path: ``captured`` for a PNG or an MP4 (the main window attaches it and focuses the
-question box), ``failed`` with a message that says what to do, ``notice`` for things worth telling. Whoever
-asked for a capture can also pass ``done``, which hears once how that capture ended (the command channel
-reports it back to `glmv capture`).
+question box), ``failed`` with a message that says what to do, ``notice`` for things worth telling, and
+``waiting`` when the desktop is slow to answer a portal request (on Wayland it may be asking the person in a
+dialog; the capture stays under way and nothing freezes). Whoever asked for a capture can also pass ``done``,
+which hears once how that capture ended (the command channel reports it back to `glmv capture`).
 
 A capture is one state (``busy``, the windows hidden for it, its overlays or recording) with one way out,
 ``_end``: every step that runs on the Qt thread is guarded, so an exception anywhere ends the capture, shows our
@@ -40,6 +41,7 @@ from app.core.capture.geometry import (
     selection_to_device,
     virtual_bounds,
 )
+from app.core.capture.portal import CaptureCancelled, PortalScreenshotter, ScreenCastSource
 from app.core.capture.recorder import Recorder, RecordingReport, RecordingSession
 from app.core.capture.screenshotters import CaptureError, MssScreenshotter, Screenshotter, Shot
 from app.ui.capture.overlay import CAPTURE_UI_PROPERTY, RegionSelector
@@ -98,6 +100,7 @@ class CaptureController(QObject):
     captured = Signal(str)
     failed = Signal(str)
     notice = Signal(str)
+    waiting = Signal(str)
     recording_changed = Signal(bool)
 
     def __init__(
@@ -123,6 +126,8 @@ class CaptureController(QObject):
         self._screenshotter: Screenshotter | None = None
         self._busy = False
         self._selecting_for_recording = False
+        self.waiting_for = ""  # what the desktop is being waited for, while it is
+        self._screencast: ScreenCastSource | None = None
         self._waiters: list[Done] = []
         self._hidden: list[QWidget] = []
         self._bar: RecorderBar | None = None
@@ -196,6 +201,10 @@ class CaptureController(QObject):
         it records the whole screen under the cursor (as Enter does)."""
         if self.session is not None:
             self.stop_recording(done)
+        elif self._screencast is not None:
+            if done is not None:
+                self._waiters.append(done)
+            self._screencast.cast.cancel_wait()
         elif self.selector is not None and self._selecting_for_recording:
             if done is not None:
                 self._waiters.append(done)
@@ -238,23 +247,43 @@ class CaptureController(QObject):
     # ----- plumbing -----
 
     def prepare(self) -> None:
-        """Import the capture libraries on a worker now, so the first hotkey does not pay ~300 ms for them."""
+        """Import the capture libraries on a worker now, so the first hotkey does not pay ~300 ms for them; on
+        Wayland also wake the desktop portal, which the bus starts on first use (a second, or more), so that
+        the first capture's question to it, asked on the Qt thread, is answered at once."""
 
         def load() -> None:
             import mss  # noqa: F401
             import numpy  # noqa: F401
             from PIL import Image, PngImagePlugin  # noqa: F401
 
+            if handlers_module.is_wayland():
+                from app.core.capture.portal import SCREENSHOT, portal_problem
+
+                portal_problem(SCREENSHOT)
+
         threading.Thread(target=load, name="capture-prepare", daemon=True).start()
 
     def screenshotter(self) -> Screenshotter:
         if self._screenshotter is None:
             self._screenshotter = handlers_module.pick(self.handlers)
+            if isinstance(self._screenshotter, PortalScreenshotter):
+                self._screenshotter.on_wait = self._waiting_on_desktop
         return self._screenshotter
+
+    def _waiting_on_desktop(self, message: str) -> None:
+        """From a worker: the desktop has not answered yet (it may be showing a dialog)."""
+        self._handover.post(self._say_waiting, message)
+
+    def _say_waiting(self, message: str) -> None:
+        if self._busy:
+            self.waiting_for = message
+            self.waiting.emit(message)
 
     def _begin(self, done: Done | None) -> bool:
         if self._busy:
             message = "A capture is already in progress; finish or cancel it (Esc) first."
+            if self.waiting_for:
+                message = f"A capture is already in progress. {self.waiting_for}"
             self.notice.emit(message)
             if done is not None:
                 done(CaptureOutcome("busy", message))
@@ -278,6 +307,10 @@ class CaptureController(QObject):
         self._restore()
         self._busy = False
         self._selecting_for_recording = False
+        self.waiting_for = ""
+        if self._screencast is not None:  # still asking the desktop: it need not wait for an answer any more
+            self._screencast.cast.cancel_wait()
+            self._screencast = None
         if outcome.status == "captured":
             self.captured.emit(outcome.detail)
         elif outcome.status == "failed":
@@ -339,6 +372,8 @@ class CaptureController(QObject):
         def target() -> None:
             try:
                 value = work()
+            except CaptureCancelled as e:
+                self._handover.post(self._end, CaptureOutcome("cancelled", str(e)))
             except CaptureError as e:
                 self._handover.post(self._fail, str(e))
             except Exception as e:
@@ -452,26 +487,53 @@ class CaptureController(QObject):
         region = logical_bounds(device_to_logical(rect, info))
         self._restore(keep_hidden_over=region)
         shooter = self.screenshotter()
-        if not isinstance(shooter, MssScreenshotter):
+        if isinstance(shooter, MssScreenshotter):
+            desktop = self._desktop()
+            self._record(rect, region, lambda: shooter.grab(rect, desktop).pixels)
+        elif isinstance(shooter, PortalScreenshotter):
+            # The ScreenCast portal: the desktop may ask which screen to share first, so it opens on a worker.
+            source = ScreenCastSource(rect, [s for _, s in all_screens()], fps=self.fps)
+            source.cast.on_wait = self._waiting_on_desktop
+            self._screencast = source
+            self._in_background(source.open, lambda opened: self._screencast_opened(opened, region))
+        else:
             self._fail(
-                f"Recording needs direct screen access, which {shooter.name} does not give (on Wayland the "
-                "ScreenCast portal would be needed, which this version does not use). Record from an X11 session."
+                f"Recording needs direct screen access or the desktop's ScreenCast portal, and {shooter.name} "
+                "gives neither."
             )
+
+    def _screencast_opened(self, source: ScreenCastSource, region: Rect) -> None:
+        if source is not self._screencast:  # the capture ended some other way meanwhile
+            source.close()
             return
-        desktop = self._desktop()
+        self._record(source.rect, region, source.grab, source.close)
+
+    def _record(
+        self,
+        rect: Rect,
+        region: Rect,
+        grab: Callable[[], Any],
+        close: Callable[[], None] = lambda: None,
+    ) -> None:
+        """Record ``rect`` (device pixels; ``region`` is it in logical ones) from ``grab``'s frames; ``close``
+        releases the source once the recording has ended."""
+        self._screencast = None
+        self.waiting_for = ""
         path = self.folder / f"recording-{_stamp()}.mp4"
         try:
             recorder = Recorder(
                 path, (rect.width, rect.height), fps=self.fps, max_seconds=self.max_seconds, encoder=self.encoder
             )
         except CaptureError as e:
+            close()
             self._fail(str(e))
             return
-        session = RecordingSession(
-            lambda: shooter.grab(rect, desktop).pixels,
-            recorder,
-            lambda result: self._handover.post(self._step(self._recording_ended, session, result)),
-        )
+
+        def ended(result: RecordingReport | BaseException | None) -> None:
+            close()
+            self._handover.post(self._step(self._recording_ended, session, result))
+
+        session = RecordingSession(grab, recorder, ended)
         self.session = session
         session.start()
         self._ticker.start()
@@ -480,6 +542,13 @@ class CaptureController(QObject):
         self._show_recording_ui(region)
 
     def _show_recording_ui(self, region_logical: Rect) -> None:
+        if QGuiApplication.platformName().startswith("wayland"):
+            # Windows cannot place themselves on Wayland: a border or a bar would land wherever the compositor
+            # puts them (tiled over the screen, on sway), and in the video.
+            self.notice.emit(
+                "Recording. Stop it with the recording shortcut (`glmv capture --record`) or the tray icon."
+            )
+            return
         region = qrect_of(region_logical)
         screens = [qrect_of(i.geometry) for _, i in all_screens()]
         self._border = RegionBorder(region)
@@ -518,6 +587,8 @@ class CaptureController(QObject):
             self.last_report = result
             if result.full:
                 self.notice.emit(f"The recording reached its maximum length ({self.max_seconds:g} s) and stopped.")
+            elif session.ended_by:
+                self.notice.emit(session.ended_by)
             self._end(CaptureOutcome("captured", str(result.path)))
         elif isinstance(result, BaseException):
             if not isinstance(result, CaptureError):

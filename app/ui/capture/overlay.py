@@ -170,8 +170,13 @@ class RegionSelector(QObject):
     def show(self) -> None:
         self._open = True
         cursor_screen = QGuiApplication.screenAt(QCursor.pos())
+        # A Wayland window cannot place itself; asked to be full screen it covers its own screen exactly.
+        wayland = QGuiApplication.platformName().startswith("wayland")
         for overlay in self.overlays:
-            overlay.show()
+            if wayland:
+                overlay.showFullScreen()
+            else:
+                overlay.show()
             overlay.raise_()
         focus = next((o for o in self.overlays if o.screen() is cursor_screen), None) or self.overlays[0]
         focus.activateWindow()
