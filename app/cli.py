@@ -550,7 +550,7 @@ def _finish_note(finish_reason: str | None) -> str | None:
 
 def _inspect(args: argparse.Namespace) -> int:
     from app.core.media import ImagePart, MediaError, TextPart, VideoPart, prepare
-    from app.core.media.budget import check_message
+    from app.core.media.budget import attachment_cost, check_message
     from app.core.media.parts import estimate_text_tokens
 
     preset = get_preset(args.preset or DEFAULT_PRESET)
@@ -603,7 +603,7 @@ def _inspect(args: argparse.Namespace) -> int:
             "renderer": report.renderer,
             "pages_total": report.pages_total,
             "pages_used": report.pages_used,
-            "tokens": report.tokens,
+            "tokens": attachment_cost(report).tokens,  # with the words that introduce it to the model
             "parts": parts,
             "warnings": list(report.warnings),
         }

@@ -19,6 +19,7 @@ from app.core.errors import engine_failure
 from app.core.events import Done, Event, Failed
 from app.core.media import ImagePart, MediaError, MediaTarget, TextPart, VideoPart, prepare
 from app.core.media.prepared import SHARED
+from app.core.media.told import told_parts
 from app.core.reasoning import ReasoningSplitter
 from glmv_local import chat
 from glmv_local.download import DEFAULT_MODEL
@@ -151,10 +152,8 @@ class LocalBackend:
 
         parts: list[chat.Part] = []
         for attachment in message.attachments:
-            for part in prepare(attachment, target, cache=SHARED).parts:
+            for part in told_parts(prepare(attachment, target, cache=SHARED)):
                 if isinstance(part, ImagePart):
-                    if part.label:
-                        parts.append(chat.Text(part.label))
                     image = Image.open(io.BytesIO(part.data))
                     image.load()
                     parts.append(chat.Image(image))
