@@ -76,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     thinking = ask.add_mutually_exclusive_group()
     thinking.add_argument("--thinking", dest="thinking", action="store_true", default=True, help="think first")
     thinking.add_argument("--no-thinking", dest="thinking", action="store_false", help="answer without thinking")
+    ask.add_argument(
+        "--thinking-budget",
+        type=_whole_number,
+        metavar="N",
+        help="think for at most N tokens, then answer (the local backend and vLLM servers started with "
+        "--reasoning-config; other servers take no budget)",
+    )
     ask.add_argument("--max-tokens", type=_positive_int, metavar="N", help="longest answer in tokens")
     ask.add_argument("--temperature", type=_temperature, metavar="T", help="sampling temperature")
     ask.add_argument(
@@ -123,6 +130,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _whole_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
     return value
 
 
@@ -260,7 +277,18 @@ def _ask(args: argparse.Namespace) -> int:
     attachments = _attachments(args.attach, args.pages, args.password)
     draw_to = _draw_target(args.draw, attachments) if args.draw else None
     backend: Backend = _local_backend(args) if args.backend == "local" else _api_backend(args)
-    options = GenerationOptions(thinking=args.thinking, max_tokens=args.max_tokens, temperature=args.temperature)
+    if args.thinking_budget is not None and not backend.capabilities.thinking_budget:
+        print(
+            "glmv: note: this server takes no thinking budget; the model thinks as long as it needs "
+            "(--no-thinking answers without thinking)",
+            file=sys.stderr,
+        )
+    options = GenerationOptions(
+        thinking=args.thinking,
+        thinking_budget=args.thinking_budget,
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+    )
     if args.json:
         view: JsonView | PlainView = JsonView(sys.stdout, lambda: len(_question_images(attachments, backend)))
     else:

@@ -135,7 +135,7 @@ class ApiBackend:
             messages.append({"role": message.role, "content": content})
         self._check_counts(images, videos)
         body: dict = {"model": self.model, "messages": messages, "stream": True}
-        body.update(self.dialect.thinking_fields(options.thinking))
+        body.update(self.dialect.thinking_fields(options.thinking, options.thinking_budget))
         if options.max_tokens is not None:
             body["max_tokens"] = self.dialect.clamp_max_tokens(options.max_tokens)
         if options.temperature is not None:

@@ -68,7 +68,11 @@ class LocalBackend:
         else:
             video = importlib.util.find_spec("torchvision") is not None
         return Capabilities(
-            images=True, video=video, thinking_switch=True, context_tokens=self.engine.settings.context_tokens
+            images=True,
+            video=video,
+            thinking_switch=True,
+            thinking_budget=True,
+            context_tokens=self.engine.settings.context_tokens,
         )
 
     @property
@@ -111,6 +115,7 @@ class LocalBackend:
                 temperature=options.temperature,
                 top_p=options.top_p,
                 cancel=cancel,
+                logits_processor=self._thinking_budget(options),
             )
         except MediaError as e:
             yield Failed("input", str(e))
@@ -132,6 +137,18 @@ class LocalBackend:
             return
         usage = {"prompt_tokens": generation.prompt_tokens, "completion_tokens": generation.completion_tokens}
         yield Done(generation.finish_reason, usage)
+
+    def _thinking_budget(self, options: GenerationOptions) -> Any:
+        """The logits processor that closes the thinking block after ``options.thinking_budget`` tokens; None
+        without a budget (or with thinking off)."""
+        if not options.thinking or options.thinking_budget is None:
+            return None
+        from app.core.backends.thinking_budget import thinking_budget_processor
+
+        try:
+            return thinking_budget_processor(self.engine.processor.tokenizer, options.thinking_budget)
+        except ValueError as e:
+            raise InputError(f"{e}, so its thinking cannot be held to a budget; ask without one") from e
 
     def messages(self, conversation: Conversation, options: GenerationOptions) -> list[chat.ChatMessage]:
         """The conversation as engine messages; attachments prepared within the checkpoint's pixel budget."""
