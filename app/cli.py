@@ -63,7 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ask = commands.add_parser("ask", help="ask one question and stream the answer")
-    ask.add_argument("prompt", metavar="PROMPT", help="the question ('-' reads it from stdin)")
+    ask.add_argument(
+        "prompt",
+        metavar="PROMPT",
+        nargs="?",
+        default="",
+        help="the question ('-' reads it from stdin); with --action, what the action's {input} is",
+    )
+    ask.add_argument(
+        "--action", metavar="NAME", help="ask a quick action's question (Settings → Quick actions), e.g. Explain"
+    )
     ask.add_argument("--preset", choices=list(PRESETS), default=None, help=f"server preset (default {DEFAULT_PRESET})")
     ask.add_argument("--base-url", metavar="URL", help="server address, overriding the preset's")
     ask.add_argument(
@@ -74,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--attach", action="append", default=[], metavar="PATH", help="attach a file (repeatable)")
     _add_document_options(ask)
     thinking = ask.add_mutually_exclusive_group()
-    thinking.add_argument("--thinking", dest="thinking", action="store_true", default=True, help="think first")
+    thinking.add_argument("--thinking", dest="thinking", action="store_true", default=None, help="think first")
     thinking.add_argument("--no-thinking", dest="thinking", action="store_false", help="answer without thinking")
     ask.add_argument(
         "--thinking-budget",
@@ -109,9 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
         "capture",
         help="capture the screen into the running app (bind this to a desktop shortcut where hotkeys cannot work)",
     )
-    what = capture.add_mutually_exclusive_group(required=True)
+    what = capture.add_mutually_exclusive_group()
     for command in CAPTURE_COMMANDS:
         what.add_argument(command.flag, dest="capture", action="store_const", const=command.instance, help=command.help)
+    capture.add_argument(
+        "--action",
+        metavar="NAME",
+        help="then ask that quick action's question about the capture at once (with --region or --full, or the "
+        "capture the action names)",
+    )
 
     doctor = commands.add_parser("doctor", help="check what works on this machine and what to do about what does not")
     doctor.add_argument("--json", action="store_true", help="the findings as one JSON object")
@@ -227,10 +242,31 @@ def _capture(args: argparse.Namespace) -> int:
     from app.ui.instance import hand_over
     from app.ui.main import report
 
-    handed = hand_over(args.capture, 1500)
+    command = args.capture
+    if args.action is not None:
+        command = _quick_action_line(args.capture, args.action)
+    elif command is None:
+        raise UsageError("say what to capture: --region, --full, --window or --record (or --action NAME)")
+    handed = hand_over(command, 1500)
     if handed is None:
-        return _window(args, command=args.capture)
+        return _window(args, command=command)
     return report(*handed)
+
+
+def _quick_action_line(capture: str | None, name: str) -> str:
+    """The command channel's line for `glmv capture --action NAME`, the name checked against the settings first:
+    a misspelt name in a desktop shortcut says so at once, with the names there are."""
+    from app.core import settings as settings_io
+    from app.core.capture.commands import QUICK_ACTION_CAPTURES, quick_action_line
+    from app.core.quick_actions import QuickActionError, find_action
+
+    if capture is not None and capture not in QUICK_ACTION_CAPTURES:
+        raise UsageError("--action asks about a screenshot: use it with --region or --full (or neither)")
+    try:
+        action = find_action(settings_io.load().actions(), name)
+    except QuickActionError as e:
+        raise UsageError(str(e)) from None
+    return quick_action_line(capture, action.name)
 
 
 # -- attachments ----------------------------------------------------------------------------------------------
@@ -272,6 +308,10 @@ def _ask(args: argparse.Namespace) -> int:
     from app.core.session import Session
 
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    thinking = args.thinking
+    if args.action is not None:
+        prompt, action_thinking = _action_question(args.action, prompt)
+        thinking = action_thinking if thinking is None else thinking
     if not prompt.strip() and not args.attach:
         raise UsageError("the question is empty")
     attachments = _attachments(args.attach, args.pages, args.password)
@@ -284,7 +324,7 @@ def _ask(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     options = GenerationOptions(
-        thinking=args.thinking,
+        thinking=True if thinking is None else thinking,
         thinking_budget=args.thinking_budget,
         max_tokens=args.max_tokens,
         temperature=args.temperature,
@@ -328,6 +368,23 @@ def _ask(args: argparse.Namespace) -> int:
         return exit_code(last.kind)
     view.show(Failed("server", "the stream ended without a result"))
     return EXIT_FAILED
+
+
+def _action_question(name: str, typed: str) -> tuple[str, bool | None]:
+    """The question of the quick action ``name`` (from the window's settings) with ``typed`` as its input, and
+    whether it thinks (None: as --thinking/--no-thinking or the default say)."""
+    from app.core import settings as settings_io
+    from app.core.backends.base import ThinkingChoice
+    from app.core.quick_actions import QuickActionError, find_action
+
+    settings = settings_io.load()
+    try:
+        action = find_action(settings.actions(), name)
+        question = action.question(typed, settings.translate_language)
+    except QuickActionError as e:
+        raise UsageError(str(e)) from None
+    thinking = None if action.thinking == "default" else action.thinking_choice(ThinkingChoice()).on
+    return question, thinking
 
 
 def _draw_target(raw: str, attachments: list[tuple[Attachment, str]]) -> Path:

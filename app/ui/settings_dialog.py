@@ -41,6 +41,7 @@ from app.core.secrets import KeyVault
 from app.core.settings import LIMITS, QUANTIZATIONS, THEMES, Settings
 from app.ui.hotkeys import LABELS
 from app.ui.model_download import ModelDownloadPanel
+from app.ui.quick_actions_editor import QuickActionsEditor
 from app.ui.shell import DesktopShell
 from app.ui.shortcut_edit import DesktopCommands, ShortcutsEditor
 from app.ui.workers import Tasks
@@ -213,6 +214,9 @@ class SettingsDialog(QDialog):
         self.tabs.setObjectName("settingsTabs")
         self.tabs.addTab(model_tab, "Model")
         self.tabs.addTab(self.capture_tab, "Capture and shortcuts")
+        self.quick_actions = QuickActionsEditor(settings.actions(), settings.translate_language)
+        self.quick_actions.setObjectName("quickActionsTab")
+        self.tabs.addTab(self.quick_actions, "Quick actions")
         self.tabs.addTab(self._appearance_tab(settings), "Appearance")
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
@@ -356,6 +360,11 @@ class SettingsDialog(QDialog):
             self.tabs.setCurrentWidget(self.capture_tab)
             self.shortcuts.edits[action].setFocus()
             return
+        problem = self.quick_actions.problems(self.shortcuts.bindings())
+        if problem is not None:
+            self.save_problem.setText(f"Not saved: {problem}.")
+            self.tabs.setCurrentWidget(self.quick_actions)
+            return
         super().accept()
 
     def _show_page(self, index: int) -> None:
@@ -452,5 +461,7 @@ class SettingsDialog(QDialog):
             capture_fps=self.capture_fps.value(),
             record_max_seconds=self.record_max.value(),
             close_to_tray=self.close_to_tray.isChecked(),
+            quick_actions=[action.to_dict() for action in self.quick_actions.chosen()],
+            translate_language=self.quick_actions.translate_language(),
             warnings=[],
         )
