@@ -84,6 +84,8 @@ class Asking:
                 return
             text, thinking = action.question(text, self.language), action.thinking_choice(thinking)
         if self.session.send(text, self.composer.strip.records(), thinking=thinking) is not None:
+            if self.armed is not None:
+                self.say("", 0)  # the line asking for what the action needs has been answered
             self.disarm()
             self._back()  # after an edit, what was being written before it comes back
 
