@@ -40,6 +40,7 @@ from app.core.backends.factory import BackendUnavailable, check_connection
 from app.core.secrets import KeyVault
 from app.core.settings import LIMITS, QUANTIZATIONS, THEMES, Settings
 from app.ui.hotkeys import LABELS
+from app.ui.model_choice import ModelChoice
 from app.ui.model_download import ModelDownloadPanel
 from app.ui.quick_actions_editor import QuickActionsEditor
 from app.ui.shell import DesktopShell
@@ -78,7 +79,7 @@ class SettingsDialog(QDialog):
         index = self.preset.findData(settings.preset)
         self.preset.setCurrentIndex(max(index, 0))
         self.base_url = QLineEdit(settings.base_url)
-        self.model = QLineEdit(settings.model)
+        self.model = ModelChoice(tasks, settings.model)
         self.key = QLineEdit()
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
         self.key.setObjectName("apiKey")
@@ -395,6 +396,17 @@ class SettingsDialog(QDialog):
         )
         self.key_where.setText(self.vault.where(preset.name, base_url))
         self.test_result.clear()
+        self._offer_models()
+
+    def _offer_models(self) -> None:
+        """The models the preset offers: the known ones now, the server's own once it answers (a cloud is not
+        asked without a key)."""
+        preset = self._preset()
+        base_url = self.base_url.text().strip() or None
+        key = self.key.text().strip() or self.vault.get(preset.name, base_url)
+        self.model.offer(preset.name, None)
+        if key or not preset.needs_key:
+            self.model.ask_server(preset.name, base_url or preset.base_url, key)
 
     def local_choice(self) -> str:
         """The folder when one is given, else the model id: what the local backend will load."""
@@ -424,11 +436,13 @@ class SettingsDialog(QDialog):
         def done(message: object) -> None:
             self.test.setEnabled(True)
             self.test_result.setText(str(message))
+            self._offer_models()
 
         def failed(error: BaseException) -> None:
             self.test.setEnabled(True)
             text = str(error) if isinstance(error, BackendUnavailable) else f"Failed: {error}"
             self.test_result.setText(text)
+            self._offer_models()
 
         self.tasks.run(lambda: check_connection(base_url, key), done, failed, name="test-connection")
 

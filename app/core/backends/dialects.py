@@ -157,6 +157,9 @@ _ZAI_LIMITS: _Limits = {
     "max_tokens_limit": 32768,
 }
 
+# BigModel's own limits: 5 MB and 6000x6000 pixels an image, as Z.ai's, but at most 50 images a request.
+_BIGMODEL_LIMITS: _Limits = {**_ZAI_LIMITS, "max_images": 50}
+
 DIALECTS: dict[str, Dialect] = {
     "zai": Dialect(
         name="zai",
@@ -176,7 +179,7 @@ DIALECTS: dict[str, Dialect] = {
         reasoning_field="reasoning_content",
         accepts_video=True,
         stream_usage_option=False,
-        **_ZAI_LIMITS,
+        **_BIGMODEL_LIMITS,
     ),
     "vllm": Dialect(
         name="vllm",
