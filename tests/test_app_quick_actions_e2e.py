@@ -92,3 +92,40 @@ def test_the_desktop_shortcut_command_runs_an_action_that_waits_for_what_to_find
     assert look(app, f"len({canvases}[0].box_rects())") == 1
     assert "needs to know what you mean" not in look(app, "w.statusBar().currentMessage()")
     snapshot(app, "quick-action-find-on-screen")
+
+
+def test_soak_quick_actions_from_hotkeys_and_commands_in_a_row_each_ask_once_and_leave_the_app_ready(app):
+    """Rounds of quick actions as a person fires them: by hotkey (a region dragged, or the selection cancelled
+    with Esc) and by command (the whole screen). A race between the capture, the question it asks and the answer
+    shows as a round that asks twice, asks nothing, or leaves the app capturing or streaming."""
+    import os
+
+    rounds = int(os.environ.get("GLMV_QUICK_ACTION_SOAK_ROUNDS", "9"))
+    explain = find_action(BUILT_IN, "Explain").prompt
+    for i in range(rounds):
+        asked = len(app.server.chat_requests)
+        kind = i % 3
+        if kind == 2:
+            key(app, "ctrl+alt+e")
+            until(lambda: bool(overlays(app)), 15, f"round {i}: the overlays", app)
+            key(app, "Escape")
+            until(lambda: not overlays(app), 10, f"round {i}: the overlays gone", app)
+            time.sleep(0.5)
+            assert len(app.server.chat_requests) == asked, f"round {i}: a cancelled capture asked something"
+            continue
+        answer = f"Answer {i}."
+        app.server.enqueue(dialect_stream("vllm", "", answer))
+        if kind == 0:
+            key(app, "ctrl+alt+e")
+            until(lambda: bool(overlays(app)), 15, f"round {i}: the overlays", app)
+            drag(app, 100 + 5 * i, 100, 400 + 5 * i, 300)
+        else:
+            done = glmv_started(app, "capture", "--full", "--action", "explain")
+            _, err = done.communicate(timeout=60)
+            assert done.returncode == 0, f"round {i}: {err}"
+        until(lambda n=asked: len(app.server.chat_requests) == n + 1, 30, f"round {i}: the question", app)
+        assert app.server.chat_requests[-1].body["messages"][-1]["content"][-1]["text"] == explain, f"round {i}"
+        until(lambda a=answer: answers(app)[-1:] == [a], 30, f"round {i}: the answer", app)
+        until(lambda: not look(app, "w.is_streaming() or shell.capture.busy"), 10, f"round {i}: settled", app)
+        assert len(app.server.chat_requests) == asked + 1, f"round {i}: asked twice"
+        assert app.proc.poll() is None, f"round {i}: the app exited"
