@@ -186,3 +186,26 @@ def test_quick_actions_are_edited_in_settings_and_what_cannot_be_saved_is_refuse
     assert action.prompt == "Write alt text for this in {language}." and action.hotkey == "Ctrl+Alt+T"
     assert bindings_for(window.settings)["quick:Alt text"] == "Ctrl+Alt+T"
     assert "Alt text" in [b.text() for b in window.composer.quick.buttons]
+
+
+def test_a_capture_a_quick_action_could_not_ask_about_is_kept_in_the_composer(qtbot, windows, openai_server, shot):
+    """The hotkey's capture is not lost when the question cannot go: no backend (the banner says why), or an
+    answer still being written."""
+    window = windows()
+    explain = find_action(BUILT_IN, "Explain")
+    backend, window.session.backend = window.session.backend, None
+    window.asking.ask_about(str(shot), explain)
+    assert [c.path for c in window.composer.strip.chips()] == [shot]
+    assert any("No backend" in b.text.text() for b in window.banners())
+    window.composer.strip.clear()
+    window.session.backend = backend
+    openai_server.enqueue(dialect_stream("vllm", "", "slow", ending="stall"))
+    qtbot.keyClicks(window.composer.input, "Something long")
+    qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)
+    qtbot.waitUntil(window.is_streaming, timeout=10000)
+    window.asking.ask_about(str(shot), explain)
+    assert [c.path for c in window.composer.strip.chips()] == [shot]
+    assert "The capture is in the composer" in window.statusBar().currentMessage()
+    window.stop()
+    openai_server.release()
+    qtbot.waitUntil(lambda: not window.is_streaming(), timeout=10000)

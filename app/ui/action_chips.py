@@ -27,7 +27,7 @@ class ActionChips(QWidget):
         self.row.addStretch(1)
         self.setVisible(False)
 
-    def set_actions(self, actions: list[QuickAction]) -> None:
+    def set_actions(self, actions: list[QuickAction], language: str = "English") -> None:
         for button in self.buttons:
             self.row.removeWidget(button)
             button.deleteLater()
@@ -38,7 +38,7 @@ class ActionChips(QWidget):
             button.setObjectName("actionChip")
             button.setText(action.name)
             button.setAccessibleName(f"quick action {action.name}")
-            button.setToolTip(action.prompt.replace("{input}", "…").replace("{language}", "your language"))
+            button.setToolTip(action.prompt.replace("{input}", "…").replace("{language}", language))
             button.setCursor(Qt.CursorShape.PointingHandCursor)
             button.clicked.connect(lambda _=False, a=action: self.chosen.emit(a))
             self.row.insertWidget(self.row.count() - 1, button)

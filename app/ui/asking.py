@@ -53,7 +53,7 @@ class Asking:
     def use_settings(self, settings: Settings) -> None:
         """The quick actions and the thinking switch as the settings have them."""
         self.language = settings.translate_language
-        self.composer.quick.set_actions(settings.actions())
+        self.composer.quick.set_actions(settings.actions(), settings.translate_language)
         self.composer.show_quick()
         self.composer.thinking.set_on(settings.thinking)
         self.disarm()
@@ -108,7 +108,8 @@ class Asking:
         if self.session.editing is not None:
             self.cancel_edit()
         thinking = action.thinking_choice(self.composer.thinking.choice())
-        self.session.send(action.question("", self.language), [Attachment(Path(path))], thinking=thinking)
+        if self.session.send(action.question("", self.language), [Attachment(Path(path))], thinking=thinking) is None:
+            self.add_files([path])  # not sent (the session said why): the capture is not lost
 
     def arm(self, action: QuickAction) -> None:
         """``action`` waits for what the person types: the question box says what it asks for."""
