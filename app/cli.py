@@ -65,7 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ask = commands.add_parser("ask", help="ask one question and stream the answer")
-    ask.add_argument("prompt", metavar="PROMPT", help="the question ('-' reads it from stdin)")
+    ask.add_argument(
+        "prompt",
+        metavar="PROMPT",
+        nargs="?",
+        default="",
+        help="the question ('-' reads it from stdin); with --action, what the action's {input} is",
+    )
+    ask.add_argument(
+        "--action", metavar="NAME", help="ask a quick action's question (Settings → Quick actions), e.g. Explain"
+    )
     ask.add_argument("--preset", choices=list(PRESETS), default=None, help=f"server preset (default {DEFAULT_PRESET})")
     ask.add_argument("--base-url", metavar="URL", help="server address, overriding the preset's")
     ask.add_argument(
@@ -76,8 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--attach", action="append", default=[], metavar="PATH", help="attach a file (repeatable)")
     _add_document_options(ask)
     thinking = ask.add_mutually_exclusive_group()
-    thinking.add_argument("--thinking", dest="thinking", action="store_true", default=True, help="think first")
+    thinking.add_argument("--thinking", dest="thinking", action="store_true", default=None, help="think first")
     thinking.add_argument("--no-thinking", dest="thinking", action="store_false", help="answer without thinking")
+    ask.add_argument(
+        "--thinking-budget",
+        type=_whole_number,
+        metavar="N",
+        help="think for at most N tokens, then answer (the local backend and vLLM servers started with "
+        "--reasoning-config; other servers take no budget)",
+    )
     ask.add_argument("--max-tokens", type=_positive_int, metavar="N", help="longest answer in tokens")
     ask.add_argument("--temperature", type=_temperature, metavar="T", help="sampling temperature")
     ask.add_argument(
@@ -104,9 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
         "capture",
         help="capture the screen into the running app (bind this to a desktop shortcut where hotkeys cannot work)",
     )
-    what = capture.add_mutually_exclusive_group(required=True)
+    what = capture.add_mutually_exclusive_group()
     for command in CAPTURE_COMMANDS:
         what.add_argument(command.flag, dest="capture", action="store_const", const=command.instance, help=command.help)
+    capture.add_argument(
+        "--action",
+        metavar="NAME",
+        help="then ask that quick action's question about the capture at once (with --region or --full, or the "
+        "capture the action names)",
+    )
 
     doctor = commands.add_parser("doctor", help="check what works on this machine and what to do about what does not")
     doctor.add_argument("--json", action="store_true", help="the findings as one JSON object")
@@ -126,6 +148,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _whole_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
     return value
 
 
@@ -215,10 +247,31 @@ def _capture(args: argparse.Namespace) -> int:
     from app.ui.instance import hand_over
     from app.ui.main import report
 
-    handed = hand_over(args.capture, 1500)
+    command = args.capture
+    if args.action is not None:
+        command = _quick_action_line(args.capture, args.action)
+    elif command is None:
+        raise UsageError("say what to capture: --region, --full, --window or --record (or --action NAME)")
+    handed = hand_over(command, 1500)
     if handed is None:
-        return _window(args, command=args.capture)
+        return _window(args, command=command)
     return report(*handed)
+
+
+def _quick_action_line(capture: str | None, name: str) -> str:
+    """The command channel's line for `glmv capture --action NAME`, the name checked against the settings first:
+    a misspelt name in a desktop shortcut says so at once, with the names there are."""
+    from app.core import settings as settings_io
+    from app.core.capture.commands import QUICK_ACTION_CAPTURES, quick_action_line
+    from app.core.quick_actions import QuickActionError, find_action
+
+    if capture is not None and capture not in QUICK_ACTION_CAPTURES:
+        raise UsageError("--action asks about a screenshot: use it with --region or --full (or neither)")
+    try:
+        action = find_action(settings_io.load().actions(), name)
+    except QuickActionError as e:
+        raise UsageError(str(e)) from None
+    return quick_action_line(capture, action.name)
 
 
 # -- attachments ----------------------------------------------------------------------------------------------
@@ -260,12 +313,27 @@ def _ask(args: argparse.Namespace) -> int:
     from app.core.session import Session
 
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    thinking = args.thinking
+    if args.action is not None:
+        prompt, action_thinking = _action_question(args.action, prompt)
+        thinking = action_thinking if thinking is None else thinking
     if not prompt.strip() and not args.attach:
         raise UsageError("the question is empty")
     attachments = _attachments(args.attach, args.pages, args.password)
     draw_to = _draw_target(args.draw, attachments) if args.draw else None
     backend: Backend = _local_backend(args) if args.backend == "local" else _api_backend(args)
-    options = GenerationOptions(thinking=args.thinking, max_tokens=args.max_tokens, temperature=args.temperature)
+    if args.thinking_budget is not None and not backend.capabilities.thinking_budget:
+        print(
+            "glmv: note: this server takes no thinking budget; the model thinks as long as it needs "
+            "(--no-thinking answers without thinking)",
+            file=sys.stderr,
+        )
+    options = GenerationOptions(
+        thinking=True if thinking is None else thinking,
+        thinking_budget=args.thinking_budget,
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+    )
     if args.json:
         view: JsonView | PlainView = JsonView(sys.stdout, lambda: len(_question_images(attachments, backend)))
     else:
@@ -305,6 +373,23 @@ def _ask(args: argparse.Namespace) -> int:
         return exit_code(last.kind)
     view.show(Failed("server", "the stream ended without a result"))
     return EXIT_FAILED
+
+
+def _action_question(name: str, typed: str) -> tuple[str, bool | None]:
+    """The question of the quick action ``name`` (from the window's settings) with ``typed`` as its input, and
+    whether it thinks (None: as --thinking/--no-thinking or the default say)."""
+    from app.core import settings as settings_io
+    from app.core.backends.base import ThinkingChoice
+    from app.core.quick_actions import QuickActionError, find_action
+
+    settings = settings_io.load()
+    try:
+        action = find_action(settings.actions(), name)
+        question = action.question(typed, settings.translate_language)
+    except QuickActionError as e:
+        raise UsageError(str(e)) from None
+    thinking = None if action.thinking == "default" else action.thinking_choice(ThinkingChoice()).on
+    return question, thinking
 
 
 def _draw_target(raw: str, attachments: list[tuple[Attachment, str]]) -> Path:
@@ -555,7 +640,7 @@ def _finish_note(finish_reason: str | None) -> str | None:
 
 def _inspect(args: argparse.Namespace) -> int:
     from app.core.media import ImagePart, MediaError, TextPart, VideoPart, prepare
-    from app.core.media.budget import check_message
+    from app.core.media.budget import attachment_cost, check_message
     from app.core.media.parts import estimate_text_tokens
 
     preset = get_preset(args.preset or DEFAULT_PRESET)
@@ -608,7 +693,7 @@ def _inspect(args: argparse.Namespace) -> int:
             "renderer": report.renderer,
             "pages_total": report.pages_total,
             "pages_used": report.pages_used,
-            "tokens": report.tokens,
+            "tokens": attachment_cost(report).tokens,  # with the words that introduce it to the model
             "parts": parts,
             "warnings": list(report.warnings),
         }

@@ -18,6 +18,7 @@ import threading
 import time
 import types
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -108,6 +109,44 @@ class TokenPipe:
         if self.events is not None:
             self.events[slot].synchronize()
         return int(self.values[slot])
+
+
+@dataclass(frozen=True)
+class ThinkingBudget:
+    """At most ``tokens`` of thinking: ``open_id``/``close_id`` are the checkpoint's ``<think>`` and
+    ``</think>``; ``open_at_start`` when the prompt itself ends inside an open thinking block."""
+
+    tokens: int
+    open_id: int
+    close_id: int
+    open_at_start: bool = False
+
+    def watch(self) -> BudgetWatch:
+        return BudgetWatch(self)
+
+
+class BudgetWatch:
+    """The thinking of one answer as its tokens are read: whether it is open, and for how many tokens."""
+
+    def __init__(self, budget: ThinkingBudget) -> None:
+        self.budget = budget
+        self.close_id = budget.close_id
+        self.open = budget.open_at_start
+        self.spent = 0
+
+    def seen(self, token: int) -> None:
+        if token == self.budget.open_id:
+            self.open, self.spent = True, 0
+        elif token == self.close_id:
+            self.open = False
+        elif self.open:
+            self.spent += 1
+
+    def spent_all(self) -> bool:
+        return self.open and self.spent >= self.budget.tokens
+
+    def closed(self) -> None:
+        self.open = False
 
 
 class Decoder:
@@ -258,28 +297,45 @@ class Decoder:
         positions = torch.arange(length, device=ids.device).view(1, 1, length).expand(3, 1, length)
         return positions, torch.zeros((1, 1), dtype=torch.long, device=ids.device)
 
-    def tokens(self, size: int, limit: int, cancel: threading.Event) -> Iterator[int]:
+    def tokens(
+        self, size: int, limit: int, cancel: threading.Event, budget: ThinkingBudget | None = None
+    ) -> Iterator[int]:
         """The answer's token ids, ``limit`` at most, after ``prefill``: the first is read at once (so the first
         token is not held back a step), then each is read while the step after it runs. Stops launching steps
-        once ``cancel`` is set; the consumer stops reading when it sees a stop token."""
+        once ``cancel`` is set; the consumer stops reading when it sees a stop token. With a ``budget``, once the
+        model has thought for that many tokens the token not read yet is replaced by the one that closes the
+        thinking block, on the device before the next step takes it and in what is read, so the model answers."""
         pipe = self.pipe
         pipe.written = 0
         pipe.push(self.token.view(1))
-        yield pipe.read(0)
+        first = pipe.read(0)
+        watch = budget.watch() if budget is not None else None
+        if watch is not None:
+            watch.seen(first)
+        yield first
         step = self.step_function(size)
         cache = self.cache.cache(size)
         compiled = step is not decode_step
         model, token, delta, sampling = self.model, self.token, self.rope_delta, self.sampling
+        forced = -1
         for index in range(1, limit):
             if cancel.is_set():
                 break
+            if watch is not None and index > 1 and watch.spent_all():
+                token.fill_(watch.close_id)  # token index - 1, sampled but not read yet
+                forced = index - 1
+                watch.closed()
             if compiled:
                 self._mark_step()
             pipe.push(step(model, cache, token, delta, sampling))
             if index > 1:
-                yield pipe.read(index - 1)
+                value = watch.close_id if watch is not None and index - 1 == forced else pipe.read(index - 1)
+                if watch is not None:
+                    watch.seen(value)
+                yield value
         if pipe.written > 1:
-            yield pipe.read(pipe.written - 1)
+            last = pipe.written - 1
+            yield watch.close_id if watch is not None and last == forced else pipe.read(last)
 
     def bare_steps(self, size: int, steps: int) -> float:
         """Seconds per decode step for ``steps`` steps in a row with nothing else on the host (the figure the

@@ -21,12 +21,15 @@ import time
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from glmv_local import chat, jobs, loader, processor
 from glmv_local.download import DEFAULT_MODEL
 from glmv_local.errors import GlmvLocalError, InputError, MissingDependency, OutOfMemory
 from glmv_local.worker import EngineThread
+
+if TYPE_CHECKING:
+    from glmv_local.decode import ThinkingBudget
 
 log = logging.getLogger(__name__)
 
@@ -361,19 +364,23 @@ class Engine:
         ignore_eos: bool = False,
         cancel: threading.Event | None = None,
         on_event: Callable[[jobs.JobEvent], None] | None = None,
+        thinking_budget: int | None = None,
     ) -> jobs.Job:
         """Queue a request and return its job at once (after loading the model if it is not loaded yet).
 
         ``temperature`` 0 is greedy; unset values come from the checkpoint's generation config, as with
         ``generate``. ``ignore_eos`` forbids the stop tokens, so exactly ``max_new_tokens`` are generated (within
         the context). ``cancel``: an event of the caller's that cancels the job when set (as ``Job.cancel``).
+        ``thinking_budget``: with thinking on, the thinking block is closed for the model after that many tokens.
         A conversation that does not end with a question, or a video the processor cannot read, raises here;
         everything found while preparing the request arrives as ``Failed``."""
         chat.check(messages)
         self.load()
         if chat.has_video(messages):
             processor.require_video(self.processor)
-        request = jobs.Request(messages, thinking, max_new_tokens, temperature, top_p, top_k, ignore_eos)
+        request = jobs.Request(
+            messages, thinking, max_new_tokens, temperature, top_p, top_k, ignore_eos, thinking_budget
+        )
         job = jobs.Job(request, cancel, on_event)
         self._jobs.add(job)
         self._thread().post(lambda: self._run(job))
@@ -403,6 +410,21 @@ class Engine:
             cancel=cancel,
         )
         return Generation(job)
+
+    def _thinking_budget(self, request: jobs.Request, prompt: list[int]) -> ThinkingBudget | None:
+        """The request's thinking budget with the checkpoint's own thinking tokens, never assumed ids."""
+        from glmv_local.decode import ThinkingBudget
+
+        if request.thinking_budget is None or not request.thinking:
+            return None
+        tokenizer = self.processor.tokenizer
+        ids = [tokenizer.convert_tokens_to_ids(token) for token in ("<think>", "</think>")]
+        if any(not isinstance(i, int) or i == getattr(tokenizer, "unk_token_id", None) for i in ids):
+            raise InputError("This model has no thinking tokens, so a thinking budget cannot be kept: ask without one.")
+        open_id, close_id = ids
+        last_open = max((i for i, t in enumerate(prompt) if t == open_id), default=-1)
+        last_close = max((i for i, t in enumerate(prompt) if t == close_id), default=-1)
+        return ThinkingBudget(max(0, request.thinking_budget), open_id, close_id, last_open > last_close)
 
     def _run(self, job: jobs.Job) -> None:
         """One request, on the engine thread."""
@@ -448,7 +470,8 @@ class Engine:
             detokenizer = Detokenizer(loaded.processor.tokenizer, stop_ids)
             first_at: float | None = None
             reason = ""
-            for token in decoder.tokens(size, limit, job.cancel_event):
+            budget = self._thinking_budget(request, batch["input_ids"][0].tolist())
+            for token in decoder.tokens(size, limit, job.cancel_event, budget):
                 count += 1
                 job.token_ids.append(token)
                 job.tokens = count

@@ -31,6 +31,7 @@ class Request:
     top_p: float | None = None
     top_k: int | None = None
     ignore_eos: bool = False
+    thinking_budget: int | None = None  # at most this many tokens of thinking, then the block is closed
 
 
 @dataclass(frozen=True, slots=True)

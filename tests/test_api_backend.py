@@ -216,9 +216,11 @@ def test_images_are_sent_as_base64_or_data_uri_per_dialect(openai_server, tmp_pa
     conversation = Conversation().ask("what is this?", [Attachment(png)])
     assert isinstance(run(backend, conversation)[-1], Done)
     content = openai_server.last.body["messages"][-1]["content"]
-    assert [p["type"] for p in content] == ["image_url", "text"]
+    # The image after the words that introduce it (``media.told``), the question last.
+    assert [p["type"] for p in content] == ["text", "image_url", "text"]
+    assert content[0]["text"].startswith("File shot.png: an image, 640 x 480 pixels.")
     assert content[-1] == {"type": "text", "text": "what is this?"}
-    url = content[0]["image_url"]["url"]
+    url = content[1]["image_url"]["url"]
     if data_uri:
         prefix, _, payload = url.partition(",")
         assert prefix in ("data:image/png;base64", "data:image/jpeg;base64")
@@ -250,7 +252,7 @@ def test_servers_running_the_processor_get_screenshots_within_the_budget_at_thei
     base = openai_server.zai_url if preset == "zai" else openai_server.url
     backend = ApiBackend(preset, base_url=base, model="glm-4.6v", api_key="k")
     assert isinstance(run(backend, Conversation().ask("what is this?", [Attachment(png)]))[-1], Done)
-    url = openai_server.last.body["messages"][-1]["content"][0]["image_url"]["url"]
+    url = openai_server.last.body["messages"][-1]["content"][1]["image_url"]["url"]
     with Image.open(io.BytesIO(base64.b64decode(url.split(",")[-1]))) as image:
         assert image.size == sent
 
@@ -262,7 +264,7 @@ def test_past_questions_keep_their_images(openai_server, tmp_path):
     conversation.ask("and the colour?")
     run(vllm(openai_server), conversation)
     messages = openai_server.last.body["messages"]
-    assert messages[0]["content"][0]["type"] == "image_url"
+    assert [p["type"] for p in messages[0]["content"]] == ["text", "image_url", "text"]
     assert messages[1] == {"role": "assistant", "content": "a blue square"}
     assert messages[2] == {"role": "user", "content": "and the colour?"}
 
@@ -552,4 +554,6 @@ def test_a_recording_goes_as_timestamped_frames_to_llamacpp(openai_server, tmp_p
     labels = [p["text"] for p in content if p["type"] == "text"][:-1]
     images = [p for p in content if p["type"] == "image_url"]
     assert len(images) == len(labels) == 6  # 3 frames a second for a clip under 30 s
-    assert labels[:2] == ["at 0.0 seconds", "at 0.3 seconds"]
+    # The first frame's label comes after the words that introduce the video.
+    assert labels[0].startswith("File recording.mp4: a video, as 6 frames") and labels[0].endswith("\nat 0.0 seconds\n")
+    assert labels[1] == "at 0.3 seconds\n"

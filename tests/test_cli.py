@@ -96,8 +96,8 @@ def test_ask_with_an_image_points_boxes_at_it(openai_server, tmp_path):
     (boxes,) = [r for r in lines(result.stdout) if r["type"] == "boxes"]
     assert boxes["image"] == 0
     content = openai_server.last.body["messages"][0]["content"]
-    assert content[0]["image_url"]["url"].startswith("data:image/")
-    assert content[1] == {"type": "text", "text": "?"}
+    assert content[1]["image_url"]["url"].startswith("data:image/")
+    assert content[2] == {"type": "text", "text": "?"}
 
 
 def test_ask_json_pairs_box_groups_with_the_question_images_in_order(openai_server, tmp_path):
@@ -223,7 +223,7 @@ def test_ask_connection_refused_exits_1():
         (["ask", "--temperature", "9", "hi"], "between 0 and 2"),
         (["ask", "--preset", "nope", "hi"], "invalid choice"),
         (["ask", "--thinking", "--no-thinking", "hi"], "not allowed with"),
-        (["ask"], "required: PROMPT"),
+        (["ask"], "the question is empty"),  # a quick action (--action) may be the whole question
         (["ask", "--backend", "local", "--base-url", "http://x/v1", "hi"], "apply to --backend api only"),
         (["inspect"], "required: PATH"),
     ],

@@ -46,7 +46,7 @@ def test_draw_saves_the_original_image_with_the_box_where_it_belongs(openai_serv
     result = ask(openai_server, "--attach", str(source), "--draw", str(out))
     assert result.returncode == 0, result.stderr
     assert f"drew 1 box on screen.png (image 1) to {out}" in result.stderr
-    sent = openai_server.last.body["messages"][0]["content"][0]["image_url"]["url"]
+    sent = openai_server.last.body["messages"][0]["content"][1]["image_url"]["url"]
     with Image.open(io.BytesIO(base64.b64decode(sent.split(",", 1)[1]))) as sent_image:
         assert sent_image.width < 3601  # the model saw a smaller copy
     with Image.open(out) as drawn:
@@ -148,7 +148,8 @@ def test_draw_pairs_groups_with_pdf_pages_and_screenshots_as_the_model_saw_them(
     assert f"drew 1 box on report.pdf (Page 2) (image 1) to {out}" in result.stderr
     assert "boxes for image 2 were not drawn" in result.stderr
     content = openai_server.last.body["messages"][0]["content"]
-    assert [p["text"] for p in content if p["type"] == "text"][:2] == ["Page 2", "Page 3"]
+    labels = [p["text"].splitlines()[-1] for p in content if p["type"] == "text"][:2]
+    assert labels == ["report.pdf, page 2 of 3", "report.pdf, page 3 of 3"]
     with Image.open(out) as drawn:
         assert page_number_of(drawn) == 2
         pixels = np.asarray(drawn.convert("RGB"))

@@ -10,6 +10,7 @@ from app.core.conversation import Attachment
 from app.core.media import MediaTarget, prepare
 from app.core.media.budget import DEFAULT_ANSWER_RESERVE, check_message, image_budget, text_budget
 from app.core.media.parts import ImagePart, MediaReport, TextPart
+from app.core.media.told import told_text_tokens
 
 
 def pdf(path: Path, pages: int) -> Path:
@@ -34,7 +35,9 @@ def test_a_message_that_fits_has_no_warning():
     report = MediaReport("a.png", "image", parts=[image(1000)])
     budget = check_message([report], "What is this?", MediaTarget())
     assert not budget.over and budget.warnings == [] and budget.way_out is None
-    assert budget.total_tokens == 1000 + budget.prompt_tokens
+    # The image, and the words that introduce it to the model.
+    told = told_text_tokens(report)
+    assert 0 < told < 20 and budget.total_tokens == 1000 + told + budget.prompt_tokens
     assert budget.attachments[0].images == 1
 
 

@@ -109,7 +109,7 @@ def test_text_layer_goes_as_text_and_lets_more_pages_fit(tmp_path):
     assert report.pages_used == list(range(1, 41))
     assert images(report) == []
     (text,) = [p.text for p in report.parts if isinstance(p, TextPart)]
-    assert "--- Page 1 ---" in text and "--- Page 40 ---" in text
+    assert "--- text.pdf, page 1 of 40 ---" in text and "--- text.pdf, page 40 of 40 ---" in text
     assert "lazy dog" in text
 
 

@@ -23,7 +23,7 @@ def test_text_file_becomes_one_part_with_its_name(tmp_path):
     path.write_text("# Plan\n\n- ship it\n", encoding="utf-8")
     report = prepare(Attachment(path), MediaTarget())
     assert report.kind == "text"
-    assert text_of(report) == "File: notes.md\n\n# Plan\n\n- ship it\n"
+    assert text_of(report) == "# Plan\n\n- ship it\n"
     assert report.renderer == "text (utf-8)"
     assert report.warnings == []
     assert report.tokens > 0

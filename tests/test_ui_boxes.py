@@ -470,7 +470,7 @@ def test_chosen_pages_count_as_the_model_saw_them_live_after_reopening_and_in_th
     assert [page_shown(c) for c in card.boxes_panel.canvases[:2]] == [2, 3]
     assert card.boxes_panel.canvases[2].source_size == (1600, 900)
     sent = [p["text"] for p in openai_server.last.body["messages"][0]["content"] if p["type"] == "text"]
-    assert sent[:2] == ["Page 2", "Page 3"]
+    assert [text.splitlines()[-1] for text in sent[:2]] == ["report.pdf, page 2 of 3", "report.pdf, page 3 of 3"]
     backend = ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v", api_key="k")
     cli_names = [
         name

@@ -133,8 +133,8 @@ def test_cancelling_the_password_keeps_everything_and_can_be_retried(
     qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: not window.is_streaming() and window.conversation_id is not None, timeout=30000)
     sent = openai_server.last.body["messages"][-1]["content"]
-    texts = [p["text"] for p in sent if p.get("type") == "text"]
-    assert texts == ["Page 1", "Page 2", "Page 3", "Summarise"]
+    texts = [p["text"].splitlines()[-1] for p in sent if p.get("type") == "text"]
+    assert texts[1:] == ["locked.pdf, page 1 of 3", "locked.pdf, page 2 of 3", "locked.pdf, page 3 of 3", "Summarise"]
     assert len(image_parts(openai_server.last.body)) == 4  # the picture and three unlocked pages
 
 
@@ -159,7 +159,13 @@ def test_choosing_pages_updates_the_estimate_and_sends_only_those(qtbot, window,
     images = image_parts(openai_server.last.body)
     assert len(images) == 2
     labels = [p["text"] for p in openai_server.last.body["messages"][-1]["content"] if p.get("type") == "text"]
-    assert labels == ["Page 1", "Page 2", "What grew?"]
+    assert [label.splitlines()[-1] for label in labels] == [
+        "report.pdf, page 1 of 5",
+        "report.pdf, page 2 of 5",
+        "Left out of report.pdf: pages 3-5 (not chosen for this question). If the answer may depend on them, say so: "
+        "the person can send them in a later message.",
+        "What grew?",
+    ]
     window.store.flush()
     question = window.store.messages(window.conversation_id)[0]
     assert question.attachments[0].pages == "1-2"
@@ -197,7 +203,7 @@ def test_the_text_layer_goes_as_text_instead_of_page_images(qtbot, window, opena
     body = openai_server.last.body
     assert image_parts(body) == []
     text = body["messages"][-1]["content"][0]["text"]
-    assert "--- Page 4 ---" in text and "quarterly revenue grew" in text
+    assert "--- report.pdf, page 4 of 4 ---" in text and "quarterly revenue grew" in text
 
 
 def test_a_pdf_over_its_budget_shows_which_pages_are_left_out(qtbot, window, tmp_path):
@@ -248,8 +254,8 @@ def test_the_budget_counts_every_attachment_and_the_question(qtbot, window, tmp_
     qtbot.waitUntil(lambda: budget.budget is not None and len(budget.budget.attachments) == 2)
     before = budget.budget.total_tokens
     for chip, cost in zip(window.composer.strip.chips(), budget.budget.attachments, strict=True):
-        # The budget adds the page labels ("Page 1") that go before each page image.
-        assert Path(cost.path) == chip.path and chip.info.tokens <= cost.tokens <= chip.info.tokens + 10
+        # The budget adds the words that introduce each file and label each page image (``media.told``).
+        assert Path(cost.path) == chip.path and chip.info.tokens < cost.tokens <= chip.info.tokens + 40
     assert before == sum(c.tokens for c in budget.budget.attachments)
     type_question(qtbot, window, "word " * 200)
     assert budget.budget.total_tokens > before + 200

@@ -84,7 +84,14 @@ def test_glmv_capture_commands_reach_the_running_app(qtbot, windows, shell_of):
     qtbot.waitUntil(lambda: sender.poll() is not None, timeout=20000)
     assert sender.stdout.read().strip() == "ok"
     assert window.isVisible()
-    assert set(shell.commands()) == {"capture-full", "capture-region", "capture-window", "record", "show"}
+    assert set(shell.commands()) == {
+        "capture-full",
+        "capture-region",
+        "capture-window",
+        "record",
+        "show",
+        "quick-action",
+    }
 
 
 def test_the_floating_window_shares_the_draft_and_asks_through_the_main_window(qtbot, windows, shell_of, openai_server):

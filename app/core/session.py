@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from app.core.backends.base import Backend, Closable, GenerationOptions, recent_turns
+from app.core.backends.base import Backend, Closable, GenerationOptions, ThinkingChoice, recent_turns
 from app.core.conversation import Attachment, AttachmentRecord, Conversation, Message, Role, as_record
 from app.core.events import Boxes, Event, Failed
 from app.core.grounding import groups_from_json
@@ -52,6 +52,9 @@ class Turn:
     boxes: list[Boxes] = field(default_factory=list)
     error_kind: str | None = None
     error_message: str | None = None
+    # A question: how it asked the model to think (None: as the settings say). An answer: how the model was
+    # asked to think for it, as the backend could follow it (None: not known, an answer from the history).
+    thinking_choice: ThinkingChoice | None = None
 
     @property
     def sent(self) -> bool:
@@ -283,10 +286,16 @@ class Session:
 
     # ------------------------------------------------------------------------------------------------ asking
 
-    def send(self, text: str, attachments: Sequence[Attachment | AttachmentRecord] = ()) -> Turn | None:
+    def send(
+        self,
+        text: str,
+        attachments: Sequence[Attachment | AttachmentRecord] = (),
+        *,
+        thinking: ThinkingChoice | None = None,
+    ) -> Turn | None:
         """Asks ``text`` with ``attachments`` (in place of the question being edited, and of what followed it)
-        and starts its answer. Returns the answer's turn, or None when nothing was sent (why, the listener
-        heard)."""
+        and starts its answer, thinking as ``thinking`` says (None: as the settings do). Returns the answer's
+        turn, or None when nothing was sent (why, the listener heard)."""
         if self.is_streaming():
             self.listener.remark(BUSY, 5000)
             return None
@@ -309,7 +318,7 @@ class Session:
             self.listener.turns_removed(dropped)
         else:
             question_id = self._add_message("user", text, records)
-        question = Turn(question_id, "user", text, records)
+        question = Turn(question_id, "user", text, records, thinking_choice=thinking)
         self.turns.append(question)
         self.listener.turn_added(question)
         title = make_title(text, [r.name for r in records]) if new or len(self.turns) == 1 else None
@@ -376,19 +385,30 @@ class Session:
         self.listener.turns_removed(dropped)
         self._start_answer(replacing=replaced)
 
+    def thinking_for(self, question: Turn | None) -> tuple[GenerationOptions, ThinkingChoice]:
+        """The options the answer to ``question`` is generated with, and how it is asked to think as the backend
+        can follow it: the question's own choice, else the settings'."""
+        assert self.backend is not None
+        capabilities = self.backend.capabilities
+        default = ThinkingChoice(self.options.thinking, self.options.thinking_budget)
+        choice = question.thinking_choice if question is not None and question.thinking_choice else default
+        return choice.applied(self.options, capabilities), choice.effective(capabilities)
+
     def _start_answer(self, replacing: StoredMessage | None = None) -> Turn:
         assert self.conversation_id is not None and self.backend is not None
         conversation = self.request()
+        question = next((t for t in reversed(self.turns) if t.role == "user"), None)
+        options, choice = self.thinking_for(question)
         model = self.backend.model or None
         answer_id = self._add_message("assistant", status="streaming", backend=self.backend.name, model=model)
-        turn = Turn(answer_id, "assistant", status="streaming", model=model)
+        turn = Turn(answer_id, "assistant", status="streaming", model=model, thinking_choice=choice)
         if replacing is not None:
             self._replacing[answer_id] = replacing
         self.turns.append(turn)
         run = StreamRun(
             self.backend,
             conversation,
-            self.options,
+            options,
             self.store.stream_saver(answer_id) if self.store is not None else None,
             on_event=self.on_event,
         )

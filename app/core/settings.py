@@ -17,6 +17,7 @@ from typing import Any
 from app.core import private_files
 from app.core.backends.base import GenerationOptions
 from app.core.damaged import SetAside, set_aside
+from app.core.quick_actions import QuickAction, built_in_dicts, load_actions
 
 # Moved to app.core.secrets; app/ui/main_window.py and app/ui/backend_factory.py import it from here until the
 # conversation-session branch (issue 15, point 1), which rewrites both, imports it from there.
@@ -84,10 +85,17 @@ class Settings:
     # The loaded local model served to other tools on 127.0.0.1:share_port (`app.serve.share`).
     share_model: bool = False
     share_port: int = 8000
+    # Quick actions (``app.core.quick_actions``) as their fields; the built-in ones until the person edits them.
+    quick_actions: list[dict[str, str]] = field(default_factory=built_in_dicts)
+    translate_language: str = "English"  # the {language} of quick actions
     version: int = VERSION
     warnings: list[str] = field(default_factory=list, compare=False, repr=False)
     # The damaged file ``load`` moved aside instead of reading it, for the window to tell the person.
     damaged: SetAside | None = field(default=None, compare=False, repr=False)
+
+    def actions(self) -> list[QuickAction]:
+        """The quick actions, each usable (``from_dict`` left out, with a warning, any that was not)."""
+        return load_actions(self.quick_actions)[0]
 
     def generation_options(self) -> GenerationOptions:
         return GenerationOptions(
@@ -136,6 +144,10 @@ def from_dict(data: dict[str, Any]) -> Settings:
         else:
             warnings.append(f"setting {f.name!r} had an unusable value {data[f.name]!r}; using {default!r}")
     settings = Settings(**values)
+    actions, problems = load_actions(settings.quick_actions)
+    if problems:
+        settings.quick_actions = [action.to_dict() for action in actions]
+        warnings.extend(problems)
     settings.warnings = warnings
     return settings
 
@@ -155,6 +167,9 @@ def _coerce(name: str, value: Any, default: Any) -> tuple[bool, Any]:
     if isinstance(default, dict):
         ok = isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
         return ok, dict(value) if ok else default
+    if isinstance(default, list):
+        ok = isinstance(value, list) and all(isinstance(item, dict) for item in value)
+        return ok, [dict(item) for item in value] if ok else default
     if not isinstance(value, str):
         return False, default
     choices = {"backend": BACKENDS, "quantization": QUANTIZATIONS, "theme": THEMES}.get(name)

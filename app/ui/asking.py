@@ -1,6 +1,10 @@
 """The composer's part in the conversation: what is written and attached stays with the conversation it was
-begun in, Edit puts a past question back in the composer, Send hands what it holds to the session, and the
-budget line follows both."""
+begun in, Edit puts a past question back in the composer, Send hands what it holds to the session (thinking as
+the composer's switch says), and the budget line follows both.
+
+Quick actions ask their question from here: a chip about what the composer holds, a hotkey about the capture it
+just took (``ask_about``). An action whose prompt needs what the person types, and has none yet, waits for it:
+the composer asks for it (the action is "armed") and Enter sends the action's question."""
 
 from __future__ import annotations
 
@@ -10,8 +14,11 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
+from app.core.conversation import Attachment
 from app.core.file_kinds import picker_filter
+from app.core.quick_actions import QuickAction
 from app.core.session import BUSY, Session, Turn
+from app.core.settings import Settings
 from app.ui.composer import AttachmentChip, Composer
 
 
@@ -39,13 +46,26 @@ class Asking:
         # the composer again.
         self.drafts: dict[str | None, Draft] = {}
         self.before_edit: Draft | None = None  # what the composer held when Edit was clicked
+        self.language = "English"  # the {language} of quick actions
+        self.armed: QuickAction | None = None  # the quick action waiting for what the person types
+        self.placeholder = composer.input.placeholderText()
+
+    def use_settings(self, settings: Settings) -> None:
+        """The quick actions and the thinking switch as the settings have them."""
+        self.language = settings.translate_language
+        self.composer.quick.set_actions(settings.actions(), settings.translate_language)
+        self.composer.show_quick()
+        self.composer.thinking.set_on(settings.thinking)
+        self.disarm()
 
     # ------------------------------------------------------------------------------------------------ sending
 
-    def send(self) -> None:
+    def send(self, action: QuickAction | None = None) -> None:
+        """Sends what the composer holds: as it is, or as the question of ``action`` (or of the armed one)."""
         if self.session.is_streaming():
             self.say(BUSY, 5000)
             return
+        action = action or self.armed
         text = self.composer.input.toPlainText().strip()
         chips = self.composer.strip.chips()
         broken = [c for c in chips if c.error]
@@ -57,8 +77,50 @@ class Asking:
         if self.composer.budget.over:
             self.say(self.composer.budget.text(), 10000)
             return
-        if self.session.send(text, self.composer.strip.records()) is not None:
+        thinking = self.composer.thinking.choice()
+        if action is not None:
+            if action.needs_input and not text:
+                self.arm(action)
+                return
+            text, thinking = action.question(text, self.language), action.thinking_choice(thinking)
+        if self.session.send(text, self.composer.strip.records(), thinking=thinking) is not None:
+            if self.armed is not None:
+                self.say("", 0)  # the line asking for what the action needs has been answered
+            self.disarm()
             self._back()  # after an edit, what was being written before it comes back
+
+    def run_action(self, action: QuickAction) -> None:
+        """A quick action's chip: its question about what the composer holds, now, or once what it needs is
+        typed."""
+        self.send(action)
+
+    def ask_about(self, path: str, action: QuickAction) -> None:
+        """A quick action on a capture it just took (its hotkey, `glmv capture --action`): the question goes at
+        once with that capture alone, whatever the composer holds. One that needs what the person types, or that
+        comes while an answer is still being written, leaves the capture in the composer instead."""
+        if action.needs_input or self.session.is_streaming():
+            self.add_files([path])
+            if self.session.is_streaming():
+                self.say(f"{BUSY} The capture is in the composer: “{action.name}” can ask about it then.", 8000)
+            else:
+                self.arm(action)
+            return
+        if self.session.editing is not None:
+            self.cancel_edit()
+        thinking = action.thinking_choice(self.composer.thinking.choice())
+        if self.session.send(action.question("", self.language), [Attachment(Path(path))], thinking=thinking) is None:
+            self.add_files([path])  # not sent (the session said why): the capture is not lost
+
+    def arm(self, action: QuickAction) -> None:
+        """``action`` waits for what the person types: the question box says what it asks for."""
+        self.armed = action
+        self.composer.input.setPlaceholderText(f"{action.name}: type what you mean, then press Enter")
+        self.composer.input.setFocus()
+        self.say(f"“{action.name}” needs to know what you mean: type it and press Enter.", 8000)
+
+    def disarm(self) -> None:
+        self.armed = None
+        self.composer.input.setPlaceholderText(self.placeholder)
 
     def question_returned(self, question: Turn) -> None:
         """Nothing arrived for a new question: it goes back into the composer, ready to send again."""
@@ -133,6 +195,7 @@ class Asking:
     def leave(self, conversation_id: str | None) -> None:
         """Before another conversation is shown: the one on screen keeps what its composer holds."""
         self.cancel_edit()
+        self.disarm()
         draft = self._take()
         if draft.text.strip() or draft.chips:
             self.drafts[conversation_id] = draft

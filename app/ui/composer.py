@@ -44,8 +44,10 @@ from app.core.media.pages import format_pages
 from app.core.media.parts import ImagePart
 from app.core.media.prepared import SHARED
 from app.ui import theme
+from app.ui.action_chips import ActionChips
 from app.ui.budget_bar import BudgetLabel
 from app.ui.page_picker import PageField
+from app.ui.thinking_switch import ThinkingSwitch
 from app.ui.workers import Tasks
 
 CHIP_THUMB = 44
@@ -642,7 +644,8 @@ class ComposerInput(QPlainTextEdit):
 
 
 class Composer(QFrame):
-    """Input, strip and buttons in one rounded box."""
+    """Input, strip and buttons in one rounded box; under the attachments the quick actions that ask about them,
+    beside Send the switch that says whether the model thinks first."""
 
     def __init__(
         self, tasks: Tasks, target: Callable[[], MediaTarget], colors: theme.Colors, paste_folder: Path | None = None
@@ -653,6 +656,8 @@ class Composer(QFrame):
         self.strip = AttachmentsStrip(tasks, target, colors)
         self.budget = BudgetLabel()
         self.input = ComposerInput(paste_folder)
+        self.quick = ActionChips()
+        self.thinking = ThinkingSwitch()
         self._streaming = False
         self.attach = QToolButton()
         self.attach.setObjectName("attach")
@@ -682,17 +687,24 @@ class Composer(QFrame):
         buttons.addWidget(self.edit_note)
         buttons.addWidget(self.cancel_edit)
         buttons.addStretch(1)
+        buttons.addWidget(self.thinking)
         buttons.addWidget(self.stop)
         buttons.addWidget(self.send)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 2)
         layout.setSpacing(2)
         layout.addWidget(self.strip)
+        layout.addWidget(self.quick)
         layout.addWidget(self.budget)
         layout.addWidget(self.input)
         layout.addLayout(buttons)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
+        self.strip.changed.connect(self.show_quick)
         self.apply_colors(colors)
+
+    def show_quick(self) -> None:
+        """The quick actions ask about what is attached: they are there while something is."""
+        self.quick.setVisible(bool(self.quick.listed) and bool(self.strip.chips()))
 
     def apply_colors(self, colors: theme.Colors) -> None:
         self.attach.setIcon(theme.icon("attach", colors.muted))
@@ -713,6 +725,14 @@ class Composer(QFrame):
                 padding: 0 5px; font-size: 11px; color: {colors.text}; }}
             QToolButton#textLayer:checked {{ background: {colors.accent}; color: {colors.accent_text};
                 border-color: {colors.accent}; }}
+            QToolButton#actionChip {{ border: 1px solid {colors.border}; border-radius: 10px; padding: 1px 8px;
+                font-size: 11px; color: {colors.text}; }}
+            QToolButton#actionChip:hover {{ border-color: {colors.accent}; }}
+            #actionChipsTitle {{ color: {colors.muted}; font-size: 11px; }}
+            QToolButton#thinkingSwitch {{ font-size: 11px; color: {colors.muted}; border: 1px solid {colors.border};
+                border-radius: 4px; padding: 2px 18px 2px 6px; background: transparent; }}
+            QToolButton#thinkingSwitch:checked {{ color: {colors.accent}; border-color: {colors.accent}; }}
+            QToolButton#thinkingSwitch::menu-button {{ border: none; width: 14px; }}
             """
         )
 

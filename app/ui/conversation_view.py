@@ -16,6 +16,7 @@ from app.core.stream_runner import StreamResult, StreamRun
 from app.ui import theme
 from app.ui.panes import ThinkingPane
 from app.ui.session_signals import SessionSignals
+from app.ui.thinking_switch import OFF_NOTE, choice_words
 from app.ui.transcript import AnswerCard, Banner, Transcript, UserCard
 
 RENDERED_AT_OPEN = 8  # turns at the end of a reopened conversation whose answers are rendered at once
@@ -138,14 +139,15 @@ class ConversationView(QObject):
         card = self.cards.get(message_id)
         if not isinstance(card, AnswerCard):
             return
+        self.thinking.set_choice(choice_words(card.turn.thinking_choice))
         if card is self.streaming_card and self.run is not None:
-            self.thinking.show_thinking(self._live_thinking, None)
+            off = card.turn.thinking_choice is not None and not card.turn.thinking_choice.on
+            self.thinking.show_thinking(self._live_thinking, None, OFF_NOTE if off else "")
             seconds = self.run.thinking_seconds()
             self.thinking.set_time(seconds, thinking=self.run.thinking_ended is None)
         else:
             turn = card.turn
-            note = "" if turn.thinking else "no thinking for this answer"
-            self.thinking.show_thinking(turn.thinking, turn.thinking_seconds, note)
+            self.thinking.show_thinking(turn.thinking, turn.thinking_seconds, _no_thinking(turn))
 
     # ------------------------------------------------------------------------------------------------ banners
 
@@ -169,9 +171,9 @@ class ConversationView(QObject):
         assert isinstance(card, AnswerCard)
         self._mark_current()
         self.run, self.streaming_card = run, card
-        self.select_answer(turn.id)
         self.thinking.clear()
         self._live_text = self._live_thinking = self._shown_preparing = ""
+        self.select_answer(turn.id)
         self.timer.start()
 
     def _tick(self) -> None:
@@ -223,5 +225,14 @@ class ConversationView(QObject):
         card.update_meta()
         self.live_answer.emit(result.text, result.thinking, False)
         if self.selected == card.message_id:
-            note = "no thinking for this answer" if not result.thinking else ""
+            note = _no_thinking(turn) if not result.thinking else ""
             self.thinking.show_thinking(result.thinking, result.thinking_seconds, note)
+
+
+def _no_thinking(turn: Turn) -> str:
+    """Why an answer has no thinking to show."""
+    if turn.thinking:
+        return ""
+    if turn.thinking_choice is not None and not turn.thinking_choice.on:
+        return OFF_NOTE
+    return "no thinking for this answer"

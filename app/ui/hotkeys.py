@@ -35,6 +35,21 @@ LABELS = {
 }
 # action -> the command to bind in the desktop's own shortcut settings where global hotkeys cannot work
 COMMANDS = {c.action: c.shell for c in SHORTCUT_COMMANDS}
+# A quick action bound to a hotkey is the action "quick:NAME" (app.core.quick_actions).
+QUICK_PREFIX = "quick:"
+
+
+def quick_key(name: str) -> str:
+    return QUICK_PREFIX + name
+
+
+def label_of(action: str) -> str:
+    """What the person calls an action, a quick action by its name."""
+    if action.startswith(QUICK_PREFIX):
+        return f"Quick action “{action.removeprefix(QUICK_PREFIX)}”"
+    return LABELS.get(action, action)
+
+
 MODIFIERS = {"ctrl": "Ctrl", "control": "Ctrl", "shift": "Shift", "alt": "Alt", "option": "Alt", "cmd": "Cmd"}
 MODIFIERS |= {"meta": "Cmd", "super": "Cmd", "win": "Cmd", "command": "Cmd"}
 MODIFIER_ORDER = ("Ctrl", "Alt", "Shift", "Cmd")
@@ -103,10 +118,11 @@ def normalize(combo: str) -> str:
 
 
 def conflicts(bindings: Mapping[str, str]) -> list[tuple[str, str, str]]:
-    """(action, other action, combo) for each pair bound to the same keys."""
+    """(action, other action, combo) for each pair bound to the same keys (the fixed actions first, then the
+    quick actions in their order)."""
     seen: dict[str, str] = {}
     found = []
-    for action in ACTIONS:
+    for action in [*ACTIONS, *(a for a in bindings if a not in ACTIONS)]:
         combo = bindings.get(action, "")
         if not combo:
             continue
@@ -228,7 +244,7 @@ class Hotkeys(QObject):
         clashes = conflicts(bindings)
         if clashes:
             first, second, combo = clashes[0]
-            raise HotkeyError(f"{combo} is bound to both “{LABELS[first]}” and “{LABELS[second]}”.")
+            raise HotkeyError(f"{combo} is bound to both “{label_of(first)}” and “{label_of(second)}”.")
         self.stop()
         reasons: list[str] = []
         for provider in self.providers:

@@ -2,9 +2,10 @@
 
 This is how capture works where global hotkeys cannot (Wayland): the desktop's own shortcut runs
 ``glmv capture --region``, which reaches the running app in a few milliseconds. The protocol is one UTF-8 line
-per connection, answered by one line once the command has run: ``unknown`` at once for a command the app does
-not know, ``ok`` for "show", and for a capture how it ended (``CaptureOutcome.to_line``: ``captured PATH``,
-``failed MESSAGE``, ...), so `glmv capture` can exit non-zero with the app's message when it could not capture.
+per connection (a command, and for ``quick-action`` its argument after a space), answered by one line once
+the command has run: ``unknown`` at once for a command the app does not know, ``ok`` for "show", and for a
+capture how it ended (``CaptureOutcome.to_line``: ``captured PATH``, ``failed MESSAGE``, ...), so `glmv capture`
+can exit non-zero with the app's message when it could not capture.
 """
 
 from __future__ import annotations
@@ -15,17 +16,19 @@ import hashlib
 import itertools
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from app.core.capture.commands import INSTANCE_COMMANDS, CaptureOutcome
+from app.core.capture.commands import INSTANCE_COMMANDS, QUICK_ACTION_COMMAND, CaptureOutcome
 from app.core.errors import AppError
 
 log = logging.getLogger(__name__)
 
 COMMANDS = INSTANCE_COMMANDS
+# Commands that take the rest of their line as an argument (a quick action's capture and name).
+ARGUMENT_COMMANDS = (QUICK_ACTION_COMMAND,)
 MAX_LINE = 256
 MAX_REPLY = 64 * 1024
 # How long `glmv capture` waits for the running app to say how the capture ended: a region capture waits for the
@@ -63,8 +66,8 @@ def send_command(
     ``reply_timeout_ms`` (``timeout_ms`` when not given): a region capture waits for the person's drag.
 
     Blocking and usable before any QCoreApplication exists, so the CLI can still create the GUI afterwards."""
-    if cmd not in COMMANDS:
-        raise ValueError(f"unknown command {cmd!r}; known: {', '.join(COMMANDS)}")
+    if parse_line(cmd) is None:
+        raise ValueError(f"unknown command {cmd!r}; known: {', '.join(COMMANDS + ARGUMENT_COMMANDS)}")
     socket = QLocalSocket()
     socket.connectToServer(name or server_name())
     if not socket.waitForConnected(timeout_ms):
@@ -183,7 +186,7 @@ class InstanceServer(QObject):
                 self._finish(socket)
             return
         command = bytes(socket.readLine(MAX_LINE).data()).decode("utf-8", "replace").strip()
-        if command not in COMMANDS:
+        if parse_line(command) is None:
             log.info("ignored unknown command %r from another instance", command[:40])
             socket.write(b"unknown\n")
             socket.flush()
@@ -207,23 +210,44 @@ class InstanceServer(QObject):
 
 
 Reply = Callable[[str], None]
+# handler(reply), or for ARGUMENT_COMMANDS handler(reply, argument)
+Handler = Callable[..., object]
 
 
-def route_commands(server: InstanceServer, handlers: dict[str, Callable[[Reply], object]]) -> None:
-    """Run ``handlers[command](reply)`` for each command that arrives; the handler calls ``reply(line)`` once,
-    now or when the command has run. A command without a handler, or whose handler raised, is answered for it."""
+def parse_line(line: str) -> tuple[str, str] | None:
+    """(command, argument) of a channel line; None for a line the channel does not take."""
+    command, _, argument = line.partition(" ")
+    if command in COMMANDS and not argument:
+        return command, ""
+    if command in ARGUMENT_COMMANDS and argument.strip():
+        return command, argument.strip()
+    return None
+
+
+def dispatch(handlers: Mapping[str, Handler], line: str, reply: Reply) -> None:
+    """Run the handler of the command ``line`` holds; it calls ``reply(line)`` once, now or when the command has
+    run. A command without a handler, or whose handler raised, is answered for it."""
+    parsed = parse_line(line)
+    handler = handlers.get(parsed[0]) if parsed is not None else None
+    if parsed is None or handler is None:
+        log.info("no handler for command %r", line[:40])
+        reply("unknown")
+        return
+    command, argument = parsed
+    try:
+        if command in ARGUMENT_COMMANDS:
+            handler(reply, argument)
+        else:
+            handler(reply)
+    except Exception as e:
+        log.exception("command %r failed", command)
+        reply(f"failed {type(e).__name__}: {e}")
+
+
+def route_commands(server: InstanceServer, handlers: Mapping[str, Handler]) -> None:
+    """Run the handler of each command that arrives (``dispatch``), answering its sender."""
 
     def run(command: str, ticket: int) -> None:
-        reply = functools.partial(server.answer, ticket)
-        handler = handlers.get(command)
-        if handler is None:
-            log.info("no handler for command %r", command)
-            reply("unknown")
-            return
-        try:
-            handler(reply)
-        except Exception as e:
-            log.exception("command %r failed", command)
-            reply(f"failed {type(e).__name__}: {e}")
+        dispatch(handlers, command, functools.partial(server.answer, ticket))
 
     server.command_received.connect(run)

@@ -136,10 +136,10 @@ def run(overrides: dict | None = None, *, command: str | None = None) -> int:
 
     show_set_aside(window, [d for d in (settings.damaged, store.damaged) if d is not None])
     if command is not None:
-        handler = shell.commands().get(command)
-        if handler is not None:
-            # This process is the app: a failure shows in its window, so nobody else needs the answer.
-            QTimer.singleShot(300, lambda: handler(lambda line: None))
+        from app.ui.instance import dispatch
+
+        # This process is the app: a failure shows in its window, so nobody else needs the answer.
+        QTimer.singleShot(300, lambda: dispatch(shell.commands(), command, lambda line: None))
     try:
         return app.exec()
     finally:

@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
 
         self.view = ConversationView(self.session, self.signals, self.transcript, self.thinking, self.colors, self)
         self.asking = Asking(self.composer, self.session, self.statusBar().showMessage)
+        self.asking.use_settings(settings)
         self.history = HistoryActions(
             self.session, store, self.sidebar, self.asking, self.tasks, self, self.statusBar().showMessage
         )
@@ -161,6 +162,7 @@ class MainWindow(QMainWindow):
         self.composer.stop.clicked.connect(self.stop)
         self.composer.attach.clicked.connect(self.pick_files)
         self.composer.cancel_edit.clicked.connect(self.asking.cancel_edit)
+        self.composer.quick.chosen.connect(self.asking.run_action)
         self.composer.set_streaming(False)
         self.signals.started.connect(lambda: self.composer.set_streaming(True))
         self.signals.ended.connect(self._answer_ended)
@@ -233,6 +235,7 @@ class MainWindow(QMainWindow):
         self.status.setToolTip(
             f"Model: {self.backend.model}" if self.backend is not None and self.backend.model else ""
         )
+        self.composer.thinking.allow_budget(self.backend is not None and self.backend.capabilities.thinking_budget)
 
     def _model_ready(self) -> None:
         self._update_status()
@@ -325,6 +328,7 @@ class MainWindow(QMainWindow):
         self.settings = dataclasses.replace(settings)
         settings_io.save(self.settings, self.settings_path)
         self.session.use_settings(self.settings)
+        self.asking.use_settings(self.settings)
         self.thinking.set_collapsed(self.settings.thinking_collapsed)
         old = self.session.backend
         if same_local(old, self.settings):

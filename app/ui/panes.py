@@ -487,6 +487,9 @@ class ThinkingPane(QWidget):
         self.title.setObjectName("thinkingTitle")
         self.time = QLabel("", self)
         self.time.setObjectName("thinkingTime")
+        # How the answer shown was asked to think ("thinking off", "budget 1,024 tokens"), when not as it liked.
+        self.choice = QLabel("", self)
+        self.choice.setObjectName("thinkingChoice")
         self.view = QPlainTextEdit(self)
         self.view.setObjectName("thinking")
         self.view.setAccessibleName("thinking")
@@ -500,6 +503,7 @@ class ThinkingPane(QWidget):
         header.setContentsMargins(8, 6, 8, 0)
         header.addWidget(self.toggle)
         header.addWidget(self.title)
+        header.addWidget(self.choice)
         header.addStretch(1)
         header.addWidget(self.time)
         layout = QVBoxLayout(self)
@@ -526,6 +530,9 @@ class ThinkingPane(QWidget):
         self.view.clear()
         self.view.setPlaceholderText(PLACEHOLDER)
         self.time.setText("")
+
+    def set_choice(self, text: str) -> None:
+        self.choice.setText(f"· {text}" if text else "")
 
     def show_preparing(self, text: str) -> None:
         """What is prepared before the question goes out, where the reasoning will come; empty when done."""

@@ -40,7 +40,9 @@ from app.core.backends.factory import BackendUnavailable, check_connection
 from app.core.secrets import KeyVault
 from app.core.settings import LIMITS, QUANTIZATIONS, THEMES, Settings
 from app.ui.hotkeys import LABELS
+from app.ui.model_choice import ModelChoice
 from app.ui.model_download import ModelDownloadPanel
+from app.ui.quick_actions_editor import QuickActionsEditor
 from app.ui.sharing import ShareField
 from app.ui.shell import DesktopShell
 from app.ui.shortcut_edit import DesktopCommands, ShortcutsEditor
@@ -78,7 +80,7 @@ class SettingsDialog(QDialog):
         index = self.preset.findData(settings.preset)
         self.preset.setCurrentIndex(max(index, 0))
         self.base_url = QLineEdit(settings.base_url)
-        self.model = QLineEdit(settings.model)
+        self.model = ModelChoice(tasks, settings.model)
         self.key = QLineEdit()
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
         self.key.setObjectName("apiKey")
@@ -216,6 +218,9 @@ class SettingsDialog(QDialog):
         self.tabs.setObjectName("settingsTabs")
         self.tabs.addTab(model_tab, "Model")
         self.tabs.addTab(self.capture_tab, "Capture and shortcuts")
+        self.quick_actions = QuickActionsEditor(settings.actions(), settings.translate_language)
+        self.quick_actions.setObjectName("quickActionsTab")
+        self.tabs.addTab(self.quick_actions, "Quick actions")
         self.tabs.addTab(self._appearance_tab(settings), "Appearance")
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
@@ -359,6 +364,11 @@ class SettingsDialog(QDialog):
             self.tabs.setCurrentWidget(self.capture_tab)
             self.shortcuts.edits[action].setFocus()
             return
+        problem = self.quick_actions.problems(self.shortcuts.bindings())
+        if problem is not None:
+            self.save_problem.setText(f"Not saved: {problem}.")
+            self.tabs.setCurrentWidget(self.quick_actions)
+            return
         super().accept()
 
     def _show_page(self, index: int) -> None:
@@ -389,6 +399,17 @@ class SettingsDialog(QDialog):
         )
         self.key_where.setText(self.vault.where(preset.name, base_url))
         self.test_result.clear()
+        self._offer_models()
+
+    def _offer_models(self) -> None:
+        """The models the preset offers: the known ones now, the server's own once it answers (a cloud is not
+        asked without a key)."""
+        preset = self._preset()
+        base_url = self.base_url.text().strip() or None
+        key = self.key.text().strip() or self.vault.get(preset.name, base_url)
+        self.model.offer(preset.name, None)
+        if key or not preset.needs_key:
+            self.model.ask_server(preset.name, base_url or preset.base_url, key)
 
     def local_choice(self) -> str:
         """The folder when one is given, else the model id: what the local backend will load."""
@@ -418,11 +439,13 @@ class SettingsDialog(QDialog):
         def done(message: object) -> None:
             self.test.setEnabled(True)
             self.test_result.setText(str(message))
+            self._offer_models()
 
         def failed(error: BaseException) -> None:
             self.test.setEnabled(True)
             text = str(error) if isinstance(error, BackendUnavailable) else f"Failed: {error}"
             self.test_result.setText(text)
+            self._offer_models()
 
         self.tasks.run(lambda: check_connection(base_url, key), done, failed, name="test-connection")
 
@@ -456,5 +479,7 @@ class SettingsDialog(QDialog):
             record_max_seconds=self.record_max.value(),
             close_to_tray=self.close_to_tray.isChecked(),
             **self.share.values(),
+            quick_actions=[action.to_dict() for action in self.quick_actions.chosen()],
+            translate_language=self.quick_actions.translate_language(),
             warnings=[],
         )

@@ -19,12 +19,13 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from app.core import settings as settings_io
-from app.core.capture.commands import CAPTURE_COMMANDS
+from app.core.capture.commands import CAPTURE_COMMANDS, QUICK_ACTION_COMMAND, CaptureOutcome, parse_quick_action
+from app.core.quick_actions import QuickAction, QuickActionError, find_action
 from app.core.settings import Settings
 from app.ui.capture.controller import CaptureController
 from app.ui.floating import FloatingWindow
-from app.ui.hotkeys import DesktopShortcutProvider, HotkeyError, Hotkeys, default_bindings
-from app.ui.instance import InstanceServer, Reply, route_commands
+from app.ui.hotkeys import QUICK_PREFIX, DesktopShortcutProvider, HotkeyError, Hotkeys, default_bindings, quick_key
+from app.ui.instance import Handler, InstanceServer, Reply, route_commands
 from app.ui.tray import Tray
 
 if TYPE_CHECKING:
@@ -34,8 +35,10 @@ log = logging.getLogger(__name__)
 
 
 def bindings_for(settings: Settings) -> dict[str, str]:
-    """The platform's default shortcuts with the person's changes applied ("" turns one off)."""
-    return {**default_bindings(), **{k: v for k, v in settings.shortcuts.items() if k in default_bindings()}}
+    """The platform's default shortcuts with the person's changes applied ("" turns one off), and the quick
+    actions' own hotkeys."""
+    fixed = {**default_bindings(), **{k: v for k, v in settings.shortcuts.items() if k in default_bindings()}}
+    return {**fixed, **{quick_key(a.name): a.hotkey for a in settings.actions() if a.hotkey}}
 
 
 class DesktopShell(QObject):
@@ -131,6 +134,8 @@ class DesktopShell(QObject):
         # its events, and a segmentation fault on entering it was found by the window soak (tests/soak_window.py).
         window.hide_instead_of_closing = self._close_to_tray
         window.quit_app = self.quit
+        # The quick action whose capture is under way: the capture goes to it, not into the composer.
+        self._asked_by: QuickAction | None = None
         self.capture.prepare()
 
     @property
@@ -139,14 +144,19 @@ class DesktopShell(QObject):
 
     # ------------------------------------------------------------------------------------------ actions
 
-    def commands(self) -> dict[str, Callable[[Reply], object]]:
+    def commands(self) -> dict[str, Handler]:
         """What each `glmv capture` command does in the running app; each answers ``reply`` once it has run, a
         capture with how it ended (the file, or what failed), so the command can exit non-zero with the message."""
-        handlers: dict[str, Callable[[Reply], object]] = {
+        handlers: dict[str, Handler] = {
             c.instance: functools.partial(self._capture_command, c.action) for c in CAPTURE_COMMANDS
         }
         handlers["show"] = self._show_command
+        handlers[QUICK_ACTION_COMMAND] = self._quick_action_command
         return handlers
+
+    def _quick_action_command(self, reply: Reply, argument: str) -> None:
+        capture, name = parse_quick_action(argument)
+        self.run_quick_action(name, capture, done=lambda outcome: reply(outcome.to_line()))
 
     def _capture_command(self, action: str, reply: Reply) -> None:
         self.capture.run(action, done=lambda outcome: reply(outcome.to_line()))
@@ -166,10 +176,33 @@ class DesktopShell(QObject):
             "history": self._show_history,
         }
         handler = handlers.get(action)
-        if handler is None:
+        if action.startswith(QUICK_PREFIX):
+            self.run_quick_action(action.removeprefix(QUICK_PREFIX))
+        elif handler is None:
             log.info("no handler for hotkey action %r", action)
         else:
             handler()
+
+    def run_quick_action(
+        self, name: str, capture: str | None = None, done: Callable[[CaptureOutcome], None] | None = None
+    ) -> None:
+        """A quick action from its hotkey or `glmv capture --action`: capture (``capture`` "region" or "full",
+        else the action's own kind), then its question about the capture goes at once."""
+        try:
+            action = find_action(self.settings.actions(), name)
+        except QuickActionError as e:
+            self.window.statusBar().showMessage(str(e), 10000)
+            if done is not None:
+                done(CaptureOutcome("failed", str(e)))
+            return
+
+        def ended(outcome: CaptureOutcome) -> None:
+            self._asked_by = None  # a capture that failed or was cancelled asks nothing
+            if done is not None:
+                done(outcome)
+
+        self._asked_by = action
+        self.capture.run(f"capture_{capture or action.capture}", done=ended)
 
     def start_hotkeys(self) -> str:
         """(Re)start the global hotkeys from the settings; returns the status line shown in the status bar."""
@@ -192,8 +225,13 @@ class DesktopShell(QObject):
         return status
 
     def attach_capture(self, path: str) -> None:
-        """A screenshot or recording is ready: it goes to the composer, question box focused."""
-        self.window.add_attachment_path(path)
+        """A screenshot or recording is ready: it goes to the composer, question box focused; one a quick action
+        took goes to that action's question, and the answer is shown where the person looks."""
+        action, self._asked_by = self._asked_by, None
+        if action is not None:
+            self.window.asking.ask_about(path, action)
+        else:
+            self.window.add_attachment_path(path)
         if self.floating.isVisible() and not self.window.isVisible():
             self.floating.raise_()
             self.floating.activateWindow()

@@ -174,6 +174,7 @@ def style_sheet(c: Colors) -> str:
     #thinking {{ background: transparent; border: none; color: {c.muted}; }}
     #thinkingTitle {{ font-weight: 600; color: {c.text}; }}
     #thinkingTime {{ color: {c.muted}; }}
+    #thinkingChoice {{ color: {c.muted}; }}
     #composerBox {{ border: 1px solid {c.border}; border-radius: 12px; background: {c.surface}; }}
     #composer {{ border: none; background: transparent; color: {c.text}; }}
     #send {{ background: {c.accent}; border: none; border-radius: 8px; padding: 6px; }}

@@ -37,6 +37,7 @@ from app.core.events import Done, Event, Failed, Preparing
 from app.core.logs import redact
 from app.core.media import ImagePart, MediaCancelled, MediaError, MediaTarget, Progress, TextPart, VideoPart, prepare
 from app.core.media.prepared import SHARED
+from app.core.media.told import told_parts
 from app.core.reasoning import ReasoningSplitter
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ class ApiBackend:
             messages.append({"role": message.role, "content": content})
         self._check_counts(images, videos)
         body: dict = {"model": self.model, "messages": messages, "stream": True}
-        body.update(self.dialect.thinking_fields(options.thinking))
+        body.update(self.dialect.thinking_fields(options.thinking, options.thinking_budget))
         if options.max_tokens is not None:
             body["max_tokens"] = self.dialect.clamp_max_tokens(options.max_tokens)
         if options.temperature is not None:
@@ -166,10 +167,8 @@ class ApiBackend:
         target = self.media_target
         for attachment in message.attachments:
             report = prepare(attachment, target, cancel=cancel, progress=progress, cache=SHARED)
-            for part in report.parts:
+            for part in told_parts(report):
                 if isinstance(part, ImagePart):
-                    if part.label:
-                        parts.append({"type": "text", "text": part.label})
                     url = self.dialect.media_url(part.mime, base64.b64encode(part.data).decode("ascii"))
                     parts.append({"type": "image_url", "image_url": {"url": url}})
                     images += 1

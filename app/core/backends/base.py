@@ -6,6 +6,7 @@ which one answers.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ class Capabilities:
     video: bool = False
     max_images: int | None = None
     thinking_switch: bool = True
+    # Whether a question can bound how long the model thinks (``GenerationOptions.thinking_budget``).
+    thinking_budget: bool = False
     max_image_bytes: int | None = None
     max_image_side: int | None = None
     max_video_bytes: int | None = None
@@ -40,13 +43,35 @@ class GenerationOptions:
     """Per-request settings. ``None`` leaves the value to the server or the checkpoint's own defaults.
 
     ``history_turns`` limits how many past question/answer pairs are sent (``None``: all of them).
+    ``thinking_budget``: the most tokens the model may think for before it answers, where the backend can hold
+    it to that (``Capabilities.thinking_budget``); ``None`` is no limit.
     """
 
     thinking: bool = True
+    thinking_budget: int | None = None
     max_tokens: int | None = None
     temperature: float | None = None
     top_p: float | None = None
     history_turns: int | None = None
+
+
+@dataclass(frozen=True)
+class ThinkingChoice:
+    """Whether the model thinks before answering one question, and for at most how many tokens (``budget``
+    None: no limit). The composer's switch and a quick action make one; the session applies it to that
+    question's answer (and to answering it again)."""
+
+    on: bool = True
+    budget: int | None = None
+
+    def applied(self, options: GenerationOptions, capabilities: Capabilities) -> GenerationOptions:
+        """``options`` for this question: thinking switched as chosen, the budget where the backend takes one."""
+        budget = self.budget if self.on and capabilities.thinking_budget else None
+        return dataclasses.replace(options, thinking=self.on, thinking_budget=budget)
+
+    def effective(self, capabilities: Capabilities) -> ThinkingChoice:
+        """The choice as the backend can follow it: a budget it cannot hold the model to is dropped."""
+        return ThinkingChoice(self.on, self.budget if self.on and capabilities.thinking_budget else None)
 
 
 class Backend(Protocol):

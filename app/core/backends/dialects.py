@@ -39,6 +39,11 @@ class Dialect:
     ``max_request_bytes`` bounds the whole request body; a video file must fit in it as base64, so
     ``video_bytes_limit`` is the smaller of ``max_video_bytes`` and what fits.
 
+    ``thinking_budget_field``: the body field that bounds how many tokens the model thinks for, where the server
+    has one: vLLM's ``thinking_token_budget`` (enforced when the server runs with ``--reasoning-config``). Z.ai and
+    BigModel document none; SGLang enforces budgets only through a logit processor the server must allow and the
+    client must send as serialized code, and llama.cpp only per server (``--reasoning-budget``).
+
     ``send_processor_size``: the server may not resize images as GLM's processor does, so they go at the
     processor's size. llama.cpp resizes with its own token limits, bilinear and letterboxed; an unknown server
     may do anything. vLLM, SGLang and Z.ai run the processor, which rounds an image to its grid itself.
@@ -61,6 +66,7 @@ class Dialect:
     max_tokens_limit: int | None = None
     context_tokens: int = GLM_CONTEXT_TOKENS
     send_processor_size: bool = False
+    thinking_budget_field: str | None = None
 
     @property
     def capabilities(self) -> Capabilities:
@@ -69,6 +75,7 @@ class Dialect:
             video=self.accepts_video,
             max_images=self.max_images,
             thinking_switch=True,
+            thinking_budget=self.thinking_budget_field is not None,
             max_image_bytes=self.max_image_bytes,
             max_image_side=self.max_image_side,
             max_video_bytes=self.video_bytes_limit,
@@ -97,11 +104,16 @@ class Dialect:
         known = [limit for limit in limits if limit is not None]
         return min(known) if known else None
 
-    def thinking_fields(self, enabled: bool) -> dict:
-        """The body fields that switch thinking on or off for this server."""
+    def thinking_fields(self, enabled: bool, budget: int | None = None) -> dict:
+        """The body fields that switch thinking on or off for this server, and bound it to ``budget`` tokens
+        where the server takes a budget (``thinking_budget_field``; elsewhere it is not sent)."""
         if self.thinking_style == "thinking_field":
-            return {"thinking": {"type": "enabled" if enabled else "disabled"}}
-        return {"chat_template_kwargs": {"enable_thinking": enabled}}
+            fields: dict = {"thinking": {"type": "enabled" if enabled else "disabled"}}
+        else:
+            fields = {"chat_template_kwargs": {"enable_thinking": enabled}}
+        if enabled and budget is not None and self.thinking_budget_field is not None:
+            fields[self.thinking_budget_field] = max(0, budget)
+        return fields
 
     def media_url(self, mime: str, b64: str) -> str:
         """Z.ai's own SDK strips the data-URI prefix and sends bare base64; the open servers want a data URI."""
@@ -145,6 +157,9 @@ _ZAI_LIMITS: _Limits = {
     "max_tokens_limit": 32768,
 }
 
+# BigModel's own limits: 5 MB and 6000x6000 pixels an image, as Z.ai's, but at most 50 images a request.
+_BIGMODEL_LIMITS: _Limits = {**_ZAI_LIMITS, "max_images": 50}
+
 DIALECTS: dict[str, Dialect] = {
     "zai": Dialect(
         name="zai",
@@ -164,7 +179,7 @@ DIALECTS: dict[str, Dialect] = {
         reasoning_field="reasoning_content",
         accepts_video=True,
         stream_usage_option=False,
-        **_ZAI_LIMITS,
+        **_BIGMODEL_LIMITS,
     ),
     "vllm": Dialect(
         name="vllm",
@@ -175,6 +190,7 @@ DIALECTS: dict[str, Dialect] = {
         accepts_video=True,
         stream_usage_option=True,
         max_request_bytes=OPEN_SERVER_REQUEST_BYTES,
+        thinking_budget_field="thinking_token_budget",
     ),
     "sglang": Dialect(
         name="sglang",

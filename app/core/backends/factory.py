@@ -97,32 +97,9 @@ def check_connection(base_url: str, api_key: str | None, timeout: float = 10.0) 
 
 
 def _check_connection(base_url: str, api_key: str | None, timeout: float) -> str:
-    import json
+    from app.core.backends.models import list_models
 
-    import httpx
-
-    from app.core.backends.api import MAX_BODY_BYTES, read_capped
-
-    url = base_url.rstrip("/") + "/models"
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    try:
-        with httpx.stream("GET", url, headers=headers, timeout=timeout) as response:
-            raw, _ = read_capped(response, MAX_BODY_BYTES)
-    except httpx.TransportError as e:
-        raise BackendUnavailable(f"Cannot reach {base_url}: {e}. Check the address and your network.") from e
-    if response.status_code in (401, 403):
-        raise BackendUnavailable(f"The server refused the API key (HTTP {response.status_code}). Check the key.")
-    if response.status_code == 404:
-        raise BackendUnavailable(
-            f"{url} was not found (HTTP 404). The server answered, but the base URL may be missing /v1."
-        )
-    if response.status_code >= 400:
-        said = raw[:200].decode("utf-8", "replace")
-        raise BackendUnavailable(f"The server answered HTTP {response.status_code}: {said}")
-    try:
-        models = [str(m["id"]) for m in json.loads(raw).get("data", [])]
-    except (ValueError, KeyError, TypeError, AttributeError):
-        models = []
+    models = list_models(base_url, api_key, timeout)
     if not models:
         return "Connected. The server did not list its models."
     shown = ", ".join(models[:4]) + (f" and {len(models) - 4} more" if len(models) > 4 else "")

@@ -21,6 +21,7 @@ from app.core.events import Done, Event, Failed, Preparing
 from app.core.media import ImagePart, MediaError, MediaTarget, TextPart, VideoPart, prepare
 from app.core.media.kinds import access_problem, detect_kind
 from app.core.media.prepared import SHARED
+from app.core.media.told import image_introduction, told_parts
 from app.core.reasoning import ReasoningSplitter
 from glmv_local import chat, jobs
 from glmv_local.download import DEFAULT_MODEL
@@ -69,7 +70,11 @@ class LocalBackend:
         else:
             video = importlib.util.find_spec("torchvision") is not None
         return Capabilities(
-            images=True, video=video, thinking_switch=True, context_tokens=self.engine.settings.context_tokens
+            images=True,
+            video=video,
+            thinking_switch=True,
+            thinking_budget=True,
+            context_tokens=self.engine.settings.context_tokens,
         )
 
     @property
@@ -112,6 +117,7 @@ class LocalBackend:
                 temperature=options.temperature,
                 top_p=options.top_p,
                 cancel=cancel,
+                thinking_budget=options.thinking_budget if options.thinking else None,
             )
         except MediaError as e:
             yield Failed("input", str(e))
@@ -165,13 +171,12 @@ class LocalBackend:
         parts: list[chat.Part] = []
         for attachment in message.attachments:
             image = straight_image(attachment, target)
-            if image is not None:
+            if image is not None:  # told as prepare's report would tell it, then the image itself
+                parts.append(chat.Text(image_introduction(Path(attachment.path), image.width, image.height) + "\n"))
                 parts.append(chat.Image(image))
                 continue
-            for part in prepare(attachment, target, cache=SHARED).parts:
+            for part in told_parts(prepare(attachment, target, cache=SHARED)):
                 if isinstance(part, ImagePart):
-                    if part.label:
-                        parts.append(chat.Text(part.label))
                     image = Image.open(io.BytesIO(part.data))
                     image.load()
                     parts.append(chat.Image(image))

@@ -38,6 +38,23 @@ CAPTURE_COMMANDS = (
 )
 # What the running app's command channel accepts: the captures, and "show" (a second `glmv` brings it forward).
 INSTANCE_COMMANDS = (*(c.instance for c in CAPTURE_COMMANDS), "show")
+# `glmv capture [--region|--full] --action NAME`: a capture that a quick action asks about at once. Its line
+# carries the capture ("region", "full", or "-" for the action's own) and the action's name.
+QUICK_ACTION_COMMAND = "quick-action"
+QUICK_ACTION_CAPTURES = {"capture-region": "region", "capture-full": "full"}
+
+
+def quick_action_line(capture: str | None, name: str) -> str:
+    """The channel's line for a quick action run on a capture; ``capture`` is a capture command or None."""
+    return f"{QUICK_ACTION_COMMAND} {QUICK_ACTION_CAPTURES.get(capture or '', '-')} {name}"
+
+
+def parse_quick_action(argument: str) -> tuple[str | None, str]:
+    """(capture kind or None for the action's own, action name) from a quick-action line's argument."""
+    capture, _, name = argument.partition(" ")
+    return (capture if capture in QUICK_ACTION_CAPTURES.values() else None), name.strip()
+
+
 # The ones worth a desktop shortcut of their own (the active-window capture has no default hotkey either).
 SHORTCUT_COMMANDS = tuple(c for c in CAPTURE_COMMANDS if c.action != "capture_window")
 

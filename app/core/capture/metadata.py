@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.core.capture.geometry import Rect, Screen
+from app.core.capture.geometry import Rect, Screen, virtual_bounds
 
 if TYPE_CHECKING:
     from PIL.PngImagePlugin import PngInfo
@@ -31,6 +31,16 @@ class CaptureInfo:
 
     rect: Rect
     screens: tuple[Screen, ...]
+
+    def shows(self) -> str:
+        """ "screen" when the capture is exactly one screen, "screens" when it is all of several, else "region"
+        (a dragged area or a window)."""
+        natives = [s.native for s in self.screens]
+        if self.rect in natives:
+            return "screen"
+        if len(natives) > 1 and self.rect == virtual_bounds(natives):
+            return "screens"
+        return "region"
 
 
 def capture_metadata(rect: Rect, screens: Sequence[Screen]) -> dict:

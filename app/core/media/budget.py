@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.core.media.parts import ImagePart, MediaReport, MediaTarget, TextPart, VideoPart, estimate_text_tokens
+from app.core.media.parts import ImagePart, MediaReport, MediaTarget, VideoPart, estimate_text_tokens
+from app.core.media.told import told_text_tokens
 
 # Room kept free for the answer (and its reasoning) when checking a message against the context.
 DEFAULT_ANSWER_RESERVE = 16384
@@ -64,12 +65,15 @@ class MessageBudget:
         return self.total_tokens / self.context_tokens if self.context_tokens else 0.0
 
 
-def _cost(report: MediaReport) -> AttachmentCost:
+def attachment_cost(report: MediaReport) -> AttachmentCost:
+    """What one attachment costs as it goes to the model: its images and videos, and its text with the words
+    that introduce it."""
     images = sum(1 for p in report.parts if isinstance(p, ImagePart))
     videos = sum(1 for p in report.parts if isinstance(p, VideoPart))
-    text = sum(estimate_text_tokens(p.text) for p in report.parts if isinstance(p, TextPart))
-    labels = sum(estimate_text_tokens(p.label) for p in report.parts if isinstance(p, ImagePart) and p.label)
-    return AttachmentCost(report.path, report.kind, report.tokens + labels, images, videos, text + labels)
+    # The words the model is told with the attachment (its introduction, page labels, notes) and its own text.
+    text = told_text_tokens(report)
+    media = sum(p.tokens for p in report.parts if isinstance(p, (ImagePart, VideoPart)))
+    return AttachmentCost(report.path, report.kind, media + text, images, videos, text)
 
 
 def _way_out(reports: list[MediaReport], costs: list[AttachmentCost], excess: int) -> str:
@@ -111,7 +115,7 @@ def check_message(
     Over the limit, the warning names the total and the context and ``way_out`` says what to change; a request
     that cannot fit fails at the server anyway, so the person hears it before sending.
     """
-    costs = [_cost(r) for r in reports]
+    costs = [attachment_cost(r) for r in reports]
     prompt = estimate_text_tokens(prompt_text)
     total = prompt + history_tokens + sum(c.tokens for c in costs)
     budget = MessageBudget(costs, prompt, total, target.context_tokens, answer_reserve)

@@ -142,7 +142,17 @@ def prepare(
     part, more = _build(img, target, source=str(path), source_size=size)
     report.parts.append(part)
     report.renderer = "pillow"
+    report.screenshot = screenshot_of(path)
     report.warnings.extend(notes + more)
+
+
+def screenshot_of(path: Path) -> str | None:
+    """What one of our screenshots shows ("screen", "screens" or "region", from the capture metadata in its PNG);
+    None for any other image."""
+    from app.core.capture.metadata import read_capture_metadata
+
+    info = read_capture_metadata(path)
+    return info.shows() if info is not None else None
 
 
 def _open(path: Path, target: MediaTarget | None = None) -> tuple[Image.Image, tuple[int, int], list[str]]:

@@ -84,7 +84,9 @@ class MediaTarget:
 
 @dataclass
 class MediaReport:
-    """What ``glmv inspect`` and the attachments strip show for one attachment."""
+    """What ``glmv inspect`` and the attachments strip show for one attachment, and what the model is told of
+    it (``told``): ``pages_chosen`` are the pages or slides the person selected (None: all), ``pages_used`` those
+    that went; ``screenshot`` says what a screenshot of ours shows ("screen", "screens" or "region")."""
 
     path: str
     kind: str
@@ -93,6 +95,8 @@ class MediaReport:
     renderer: str | None = None
     pages_total: int | None = None
     pages_used: list[int] | None = None
+    pages_chosen: list[int] | None = None
+    screenshot: str | None = None
 
     @property
     def tokens(self) -> int:

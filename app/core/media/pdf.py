@@ -22,6 +22,7 @@ from app.core.media.budget import image_budget, text_char_cap
 from app.core.media.images import fit_size, image_part
 from app.core.media.pages import PagePlan, PageSpecError, format_pages, parse_pages, plan_pages, which_of
 from app.core.media.parts import ImagePart, MediaReport, MediaTarget, TextPart
+from app.core.media.told import text_heading
 
 if TYPE_CHECKING:
     import pymupdf
@@ -183,6 +184,7 @@ def _render_document(
         selected = parse_pages(pages_spec, total, report.warnings)
     except PageSpecError as e:
         raise MediaError(f"{name}: {e}; choose {unit.lower()}s between 1 and {total}") from e
+    report.pages_chosen = selected
     if text_layer:
         _render_text_layer(doc, selected, target, report, unit, name, cancel)
     else:
@@ -308,7 +310,7 @@ def _render_text_layer(
         if len(text) < MIN_TEXT_CHARS:
             image_pages.append(number)
             continue
-        block = f"--- {unit} {number} ---\n{text}"
+        block = f"{text_heading(name, unit, number, doc.page_count)}\n{text}"
         if used_chars + len(block) > cap:
             stopped_at = number
             break
@@ -316,7 +318,7 @@ def _render_text_layer(
         used_chars += len(block) + 2
         text_pages.append(number)
     if pending:
-        report.parts.append(TextPart(f"Text of {name}:\n\n" + "\n\n".join(pending)))
+        report.parts.append(TextPart("\n\n".join(pending)))
     if image_pages:
         budget = image_budget(target)
         first = _first_rect(doc, image_pages)

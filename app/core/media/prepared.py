@@ -55,6 +55,7 @@ def copy_report(report: MediaReport) -> MediaReport:
         parts=list(report.parts),
         warnings=list(report.warnings),
         pages_used=list(report.pages_used) if report.pages_used is not None else None,
+        pages_chosen=list(report.pages_chosen) if report.pages_chosen is not None else None,
     )
 
 

@@ -135,6 +135,7 @@ def _through_python_pptx(
         selected = parse_pages(attachment.pages, total, report.warnings)
     except PageSpecError as e:
         raise MediaError(f"{path.name}: {e}; choose slides between 1 and {total}") from e
+    report.pages_chosen = selected
     budget = image_budget(target)
     plan = plan_pages(selected, budget, min_tokens=MIN_SLIDE_TOKENS, max_tokens=MAX_SLIDE_TOKENS)
     width_emu, height_emu = prs.slide_width or 9144000, prs.slide_height or 6858000

@@ -107,4 +107,4 @@ def prepare(
             "attach the part that matters to send the rest"
         )
         text = kept + f"\n[... truncated: the first {len(kept):,} characters of {path.name} were kept]"
-    report.parts.append(TextPart(f"File: {path.name}\n\n{text}"))
+    report.parts.append(TextPart(text))  # introduced by its name where it is sent (``media.told``)
