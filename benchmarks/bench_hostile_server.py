@@ -81,7 +81,7 @@ def main() -> int:
         for case, size, name in (("video", 600, "600 MB video"), ("whole", 60, "60 MB video within the limit")):
             if case not in cases:
                 continue
-            from tests.core.backends.test_api_video_size import padded_video
+            from tests.support.videos import padded_video
 
             with tempfile.TemporaryDirectory(dir=args.dir) as folder:
                 made = time.monotonic()

@@ -39,7 +39,7 @@ from tests.support.profiled_app import (
     xdotool,
     xvfb_and_server,
 )
-from tests.ui.capture.test_capture_x11 import H, W, decode, pattern
+from tests.support.screen_pattern import H, W, decode, pattern
 
 pytestmark = [pytest.mark.gui, pytest.mark.skipif(xvfb.missing() is not None, reason=xvfb.missing() or "")]
 

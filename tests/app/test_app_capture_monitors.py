@@ -2,9 +2,10 @@
 
 Xvfb's one screen is split into two RandR 1.5 monitors (``xvfb.xvfb_monitors``), which Qt's xcb platform makes
 two QScreens of: a 1920x1080 primary and a 1280x1024 monitor right of it, with a strip below the second that no
-monitor shows. The pattern of test_capture_x11 covers the whole root window, so every captured pixel says where
-it came from. The app runs as `python -m app.cli` (``profiled_app.started``) with its main window across both
-monitors, over what is captured; `glmv capture` is what a desktop shortcut runs, and xdotool is the person.
+monitor shows. The pattern of ``tests.support.screen_pattern`` covers the whole root window, so every captured
+pixel says where it came from. The app runs as `python -m app.cli` (``profiled_app.started``) with its main window
+across both monitors, over what is captured; `glmv capture` is what a desktop shortcut runs, and xdotool is the
+person.
 
 A second display puts a 1366x768 panel at 175 % beside the primary, a size Qt's logical geometry cannot give back
 (781 logical x 1.75 = 1366.75): the capture must still be the panel, no more and no less.
@@ -35,7 +36,7 @@ from tests.support.profiled_app import (
     until,
     xvfb_and_server,
 )
-from tests.ui.capture.test_capture_x11 import pattern
+from tests.support.screen_pattern import pattern
 
 pytestmark = [
     pytest.mark.gui,

@@ -7,13 +7,24 @@ One app serves the module; each test starts from a new chat with an empty compos
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.support import xvfb
-from tests.support.app_window import click, key, look, running_app, settle, snapshot, type_text
+from tests.support.app_window import (
+    activate,
+    attach_from_dialog,
+    click,
+    key,
+    look,
+    running_app,
+    settle,
+    snapshot,
+    start_new_chat,
+    type_text,
+)
 from tests.support.openai_server import dialect_stream, error_reply
+from tests.support.paths import CORPUS
 from tests.support.profiled_app import glmv, xdotool
 from tests.support.profiled_app import until as _until
 
@@ -24,15 +35,6 @@ pytestmark = [pytest.mark.gui, pytest.mark.skipif(xvfb.missing() is not None, re
 def app(tmp_path_factory):
     with running_app(tmp_path_factory.mktemp("flow")) as running:
         yield running
-
-
-def start_new_chat(app) -> None:
-    """A new chat, nothing in the composer, the window in front: what each real-window test starts from."""
-    assert app.proc.poll() is None, f"the app exited: {app.log.read_text()[-3000:]}"
-    look(app, "w.focus_composer()")
-    activate(app)  # tooltips are shown for the active window only
-    key(app, "ctrl+n")
-    settle(app)
 
 
 @pytest.fixture
@@ -261,27 +263,6 @@ def test_after_a_delete_the_sidebar_still_elides_and_highlights_the_conversation
     assert look(app, "w.conversation_id") is None
     assert highlighted(app) == []
     assert not look(app, "w.sidebar.list.horizontalScrollBar().isVisible()")
-
-
-CORPUS = Path("/work/shared/corpus")
-
-
-def attach_from_dialog(app, path: Path) -> None:
-    """Ctrl+O, the file's path typed into the dialog, Enter."""
-    key(app, "ctrl+o")
-    _until(lambda: look(app, "app.activeModalWidget() is not None"), 10, "the file dialog")
-    settle(app, 0.5)
-    type_text(app, str(path))
-    key(app, "Return")
-    _until(lambda: look(app, "app.activeModalWidget() is None"), 10, "the file dialog to close")
-    activate(app)
-
-
-def activate(app) -> None:
-    """What a window manager does when a dialog closes, or a click on the window: X focus back on it (with no
-    window manager it is left on nothing, and the window is inactive)."""
-    xdotool(app, "windowfocus", "--sync", str(look(app, "int(w.winId())")))
-    settle(app)
 
 
 def hover(app, widget: str) -> str:

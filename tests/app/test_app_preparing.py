@@ -8,17 +8,25 @@ The deck goes last: LibreOffice takes seconds to convert it, so Enter lands whil
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.app.test_app_conversation_flow import attach_from_dialog, start_new_chat
 from tests.support import xvfb
-from tests.support.app_window import click, key, look, running_app, settle, snapshot, type_text
+from tests.support.app_window import (
+    attach_from_dialog,
+    click,
+    key,
+    look,
+    running_app,
+    settle,
+    snapshot,
+    start_new_chat,
+    type_text,
+)
 from tests.support.openai_server import dialect_stream
+from tests.support.paths import CORPUS
 from tests.support.profiled_app import until
 
-CORPUS = Path("/work/shared/corpus")
 FILES = ("mupdf_explored.pdf", "glmv-bench-chart.jpeg", "cht-chart-type.pptx")
 
 pytestmark = [

@@ -1,9 +1,10 @@
 """Boxes on the live screen, through the assembled app on a real X server, read back as screen pixels.
 
-Xvfb's screen is split into two RandR monitors (``xvfb.xvfb_monitors``) and covered with test_capture_x11's
-pattern, whose every pixel says where it is. The app runs with the test probe (``tests.support.app_window``) for
-looking; people act through xdotool and `glmv capture --region`: a region is dragged on one monitor, the screenshot
-goes out with a question, the loopback server answers with a box, and "Show on screen" is clicked under the answer.
+Xvfb's screen is split into two RandR monitors (``xvfb.xvfb_monitors``) and covered with the pattern of
+``tests.support.screen_pattern``, whose every pixel says where it is. The app runs with the test probe
+(``tests.support.app_window``) for looking; people act through xdotool and `glmv capture --region`: a region is
+dragged on one monitor, the screenshot goes out with a question, the loopback server answers with a box, and
+"Show on screen" is clicked under the answer.
 An mss grab of the whole X screen must then show the box's outline on exactly the screen pixels around the box,
 and the box itself clear, at scale 1 and 2 (QT_SCREEN_SCALE_FACTORS, per monitor, both ways round), on the
 primary and on the second monitor. Esc, or a click anywhere (which goes through to what is under it), takes the
@@ -42,7 +43,7 @@ from tests.support.profiled_app import (
     xdotool,
     xvfb_and_server,
 )
-from tests.ui.capture.test_capture_x11 import pattern
+from tests.support.screen_pattern import pattern
 
 pytestmark = [
     pytest.mark.gui,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,36 +12,18 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.support.cli import cli_env, glmv
 from tests.support.openai_server import (
     Stream,
     closed_port_url,
     dialect_chunks,
     dialect_stream,
     error_reply,
-    openai_server_fixture,  # noqa: F401 (the openai_server fixture)
 )
+from tests.support.paths import CORPUS, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 REASONING = "The user asks where the cat is."
 ANSWER = "The cat is at <|begin_of_box|>[[120, 340, 560, 780]]<|end_of_box|>."
-
-
-def glmv(*args: str, env: dict | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=ROOT,
-        env=_env(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def _env(extra: dict | None = None) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "GLMV_API_KEY"}
-    env["PYTHONIOENCODING"] = "utf-8"
-    env.update(extra or {})
-    return env
 
 
 def lines(out: str) -> list[dict]:
@@ -249,7 +230,7 @@ def test_sigint_mid_stream_exits_130_and_keeps_what_was_printed(openai_server):
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "ask", "--base-url", openai_server.url, "--model", "m", "--json", "hi"],
         cwd=ROOT,
-        env=_env(),
+        env=cli_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -331,7 +312,7 @@ def test_inspect_reports_unusable_files_and_exits_2(tmp_path):
 
 
 def test_inspect_a_real_pdf_with_pages():
-    corpus = ROOT.parent / "shared" / "corpus"
+    corpus = CORPUS
     pdf = corpus / "mupdf_explored.pdf"
     if not pdf.exists():
         pytest.skip("the shared corpus is not here")
@@ -405,7 +386,7 @@ def test_ask_plain_prints_hostile_model_and_server_text_inert(openai_server):
 
 
 def test_inspect_says_page_for_one_page_and_pages_for_more():
-    corpus = ROOT.parent / "shared" / "corpus"
+    corpus = CORPUS
     one, long = corpus / "github_sample.pdf", corpus / "mupdf_explored.pdf"
     if not (one.exists() and long.exists()):
         pytest.skip("the shared corpus is not here")

@@ -14,9 +14,9 @@ from PIL import Image
 from app.core.events import Box
 from app.core.grounding.drawing import color_for
 from app.core.grounding.pixels import to_pixels
-from tests.cli.test_cli import glmv
-from tests.core.test_grounding import page_number_of, pdf_with_pages
-from tests.support.openai_server import dialect_stream, openai_server_fixture  # noqa: F401 (the openai_server fixture)
+from tests.support.cli import glmv
+from tests.support.documents import page_number_of, pdf_with_pages
+from tests.support.openai_server import dialect_stream
 
 ANSWER = "The button is at <|begin_of_box|>[[100, 200, 300, 400]]<|end_of_box|>."
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.cli.test_cli import glmv
+from tests.support.cli import glmv
 from tests.support.openai_server import (
     ECHOED_KEY as KEY,
 )
@@ -15,7 +15,6 @@ from tests.support.openai_server import (
     dialect_chunks,
     dialect_stream,
     key_echoes,
-    openai_server_fixture,  # noqa: F401 (the fixture)
 )
 
 

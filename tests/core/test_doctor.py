@@ -13,8 +13,7 @@ import pytest
 
 from app.core import doctor, hardware
 from tests.support import xvfb
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.support.paths import ROOT
 
 
 @pytest.fixture

@@ -34,6 +34,8 @@ from app.core.grounding.words import describe_box
 from app.core.media import prepare
 from app.core.media.parts import ImagePart, MediaTarget
 from app.core.reasoning import ReasoningSplitter
+from tests.support.documents import PAGE_COLOURS, page_number_of, pdf_with_pages
+from tests.support.videos import make_video
 
 # -- image pixels -----------------------------------------------------------------------------------------------
 
@@ -391,35 +393,8 @@ def test_transparent_images_are_drawn_over_white(tmp_path):
 
 # -- the images the model saw -----------------------------------------------------------------------------------
 
+
 # Each page of the test PDFs is filled with its own colour, so a rendered image says which page it is.
-PAGE_COLOURS = ((200, 40, 40), (40, 160, 40), (40, 40, 200), (200, 160, 0))
-LOREM = "The quarterly report lists revenue, costs and the outlook for every region in some detail. " * 3
-
-
-def pdf_with_pages(path, count: int = 3, *, text_on: tuple[int, ...] = ()):
-    """A real PDF (PyMuPDF) of ``count`` A4 pages, each a full-page square of ``PAGE_COLOURS[n - 1]`` with a white
-    stripe at 40..60% of its height; pages in ``text_on`` also carry enough text to go as their text layer."""
-    pymupdf = pytest.importorskip("pymupdf")
-    document = pymupdf.open()
-    for number in range(1, count + 1):
-        page = document.new_page(width=595, height=842)
-        colour = tuple(c / 255 for c in PAGE_COLOURS[number - 1])
-        page.draw_rect(page.rect, color=colour, fill=colour)
-        page.draw_rect(pymupdf.Rect(0, 842 * 0.4, 595, 842 * 0.6), color=(1, 1, 1), fill=(1, 1, 1))
-        if number in text_on:
-            page.insert_textbox(pymupdf.Rect(40, 842 * 0.4, 555, 842 * 0.6), LOREM, fontsize=11)
-    document.save(path)
-    return path
-
-
-def page_number_of(image: Image.Image) -> int:
-    """Which page of ``pdf_with_pages`` an image shows, from the colour at its top."""
-    colour = image.convert("RGB").getpixel((image.width // 2, image.height // 10))
-    distances = [sum(abs(a - b) for a, b in zip(colour, c, strict=True)) for c in PAGE_COLOURS]
-    assert min(distances) < 40, colour
-    return distances.index(min(distances)) + 1
-
-
 def test_a_pdf_and_a_screenshot_are_the_images_the_request_sent_in_its_order(tmp_path):
     from app.core.backends.api import ApiBackend
     from app.core.conversation import Conversation
@@ -534,8 +509,6 @@ def test_a_region_of_a_frame_or_an_unrenderable_page_is_cut_from_what_was_sent(t
 
 
 def test_video_frames_are_images_only_where_the_video_went_as_frames(tmp_path):
-    from tests.core.media.test_media_video import make_video
-
     clip = make_video(tmp_path / "clip.mp4", 2)
     shot = tmp_path / "shot.png"
     Image.new("RGB", (64, 48)).save(shot)

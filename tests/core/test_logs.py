@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from app.core import logs
+from tests.support.paths import ROOT
 
 
 @pytest.fixture
@@ -160,7 +161,6 @@ def test_default_folder_is_the_platform_log_folder(monkeypatch, tmp_path):
 def test_a_crash_of_the_process_leaves_every_thread_s_stack_in_crash_log(tmp_path):
     """A real segmentation fault in a child process that enabled the crash traces as the app does."""
     import subprocess
-    from pathlib import Path
 
     code = (
         "import ctypes, sys, threading, time\n"
@@ -170,9 +170,8 @@ def test_a_crash_of_the_process_leaves_every_thread_s_stack_in_crash_log(tmp_pat
         "threading.Thread(target=time.sleep, args=(30,), name='worker', daemon=True).start()\n"
         "ctypes.string_at(0)\n"
     )
-    root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
-        [sys.executable, "-c", code, str(tmp_path)], cwd=root, env={"PYTHONPATH": str(root)}, timeout=60
+        [sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, env={"PYTHONPATH": str(ROOT)}, timeout=60
     )
     assert done.returncode != 0
     text = (tmp_path / "crash.log").read_text()

@@ -22,8 +22,8 @@ from app.core.export import export_markdown
 from app.core.secrets import KeyVault
 from app.core.settings import Settings, load, save
 from app.core.store import DB_NAME, Store
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"

@@ -14,7 +14,7 @@ from app.core.conversation import Attachment, AttachmentRecord
 from app.core.session import Session, SessionListener, ThreadRunner, Turn
 from app.core.store import Store
 from app.core.stream_runner import StreamResult, StreamRun
-from tests.support.openai_server import dialect_stream, error_reply, openai_server_fixture  # noqa: F401
+from tests.support.openai_server import dialect_stream, error_reply
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8ffff3f0005fe02fe"

@@ -15,8 +15,8 @@ from app.core.conversation import Attachment, AttachmentRecord
 from app.core.export import export_markdown
 from app.core.migrations import SchemaTooNew
 from app.core.store import Store, make_title
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
     b"\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"

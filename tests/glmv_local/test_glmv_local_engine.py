@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.tiny_glmv are redefined as arguments)
 """The engine on tiny GLM-4.6V-style checkpoints: the real loader, processor, template, generate and streamer."""
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from glmv_local.chat import ChatMessage, Text, Video
 from glmv_local.chat import Image as ImagePart
 from glmv_local.engine import Engine
 from glmv_local.errors import InputError, MissingDependency, OutOfMemory
-from tests.support.tiny_glmv import SCRIPT_ANSWER, SCRIPT_THINKING, scripted_glmv_dir, tiny_glmv_dir  # noqa: F401
+from tests.support.tiny_glmv import SCRIPT_ANSWER, SCRIPT_THINKING
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.tiny_glmv are redefined as arguments)
 """Checkpoints on disk: complete ones load, missing/partial/corrupt ones are refused with a clear message, a Hub id
 is found in a local directory laid out as the Hugging Face cache (no network), and the memory estimate."""
 
@@ -13,7 +12,7 @@ import pytest
 from glmv_local import checkpoint, download, memory
 from glmv_local.engine import Engine
 from glmv_local.errors import DownloadError, ModelFilesError, ModelNotFound, NotEnoughMemory
-from tests.support.tiny_glmv import TEST_MAX_PIXELS, tiny_glmv_dir  # noqa: F401
+from tests.support.tiny_glmv import TEST_MAX_PIXELS, fake_cache
 
 pytestmark = pytest.mark.slow
 
@@ -103,22 +102,6 @@ def test_not_a_glmv_model(tiny_glmv_dir, tmp_path):
     (model / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelFilesError, match=r"not a GLM-V model"):
         Engine(model=str(model)).load()
-
-
-def fake_cache(source: Path, cache: Path, repo: str) -> Path:
-    """The Hugging Face cache layout: blobs, a snapshot of symlinks, and refs/main naming it."""
-    commit = "0123456789abcdef0123456789abcdef01234567"
-    root = cache / f"models--{repo.replace('/', '--')}"
-    snapshot = root / "snapshots" / commit
-    (root / "blobs").mkdir(parents=True)
-    snapshot.mkdir(parents=True)
-    for i, file in enumerate(sorted(source.iterdir())):
-        blob = root / "blobs" / f"blob{i:04d}"
-        shutil.copyfile(file, blob)
-        (snapshot / file.name).symlink_to(blob)
-    (root / "refs").mkdir()
-    (root / "refs" / "main").write_text(commit)
-    return snapshot
 
 
 def test_hub_id_found_in_the_cache_offline(sharded_dir, tmp_path, monkeypatch):

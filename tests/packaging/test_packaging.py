@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
+
 DESKTOP = ROOT / "resources" / "glmv-desktop.desktop"
 PACKAGING = ROOT / "packaging"
 

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.support.profiled_app import Running, launch, started, xdotool, xvfb_and_server
+from tests.support.profiled_app import Running, launch, started, until, xdotool, xvfb_and_server
 
 App = Running  # what ``running_app`` yields: env, server, proc, captures, log (the app's output)
 
@@ -142,6 +142,33 @@ def settle(app: App, seconds: float = 0.3) -> None:
     """X events are handled by the app's loop: a round trip through the probe says they were."""
     time.sleep(seconds)
     look(app, "app.processEvents()")
+
+
+def start_new_chat(app: App) -> None:
+    """A new chat, nothing in the composer, the window in front: what each real-window test starts from."""
+    assert app.proc.poll() is None, f"the app exited: {app.log.read_text()[-3000:]}"
+    look(app, "w.focus_composer()")
+    activate(app)  # tooltips are shown for the active window only
+    key(app, "ctrl+n")
+    settle(app)
+
+
+def attach_from_dialog(app: App, path: Path) -> None:
+    """Ctrl+O, the file's path typed into the dialog, Enter."""
+    key(app, "ctrl+o")
+    until(lambda: look(app, "app.activeModalWidget() is not None"), 10, "the file dialog")
+    settle(app, 0.5)
+    type_text(app, str(path))
+    key(app, "Return")
+    until(lambda: look(app, "app.activeModalWidget() is None"), 10, "the file dialog to close")
+    activate(app)
+
+
+def activate(app: App) -> None:
+    """What a window manager does when a dialog closes, or a click on the window: X focus back on it (with no
+    window manager it is left on nothing, and the window is inactive)."""
+    xdotool(app, "windowfocus", "--sync", str(look(app, "int(w.winId())")))
+    settle(app)
 
 
 @contextmanager

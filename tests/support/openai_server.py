@@ -4,9 +4,9 @@ It is a real socket server (stdlib ``ThreadingHTTPServer``, chunked HTTP/1.1, SS
 test runs exactly as against vLLM or Z.ai. Each test scripts the replies and then asserts on the requests
 the server recorded.
 
-    from tests.support.openai_server import dialect_stream, openai_server_fixture  # noqa: F401 (the fixture)
+    from tests.support.openai_server import dialect_stream
 
-    def test_x(openai_server):
+    def test_x(openai_server):  # the fixture (tests/conftest.py): a started server, stopped after the test
         openai_server.enqueue(dialect_stream("vllm", reasoning="hm", answer="Paris"))
         ... point a client at openai_server.url ...
         assert openai_server.last.body["model"] == "glm-4.6v"
@@ -24,8 +24,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
-
-import pytest
 
 USAGE = {
     "prompt_tokens": 25,
@@ -413,10 +411,3 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.done:
             self._chunk(b"data: [DONE]\n\n")
         self._chunk(b"")
-
-
-@pytest.fixture(name="openai_server")
-def openai_server_fixture() -> Iterator[OpenAIServer]:
-    """A started server, stopped after the test."""
-    with OpenAIServer() as server:
-        yield server

@@ -24,11 +24,10 @@ from typing import TypeVar
 
 import numpy as np
 
-from tests.support import xvfb
+from tests.support import screen_pattern, xvfb
 from tests.support.openai_server import OpenAIServer, dialect_stream
 
 APP = "glmv-desktop"
-PAINTER = Path(__file__).resolve().parents[1] / "ui" / "capture" / "test_capture_x11.py"
 # The main window is 1280 wide, the floating one (also titled GLM-V) 360.
 MAIN_WINDOW_WIDTH = 600
 T = TypeVar("T")
@@ -78,12 +77,12 @@ def xvfb_and_server(
     painted: bool = False,
 ) -> Iterator[tuple[dict[str, str], OpenAIServer]]:
     """The loopback server and a private X server of ``width`` x ``height``, or just large enough for
-    ``monitors`` (``xvfb.xvfb``); ``painted`` covers its root window with test_capture_x11's pattern, whose every
+    ``monitors`` (``xvfb.xvfb``); ``painted`` covers its root window with ``screen_pattern``'s pattern, whose every
     pixel says where it is. Yields the display's environment and the server."""
     if monitors:
         width, height = xvfb.layout_size(monitors)
     with OpenAIServer() as server, xvfb.xvfb(width, height, monitors) as display:
-        painter = xvfb.start([str(PAINTER), "paint", str(width), str(height)], display) if painted else None
+        painter = screen_pattern.start(display, width, height) if painted else None
         try:
             yield display, server
         finally:

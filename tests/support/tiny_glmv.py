@@ -7,7 +7,8 @@ real checkpoint has them; its output is noise, so tests assert on shapes, counts
 and the embedding and lm_head rows of the script's tokens chain them one to the next. Generation still runs
 through the real loader, processor, vision tower and ``generate``.
 
-Import the fixtures into a test module with ``from tests.support.tiny_glmv import tiny_glmv_dir  # noqa: F401``.
+The fixtures of these names (tests/conftest.py) build them when a test first asks for one. ``fake_cache`` lays a
+checkpoint out as the Hugging Face cache does.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from __future__ import annotations
 import itertools
 import shutil
 from pathlib import Path
-
-import pytest
 
 # Greedy decoding from a prompt ending in "\n" (as every GLM-4.6V generation prompt does) writes this.
 SCRIPT = ["<think>", "P", "l", "a", "n", "</think>", "O", "K", "<|user|>"]
@@ -66,11 +65,17 @@ def script(source: Path, directory: Path) -> Path:
     return directory
 
 
-@pytest.fixture(scope="session")
-def tiny_glmv_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build(tmp_path_factory.mktemp("glmv") / "tiny-glm-4.6v")
-
-
-@pytest.fixture(scope="session")
-def scripted_glmv_dir(tiny_glmv_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return script(tiny_glmv_dir, tmp_path_factory.mktemp("glmv") / "scripted-glm-4.6v")
+def fake_cache(source: Path, cache: Path, repo: str) -> Path:
+    """The Hugging Face cache layout: blobs, a snapshot of symlinks, and refs/main naming it."""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    root = cache / f"models--{repo.replace('/', '--')}"
+    snapshot = root / "snapshots" / commit
+    (root / "blobs").mkdir(parents=True)
+    snapshot.mkdir(parents=True)
+    for i, file in enumerate(sorted(source.iterdir())):
+        blob = root / "blobs" / f"blob{i:04d}"
+        shutil.copyfile(file, blob)
+        (snapshot / file.name).symlink_to(blob)
+    (root / "refs").mkdir()
+    (root / "refs" / "main").write_text(commit)
+    return snapshot

@@ -12,9 +12,9 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
+
 PACKAGES = {"Xvfb": "xvfb", "xdotool": "xdotool", "xrandr": "x11-xserver-utils"}
 
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.tiny_glmv are redefined as arguments)
 """The welcome on the first start: what it recommends for each kind of machine, what it says leaves the computer,
 what it saves (and that a key never lands in the settings file), and the model download it offers, run against a
 folder laid out as the Hugging Face cache (no network)."""
@@ -17,8 +16,7 @@ from app.ui import first_run
 from app.ui.first_run import FirstRunDialog, Machine
 from app.ui.workers import Tasks
 from glmv_local import download
-from tests.glmv_local.test_glmv_local_files import fake_cache
-from tests.support.tiny_glmv import tiny_glmv_dir  # noqa: F401
+from tests.support.tiny_glmv import fake_cache
 
 pytestmark = pytest.mark.gui
 

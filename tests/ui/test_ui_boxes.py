@@ -29,9 +29,9 @@ from app.ui import theme
 from app.ui.boxes_view import BoxCanvas, BoxViewer
 from app.ui.main import build_main_window
 from app.ui.transcript import AnswerCard, Thumbnail, Transcript, UserCard
-from tests.core.test_grounding import PAGE_COLOURS, pdf_with_pages
-from tests.support.openai_server import dialect_stream, openai_server_fixture  # noqa: F401 (the openai_server fixture)
-from tests.ui.test_ui_window import ask, wait_answer
+from tests.support.documents import PAGE_COLOURS, pdf_with_pages
+from tests.support.openai_server import dialect_stream
+from tests.support.window import ask, wait_answer
 
 pytestmark = pytest.mark.gui
 

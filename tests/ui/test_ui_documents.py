@@ -1,4 +1,3 @@
-# ruff: noqa: F811
 """Documents in the window (real widgets, offscreen; real PDFs rendered by PyMuPDF; the real loopback server):
 password prompts, the page chooser, the text-layer switch, warnings, and the message budget against the context.
 
@@ -15,8 +14,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QInputDialog, QPlainTextEdit
 
-from tests.support.openai_server import dialect_stream, openai_server_fixture  # noqa: F401
-from tests.ui.test_ui_window import image, windows  # noqa: F401 (fixtures)
+from tests.support.openai_server import dialect_stream
 
 pytestmark = pytest.mark.gui
 

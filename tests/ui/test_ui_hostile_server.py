@@ -17,8 +17,9 @@ from app.core.settings import Settings
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.workers import Tasks
 from tests.support.openai_server import ECHOED_KEY as KEY
-from tests.support.openai_server import Lazy, Stream, dialect_chunks, error_reply, key_echoes, openai_server_fixture  # noqa: F401
-from tests.ui.test_ui_window import shown_window
+from tests.support.openai_server import Lazy, Stream, error_reply, key_echoes
+from tests.support.videos import padded_video
+from tests.support.window import shown_window
 
 pytestmark = pytest.mark.gui
 
@@ -82,8 +83,6 @@ def test_test_connection_masks_an_echoed_key_and_reads_a_bounded_body(openai_ser
 
 def test_the_attachment_chip_says_a_video_too_big_for_the_server_is_re_encoded(qtbot, tmp_path, openai_server):
     import dataclasses
-
-    from tests.core.backends.test_api_video_size import padded_video
 
     backend = ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v")
     backend.dialect = dataclasses.replace(backend.dialect, max_request_bytes=8 * 2**20)

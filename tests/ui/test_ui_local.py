@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.tiny_glmv are redefined as arguments)
 """The local backend in the window: chosen in the settings dialog, loaded on a worker with its progress in the
 status bar, answering through the real engine on the tiny scripted checkpoint (real transformers, CPU), and the
 dialog's download section against a folder laid out as the Hugging Face cache (no network)."""
@@ -21,8 +20,7 @@ from app.ui.main import build_main_window
 from app.ui.model_download import DownloadCancelled, fetch
 from app.ui.settings_dialog import SettingsDialog
 from glmv_local import download
-from tests.glmv_local.test_glmv_local_files import fake_cache
-from tests.support.tiny_glmv import SCRIPT_ANSWER, SCRIPT_THINKING, scripted_glmv_dir, tiny_glmv_dir  # noqa: F401
+from tests.support.tiny_glmv import SCRIPT_ANSWER, SCRIPT_THINKING, fake_cache
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 

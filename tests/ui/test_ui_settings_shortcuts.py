@@ -1,4 +1,3 @@
-# ruff: noqa: F811
 """Settings: global shortcuts (rebinding with conflicts, turning off, defaults), capture rate and length, the
 commands for the desktop's own shortcuts, and the desktop shell applying saved settings without a restart.
 Real widgets (offscreen), keys pressed into the real QKeySequenceEdit, the real loopback server behind the window.
@@ -25,8 +24,6 @@ from app.ui.hotkeys import (
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.shell import DesktopShell, bindings_for
 from app.ui.shortcut_edit import from_qt, to_qt
-from tests.support.openai_server import openai_server_fixture  # noqa: F401
-from tests.ui.test_ui_window import windows  # noqa: F401
 
 pytestmark = pytest.mark.gui
 CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier

@@ -1,4 +1,3 @@
-# ruff: noqa: F811
 """The desktop shell wires capture, the command channel, the floating window and the tray to the main window.
 Real widgets (offscreen), the real loopback server behind the real ApiBackend, a real QLocalServer."""
 
@@ -7,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -19,11 +17,11 @@ from PySide6.QtWidgets import QApplication, QPushButton
 
 from app.ui.instance import InstanceServer
 from app.ui.shell import DesktopShell, bindings_for
-from tests.support.openai_server import dialect_stream, openai_server_fixture  # noqa: F401
-from tests.ui.test_ui_window import image, wait_answer, windows  # noqa: F401
+from tests.support.openai_server import dialect_stream
+from tests.support.paths import ROOT
+from tests.support.window import wait_answer
 
 pytestmark = pytest.mark.gui
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

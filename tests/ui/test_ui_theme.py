@@ -1,4 +1,3 @@
-# ruff: noqa: F811
 """Light and dark: every part of the window paints in the scheme's colours (checked on the pixels the window
 actually draws), answers already on screen get the new code colours, and a change of the system's scheme is
 followed. Real widgets (offscreen), a real answer from the loopback server."""
@@ -17,8 +16,8 @@ from app.core.markdown_render import DARK as DARK_CODE
 from app.core.markdown_render import LIGHT as LIGHT_CODE
 from app.ui import theme
 from app.ui.settings_dialog import SettingsDialog
-from tests.support.openai_server import dialect_stream, openai_server_fixture  # noqa: F401
-from tests.ui.test_ui_window import ask, wait_answer, windows  # noqa: F401
+from tests.support.openai_server import dialect_stream
+from tests.support.window import ask, wait_answer
 
 pytestmark = pytest.mark.gui
 ANSWER = "Here it is.\n\n```python\ndef area(w, h):\n    return w * h\n```\n"

@@ -4,7 +4,6 @@ real ApiBackend, with a real history store in a temporary folder."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -14,74 +13,12 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QPlainTextEdit, QTextBrowser, QToolButton
 
-from app.core.backends.api import ApiBackend
-from app.core.secrets import KeyVault
-from app.core.settings import Settings
-from app.core.store import Store
-from app.ui.main import build_main_window
 from app.ui.transcript import AnswerCard, Banner, UserCard
-from tests.support.openai_server import Stream, dialect_chunks, dialect_stream, error_reply, openai_server_fixture  # noqa: F401
+from tests.support.openai_server import Stream, dialect_chunks, dialect_stream, error_reply
+from tests.support.paths import ROOT
+from tests.support.window import ask, wait_answer
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def image(tmp_path) -> Path:
-    path = tmp_path / "red.png"
-    img = QImage(64, 48, QImage.Format.Format_RGB32)
-    img.fill(Qt.GlobalColor.red)
-    assert img.save(str(path))
-    return path
-
-
-def shown_window(qtbot, tmp_path: Path, backend: ApiBackend, folder: Path | None = None):
-    """The main window on a history in ``folder`` (``tmp_path / "data"``), shown, with the vllm preset pointed
-    where ``backend`` is; the caller waits for its workers and closes it and its store."""
-    window = build_main_window(
-        Settings(preset="vllm", base_url=backend.base_url, model="glm-4.6v"),
-        backend,
-        store=Store(folder or tmp_path / "data"),
-        vault=KeyVault(tmp_path / "config", use_keyring=False),
-        settings_path=tmp_path / "config" / "settings.json",
-    )
-    qtbot.addWidget(window)
-    window.show()
-    return window
-
-
-@pytest.fixture
-def windows(qtbot, tmp_path, openai_server):
-    """Builds windows on one data folder and, after the test, waits for their worker threads to finish
-    (streams, attachment inspection, history writes) before closing them."""
-    made: list = []
-
-    def make(folder: Path | None = None, key: str | None = "test-key"):
-        backend = ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v", api_key=key)
-        window = shown_window(qtbot, tmp_path, backend, folder)
-        made.append((window, window.store))
-        return window
-
-    yield make
-    for window, store in made:
-        window.session.stop()
-        openai_server.release()
-        assert window.wait_for_workers(15)
-        window.close()
-        store.close()
-
-
-def ask(qtbot, window, text: str, files: list[Path] = ()) -> None:
-    if files:
-        window.add_files(list(files))
-        qtbot.waitUntil(lambda: all(c.ready for c in window.composer.strip.chips()), timeout=10000)
-    composer = window.findChild(QPlainTextEdit, "composer")
-    composer.setFocus()
-    qtbot.keyClicks(composer, text)
-    qtbot.keyClick(composer, Qt.Key.Key_Return)
-
-
-def wait_answer(qtbot, window) -> None:
-    qtbot.waitUntil(lambda: not window.is_streaming(), timeout=15000)
 
 
 def answer_view(window) -> QTextBrowser:
@@ -176,7 +113,7 @@ def test_a_401_shows_the_banner_and_keeps_the_draft(qtbot, windows, openai_serve
 
 def test_dropping_a_pdf_adds_it_with_its_page_count(qtbot, windows, tmp_path):
     fitz = pytest.importorskip("fitz")
-    if not (Path(__file__).resolve().parents[2] / "app" / "core" / "media" / "pdf.py").exists():
+    if not (ROOT / "app" / "core" / "media" / "pdf.py").exists():
         pytest.skip("PDF support (app/core/media/pdf.py) has not landed")
     pdf = tmp_path / "report.pdf"
     doc = fitz.open()

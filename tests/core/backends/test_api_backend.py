@@ -32,9 +32,9 @@ from tests.support.openai_server import (
     dialect_chunks,
     dialect_stream,
     error_reply,
-    openai_server_fixture,  # noqa: F401 (the openai_server fixture)
     vllm_error,
 )
+from tests.support.videos import make_video
 
 REASONING = "The user greets me. I should answer <politely> & briefly."
 ANSWER = "Hello! 你好 — how can I help?"
@@ -525,8 +525,6 @@ def test_request_json_is_plain_utf8(openai_server):
 
 
 def test_a_recording_goes_as_a_video_to_servers_that_take_video(openai_server, tmp_path):
-    from tests.core.media.test_media_video import make_video
-
     clip = make_video(tmp_path / "recording.mp4", 3)
     openai_server.enqueue(dialect_stream("vllm", "watching", "A moving square."))
     events = run(vllm(openai_server), Conversation().ask("what happens?", [Attachment(clip)]))
@@ -540,8 +538,6 @@ def test_a_recording_goes_as_a_video_to_servers_that_take_video(openai_server, t
 
 def test_a_recording_goes_as_timestamped_frames_to_llamacpp(openai_server, tmp_path):
     """llama.cpp takes no video: the GLM sampling rule picks frames, each sent as an image after its time."""
-    from tests.core.media.test_media_video import make_video
-
     clip = make_video(tmp_path / "recording.mp4", 2)
     openai_server.enqueue(dialect_stream("llamacpp", "watching", "A moving square."))
     backend = ApiBackend("llamacpp", base_url=openai_server.url, model="glm")

@@ -17,7 +17,6 @@ from tests.support.openai_server import (
     OpenAIServer,
     Stream,
     dialect_chunks,
-    openai_server_fixture,  # noqa: F401 (the openai_server fixture)
 )
 
 MB = 2**20

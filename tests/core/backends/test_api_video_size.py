@@ -8,10 +8,6 @@ import dataclasses
 import json
 import subprocess
 import sys
-from pathlib import Path
-
-import cv2
-import numpy as np
 
 from app.core.backends.api import ApiBackend
 from app.core.backends.base import GenerationOptions
@@ -19,35 +15,9 @@ from app.core.backends.dialects import MB, get_preset
 from app.core.conversation import Attachment, Conversation
 from app.core.events import Done, Failed
 from app.core.media import ImagePart, MediaTarget, VideoPart, prepare
-from tests.support.openai_server import dialect_stream, openai_server_fixture  # noqa: F401 (the fixture)
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def noisy_video(path: Path, frames: int = 40, size: tuple[int, int] = (320, 240)) -> Path:
-    """A real mp4v clip of random pixels (which compresses badly, as a camera's footage does)."""
-    rng = np.random.default_rng(13)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10, size)
-    assert writer.isOpened()
-    for _ in range(frames):
-        writer.write(rng.integers(0, 256, (size[1], size[0], 3), np.uint8))
-    writer.release()
-    return path
-
-
-def padded_video(path: Path, size: int) -> Path:
-    """A real short clip made ``size`` bytes long by a trailing MP4 ``free`` box, written a MB at a time: a big
-    video file for the price of a small one to decode."""
-    noisy_video(path)
-    pad = size - path.stat().st_size
-    assert 8 <= pad < 2**32
-    with path.open("ab") as f:
-        f.write(pad.to_bytes(4, "big") + b"free")
-        left, block = pad - 8, bytes(MB)
-        while left > 0:
-            f.write(block[: min(left, MB)])
-            left -= MB
-    return path
+from tests.support.openai_server import dialect_stream
+from tests.support.paths import ROOT
+from tests.support.videos import noisy_video, padded_video
 
 
 def test_open_servers_bound_a_request_and_a_video_fits_within_it():

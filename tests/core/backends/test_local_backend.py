@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.tiny_glmv are redefined as arguments)
 """LocalBackend end to end on tiny GLM-V checkpoints: real attachments, real engine, real reasoning splitter."""
 
 from __future__ import annotations
@@ -16,10 +15,10 @@ from app.core.backends.base import GenerationOptions
 from app.core.backends.local import LocalBackend
 from app.core.conversation import Attachment, Conversation, Message
 from app.core.events import Answer, Done, Failed, Thinking
-from tests.support.tiny_glmv import SCRIPT_ANSWER, SCRIPT_THINKING, scripted_glmv_dir, tiny_glmv_dir  # noqa: F401
+from tests.support.paths import ROOT
+from tests.support.tiny_glmv import SCRIPT_ANSWER, SCRIPT_THINKING
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

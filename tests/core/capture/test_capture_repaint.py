@@ -2,8 +2,9 @@
 Damage reports say, rather than a fixed time: checked on Xvfb against a window below that repaints late, and the
 uncovered-area arithmetic on its own.
 
-The X11 side runs in a subprocess (``python tests/core/capture/test_capture_repaint.py SCENARIO ...``), as in
-test_capture_x11, whose pattern painter is the window below; stopping it (SIGSTOP) makes it repaint late.
+The X11 side runs in a subprocess (``python tests/core/capture/test_capture_repaint.py SCENARIO ...``); the
+pattern painter (``tests.support.screen_pattern``) is the window below, and stopping it (SIGSTOP) makes it repaint
+late.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import pytest
 from app.core.capture.damage import undrawn
 from app.core.capture.geometry import Rect
 from tests.support import xvfb
-from tests.ui.capture.test_capture_x11 import _wait as wait_for_events
+from tests.support.qt_events import run_until
+from tests.support.screen_pattern import load_rgb, pattern
 
 OWN = Rect(200, 200, 600, 400)
 
@@ -46,14 +48,11 @@ x11 = pytest.mark.skipif(xvfb.missing() is not None, reason=xvfb.missing() or ""
 
 
 @pytest.fixture(scope="module")
-def display():
-    with xvfb.xvfb(1920, 1080) as env:
-        painter = xvfb.start([str(xvfb.ROOT / "tests" / "ui" / "capture" / "test_capture_x11.py"), "paint"], env)
-        try:
-            yield env, painter.pid
-        finally:
-            os.kill(painter.pid, signal.SIGCONT)
-            xvfb.stop(painter)
+def display(painted_display):
+    try:
+        yield painted_display.env, painted_display.painter.pid
+    finally:
+        os.kill(painted_display.painter.pid, signal.SIGCONT)
 
 
 def run_scenario(display, tmp_path: Path, *args: str) -> dict:
@@ -83,8 +82,6 @@ def test_damage_reports_the_repaint_of_what_our_window_uncovered_and_nothing_bef
 @x11
 def test_a_window_below_that_repaints_late_is_waited_for(display, tmp_path):
     """The window below is stopped for longer than the fixed delay: the capture waits for its repaint."""
-    from tests.ui.capture.test_capture_x11 import load_rgb, pattern
-
     result = run_scenario(display, tmp_path, "late")
     assert result["failed"] is None
     assert np.array_equal(load_rgb(result["path"]), pattern()), "our own window was captured"
@@ -113,7 +110,7 @@ def _own_window(app):
 
 def _wait(app, condition, timeout: float = 20.0) -> bool:
     """Looks every 2 ms: the repaint this measures takes one or two."""
-    return wait_for_events(app, condition, timeout, step=0.002)
+    return run_until(app, condition, timeout, step=0.002)
 
 
 def _scenario_damage(painter: int, out: Path) -> dict:

@@ -16,8 +16,8 @@ from PIL import Image
 from app.core.conversation import Attachment
 from app.core.media import MediaError, MediaTarget, images, prepare
 from app.core.media.images import image_part, image_tokens, load_image, smart_resize
+from tests.support.paths import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus"
 TARGET = MediaTarget()
 
 

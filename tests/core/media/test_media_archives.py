@@ -15,11 +15,10 @@ import pytest
 from app.core.conversation import Attachment
 from app.core.media import MediaError, MediaTarget, archives, prepare
 from app.core.media.libreoffice import ConversionError, converted_pdf, find_soffice
-from tests.cli.test_cli import glmv
-from tests.core.media.test_media_bad_input import deck, minimal_docx
+from tests.support.cli import glmv
+from tests.support.documents import deck, minimal_docx
+from tests.support.paths import CORPUS
 
-ROOT = Path(__file__).resolve().parents[3]
-CORPUS = ROOT.parent / "shared" / "corpus"
 needs_libreoffice = pytest.mark.skipif(find_soffice() is None, reason="LibreOffice (soffice) is not installed")
 GB = 1024**3
 

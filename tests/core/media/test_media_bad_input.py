@@ -14,13 +14,12 @@ import numpy as np
 import pymupdf
 import pytest
 from PIL import Image
-from pptx import Presentation
 
 from app.core.conversation import Attachment
 from app.core.media import ImagePart, MediaError, MediaReport, MediaTarget, TextPart, VideoPart, prepare
 from app.core.media import slides as slides_module
 from app.core.media.libreoffice import find_soffice
-from tests.core.media.test_media_hostile_pdf import hand_made_pdf
+from tests.support.documents import deck, hand_made_pdf, minimal_docx
 
 needs_libreoffice = pytest.mark.skipif(find_soffice() is None, reason="LibreOffice (soffice) is not installed")
 
@@ -92,14 +91,6 @@ def small_video(path: Path) -> Path:
     for _ in range(10):
         writer.write(np.full((48, 64, 3), 128, np.uint8))
     writer.release()
-    return path
-
-
-def deck(path: Path, slides: int = 1) -> Path:
-    prs = Presentation()
-    for i in range(slides):
-        prs.slides.add_slide(prs.slide_layouts[5]).shapes.title.text = f"Slide {i + 1}"
-    prs.save(path)
     return path
 
 
@@ -237,30 +228,6 @@ def test_document_without_libreoffice_names_the_package(tmp_path, monkeypatch):
     path = minimal_docx(tmp_path / "letter.docx")
     with pytest.raises(MediaError, match=r"letter\.docx: .*LibreOffice.*apt install libreoffice-writer"):
         prepare(Attachment(path), MediaTarget())
-
-
-def minimal_docx(path: Path, text: str = "Dear reader, this is a test letter. " * 4) -> Path:
-    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr(
-            "[Content_Types].xml",
-            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
-        )
-        z.writestr(
-            "_rels/.rels",
-            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-            'officeDocument" Target="word/document.xml"/></Relationships>',
-        )
-        z.writestr(
-            "word/document.xml",
-            f'<?xml version="1.0"?><w:document xmlns:w="{w}"><w:body><w:p><w:r><w:t>{text}</w:t></w:r></w:p>'
-            "</w:body></w:document>",
-        )
-    return path
 
 
 @needs_libreoffice

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
-import pymupdf
 import pytest
-from pptx import Presentation
-from pptx.util import Inches
 
 from app.core.conversation import Attachment
 from app.core.media import MediaCancelled, MediaTarget, prepare
-from tests.core.media.test_media_video import make_video
+from tests.support.documents import text_deck, text_pdf
+from tests.support.videos import make_video
 
 
 class CancelAfter(threading.Event):
@@ -28,29 +25,11 @@ class CancelAfter(threading.Event):
         return self.checks > self.n
 
 
-def _pdf(path: Path, pages: int) -> Path:
-    doc = pymupdf.open()
-    for i in range(pages):
-        doc.new_page().insert_text((72, 72), f"Page {i + 1} " + "text " * 40)
-    doc.save(path)
-    return path
-
-
-def _deck(path: Path, slides: int) -> Path:
-    prs = Presentation()
-    for i in range(slides):
-        slide = prs.slides.add_slide(prs.slide_layouts[5])
-        slide.shapes.title.text = f"Slide {i + 1}"
-        slide.shapes.add_textbox(Inches(1), Inches(2), Inches(6), Inches(1)).text_frame.text = "body"
-    prs.save(path)
-    return path
-
-
 @pytest.mark.parametrize("text_layer", [False, True])
 def test_pdf_stops_at_the_next_page(tmp_path, text_layer):
     cancel = CancelAfter(3)
     with pytest.raises(MediaCancelled, match=r"book\.pdf: preparing the attachment was cancelled"):
-        prepare(Attachment(_pdf(tmp_path / "book.pdf", 20), text_layer=text_layer), MediaTarget(), cancel=cancel)
+        prepare(Attachment(text_pdf(tmp_path / "book.pdf", 20), text_layer=text_layer), MediaTarget(), cancel=cancel)
     assert cancel.checks == 4
 
 
@@ -58,7 +37,7 @@ def test_slides_drawn_by_python_pptx_stop_at_the_next_slide(tmp_path, monkeypatc
     monkeypatch.setenv("GLMV_SOFFICE", "")  # no LibreOffice: the python-pptx renderer
     cancel = CancelAfter(2)
     with pytest.raises(MediaCancelled):
-        prepare(Attachment(_deck(tmp_path / "deck.pptx", 6)), MediaTarget(), cancel=cancel)
+        prepare(Attachment(text_deck(tmp_path / "deck.pptx", 6)), MediaTarget(), cancel=cancel)
     assert cancel.checks == 3
 
 
@@ -70,5 +49,5 @@ def test_video_frames_stop_at_the_next_frame(tmp_path):
 
 
 def test_an_unset_event_changes_nothing(tmp_path):
-    report = prepare(Attachment(_pdf(tmp_path / "short.pdf", 3)), MediaTarget(), cancel=threading.Event())
+    report = prepare(Attachment(text_pdf(tmp_path / "short.pdf", 3)), MediaTarget(), cancel=threading.Event())
     assert report.pages_used == [1, 2, 3]

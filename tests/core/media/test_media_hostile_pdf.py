@@ -16,43 +16,8 @@ from app.core.grounding.pairing import SeenImage
 from app.core.grounding.pixels import PixelBox
 from app.core.grounding.regions import _render_pdf_region
 from app.core.media import ImagePart, MediaError, MediaTarget, prepare
-
-ROOT = Path(__file__).resolve().parents[3]
-PAGE = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"
-
-
-def hand_made_pdf(path: Path, *objects: bytes) -> Path:
-    """A PDF written object by object with a correct cross-reference table, so MuPDF reads the lie as written
-    instead of repairing it away."""
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    path.write_bytes(bytes(out))
-    return path
-
-
-CATALOG = b"<< /Type /Catalog /Pages 2 0 R >>"
-HOSTILE = {
-    # /Pages lists itself among its kids.
-    "self-kid": (CATALOG, b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>", PAGE),
-    # Two /Pages nodes that are each other's only kid.
-    "two-node-cycle": (
-        CATALOG,
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Pages /Parent 2 0 R /Kids [2 0 R] /Count 1 >>",
-    ),
-    "count-minus-one": (CATALOG, b"<< /Type /Pages /Kids [3 0 R] /Count -1 >>", PAGE),
-    "count-2-31": (CATALOG, b"<< /Type /Pages /Kids [3 0 R] /Count 2147483647 >>", PAGE),
-    "count-huge": (CATALOG, b"<< /Type /Pages /Kids [3 0 R] /Count 99999999999 >>", PAGE),
-    "count-zero-with-a-kid": (CATALOG, b"<< /Type /Pages /Kids [3 0 R] /Count 0 >>", PAGE),
-    "kid-not-a-dict": (CATALOG, b"<< /Type /Pages /Kids [7] /Count 1 >>", PAGE),
-}
+from tests.support.documents import CATALOG, HOSTILE, PAGE, hand_made_pdf
+from tests.support.paths import ROOT
 
 
 @pytest.fixture(params=sorted(HOSTILE))

@@ -15,7 +15,7 @@ from PIL import Image
 from app.core.conversation import Attachment
 from app.core.media import MediaError, MediaTarget, prepare
 from app.core.store import Store
-from tests.cli.test_cli import glmv
+from tests.support.cli import glmv
 
 
 def jpeg_bytes() -> bytes:

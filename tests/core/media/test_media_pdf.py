@@ -13,8 +13,7 @@ from app.core.conversation import Attachment
 from app.core.media import ImagePart, MediaError, MediaTarget, TextPart, prepare
 from app.core.media.images import image_tokens
 from app.core.media.pages import PageSpecError, format_pages, parse_pages, plan_pages
-
-CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus"
+from tests.support.paths import CORPUS
 
 
 def corpus(name: str) -> Path:

@@ -16,27 +16,27 @@ from app.core.conversation import Attachment, Conversation, Message
 from app.core.events import Answer, Failed, Preparing
 from app.core.media import MediaCancelled, MediaTarget, prepare
 from app.core.media.prepared import SHARED, PreparedCache, size_of
-from tests.core.media.test_media_cancel import _deck, _pdf
-from tests.support.openai_server import OpenAIServer, openai_server_fixture  # noqa: F401 (the openai_server fixture)
+from tests.support.documents import text_deck, text_pdf
+from tests.support.openai_server import OpenAIServer
 
 
 def test_a_pdf_names_each_page_as_it_is_rendered(tmp_path):
     heard: list[str] = []
-    report = prepare(Attachment(_pdf(tmp_path / "book.pdf", 5)), MediaTarget(), progress=heard.append)
+    report = prepare(Attachment(text_pdf(tmp_path / "book.pdf", 5)), MediaTarget(), progress=heard.append)
     assert heard == ["Preparing book.pdf…"] + [f"Preparing book.pdf, page {n} of 5…" for n in range(1, 6)]
     assert report.pages_used == [1, 2, 3, 4, 5]
 
 
 def test_chosen_pages_say_which_page_and_how_far(tmp_path):
     heard: list[str] = []
-    prepare(Attachment(_pdf(tmp_path / "book.pdf", 9), pages="7-9"), MediaTarget(), progress=heard.append)
+    prepare(Attachment(text_pdf(tmp_path / "book.pdf", 9), pages="7-9"), MediaTarget(), progress=heard.append)
     assert heard[1:] == [f"Preparing book.pdf, page {n} ({n - 6} of 3)…" for n in (7, 8, 9)]
 
 
 def test_slides_drawn_by_python_pptx_are_named(tmp_path, monkeypatch):
     monkeypatch.setenv("GLMV_SOFFICE", "")
     heard: list[str] = []
-    prepare(Attachment(_deck(tmp_path / "deck.pptx", 3)), MediaTarget(), progress=heard.append)
+    prepare(Attachment(text_deck(tmp_path / "deck.pptx", 3)), MediaTarget(), progress=heard.append)
     assert heard[1:] == [f"Preparing deck.pptx, slide {n} of 3…" for n in (1, 2, 3)]
 
 
@@ -50,13 +50,13 @@ def test_a_cancel_while_a_page_is_named_stops_before_the_next(tmp_path):
             cancel.set()  # as the window's Stop does, from another thread, while page 3 renders
 
     with pytest.raises(MediaCancelled, match=r"book\.pdf: preparing the attachment was cancelled"):
-        prepare(Attachment(_pdf(tmp_path / "book.pdf", 40)), MediaTarget(), cancel=cancel, progress=listen)
+        prepare(Attachment(text_pdf(tmp_path / "book.pdf", 40)), MediaTarget(), cancel=cancel, progress=listen)
     assert heard[-1] == "Preparing book.pdf, page 3 of 40…"
 
 
 def test_what_was_prepared_comes_back_without_preparing_again(tmp_path):
     cache = PreparedCache()
-    path = _pdf(tmp_path / "book.pdf", 4)
+    path = text_pdf(tmp_path / "book.pdf", 4)
     first = prepare(Attachment(path), MediaTarget(), cache=cache)
     heard: list[str] = []
     again = prepare(Attachment(path), MediaTarget(), cache=cache, progress=heard.append)
@@ -69,7 +69,7 @@ def test_what_was_prepared_comes_back_without_preparing_again(tmp_path):
 
 def test_a_changed_file_or_choice_or_target_is_prepared_again(tmp_path):
     cache = PreparedCache()
-    path = _pdf(tmp_path / "book.pdf", 4)
+    path = text_pdf(tmp_path / "book.pdf", 4)
     prepare(Attachment(path), MediaTarget(), cache=cache)
     heard: list[str] = []
     prepare(Attachment(path, pages="2"), MediaTarget(), cache=cache, progress=heard.append)
@@ -85,10 +85,10 @@ def test_a_changed_file_or_choice_or_target_is_prepared_again(tmp_path):
 
 
 def test_the_kept_bytes_stay_under_the_bound(tmp_path):
-    one = prepare(Attachment(_pdf(tmp_path / "a.pdf", 3)), MediaTarget())
+    one = prepare(Attachment(text_pdf(tmp_path / "a.pdf", 3)), MediaTarget())
     cache = PreparedCache(max_bytes=int(size_of(one) * 2.5))
     for name in "abcd":
-        prepare(Attachment(_pdf(tmp_path / f"{name}.pdf", 3)), MediaTarget(), cache=cache)
+        prepare(Attachment(text_pdf(tmp_path / f"{name}.pdf", 3)), MediaTarget(), cache=cache)
     assert cache.bytes <= cache.max_bytes
     heard: list[str] = []
     prepare(Attachment(tmp_path / "d.pdf"), MediaTarget(), cache=cache, progress=heard.append)
@@ -103,7 +103,7 @@ def _question(*paths) -> Conversation:
 
 def test_the_stream_says_what_it_prepares_before_the_request_goes(tmp_path, openai_server: OpenAIServer):
     backend = ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v")
-    events = list(backend.stream(_question(_pdf(tmp_path / "long.pdf", 60)), GenerationOptions()))
+    events = list(backend.stream(_question(text_pdf(tmp_path / "long.pdf", 60)), GenerationOptions()))
     said = [e.text for e in events if isinstance(e, Preparing)]
     assert said[0].startswith("Preparing long.pdf") and said[-1] == ""
     assert any(", page " in text and " of 60…" in text for text in said)
@@ -113,7 +113,7 @@ def test_the_stream_says_what_it_prepares_before_the_request_goes(tmp_path, open
 
 def test_a_file_the_chips_prepared_is_not_prepared_again(tmp_path, openai_server: OpenAIServer):
     backend = ApiBackend("vllm", base_url=openai_server.url, model="glm-4.6v")
-    path = _pdf(tmp_path / "long.pdf", 30)
+    path = text_pdf(tmp_path / "long.pdf", 30)
     prepare(Attachment(path), backend.media_target, cache=SHARED)  # what a chip does when the file is attached
     events = list(backend.stream(_question(path), GenerationOptions()))
     assert not [e for e in events if isinstance(e, Preparing)]
@@ -126,7 +126,7 @@ def test_a_cancel_while_preparing_ends_the_answer_at_once_and_sends_nothing(tmp_
     cancel = threading.Event()
     events = []
     started = None
-    for event in backend.stream(_question(_pdf(tmp_path / "long.pdf", 200)), GenerationOptions(), cancel):
+    for event in backend.stream(_question(text_pdf(tmp_path / "long.pdf", 200)), GenerationOptions(), cancel):
         events.append(event)
         if isinstance(event, Preparing) and ", page " in event.text and started is None:
             started = time.monotonic()
@@ -161,7 +161,7 @@ def test_a_file_still_being_prepared_is_waited_for_not_prepared_twice(tmp_path, 
     real = pdf.render_pdf
     monkeypatch.setattr(pdf, "render_pdf", lambda *a, **k: (runs.append(1), real(*a, **k))[1])
     cache = PreparedCache()
-    path = _pdf(tmp_path / "book.pdf", 80)
+    path = text_pdf(tmp_path / "book.pdf", 80)
     thread, first = _started_elsewhere(path, cache)
     heard: list[str] = []
     report = prepare(Attachment(path), MediaTarget(), cache=cache, progress=heard.append)
@@ -173,7 +173,7 @@ def test_a_file_still_being_prepared_is_waited_for_not_prepared_twice(tmp_path, 
 
 def test_a_cancel_while_waiting_leaves_the_other_preparation_to_finish(tmp_path):
     cache = PreparedCache()
-    path = _pdf(tmp_path / "book.pdf", 80)
+    path = text_pdf(tmp_path / "book.pdf", 80)
     thread, first = _started_elsewhere(path, cache)
     cancel = threading.Event()
     cancel.set()

@@ -22,8 +22,8 @@ from app.core.media import ImagePart, MediaError, MediaTarget, TextPart, prepare
 from app.core.media import slides as slides_module
 from app.core.media.libreoffice import ConversionCancelled, converted_pdf, find_soffice
 from app.core.media.parts import MediaReport
+from tests.support.paths import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus"
 needs_libreoffice = pytest.mark.skipif(find_soffice() is None, reason="LibreOffice (soffice) is not installed")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,19 +12,7 @@ from PIL import Image
 from app.core.conversation import Attachment
 from app.core.media import ImagePart, MediaError, MediaTarget, VideoPart, prepare
 from app.core.media.video import MAX_FRAMES, glm_fps, probe, sample_times, video_tokens
-
-COLORS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)]
-
-
-def make_video(path: Path, seconds: float, fps: float = 10, size: tuple[int, int] = (160, 120)) -> Path:
-    """A real mp4v clip whose colour changes every second (red, green, blue, yellow, ...)."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-    assert writer.isOpened()
-    for i in range(round(seconds * fps)):
-        r, g, b = COLORS[int(i / fps) % len(COLORS)]
-        writer.write(np.full((size[1], size[0], 3), (b, g, r), np.uint8))
-    writer.release()
-    return path
+from tests.support.videos import make_video
 
 
 def frames(report) -> list[ImagePart]:

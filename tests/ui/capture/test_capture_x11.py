@@ -1,9 +1,10 @@
 """Screen capture against a real X server (Xvfb): full screen, region selection driven by xdotool at scales
 1, 1.5 and 2, cancelling, and recordings decoded back with OpenCV.
 
-A helper process paints a pattern whose every pixel says where it is, so a crop that is off by one pixel, a
-mis-scaled selection or a capture of our own window shows up as a difference. The app side runs in a second
-process (``python tests/ui/capture/test_capture_x11.py SCENARIO ...``) because the test process itself is offscreen.
+A helper process paints a pattern whose every pixel says where it is (``tests.support.screen_pattern``), so a
+crop that is off by one pixel, a mis-scaled selection or a capture of our own window shows up as a difference.
+The app side runs in a second process (``python tests/ui/capture/test_capture_x11.py SCENARIO ...``) because the
+test process itself is offscreen.
 """
 
 from __future__ import annotations
@@ -11,39 +12,21 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.support import xvfb
+from tests.support.qt_events import run_until as _wait
+from tests.support.screen_pattern import H, W, decode, load_rgb, pattern
 
 pytestmark = pytest.mark.skipif(xvfb.missing() is not None, reason=xvfb.missing() or "")
 
-W, H = 1920, 1080
-
-
-def pattern(width: int = W, height: int = H) -> np.ndarray:
-    """RGB: red = x mod 256, green = y mod 256, blue = which 256-pixel tile; unique at every position of a
-    screen up to 4096 x 4096 (two monitors side by side included)."""
-    x = np.arange(width)[None, :]
-    y = np.arange(height)[:, None]
-    out = np.empty((height, width, 3), np.uint8)
-    out[..., 0] = x % 256
-    out[..., 1] = y % 256
-    out[..., 2] = (x // 256) * 16 + y // 256
-    return out
-
 
 @pytest.fixture(scope="module")
-def display():
-    with xvfb.xvfb(W, H) as env:
-        painter = xvfb.start([__file__, "paint"], env)
-        try:
-            yield env
-        finally:
-            xvfb.stop(painter)
+def display(painted_display):
+    return painted_display.env
 
 
 def run_scenario(env: dict, tmp_path: Path, *args: str, extra_env: dict | None = None, timeout: int = 90) -> dict:
@@ -57,13 +40,6 @@ def run_scenario(env: dict, tmp_path: Path, *args: str, extra_env: dict | None =
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads((tmp_path / "result.json").read_text())
-
-
-def load_rgb(path: str) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
 
 
 def test_full_capture_equals_the_screen_and_hides_our_window(display, tmp_path):
@@ -109,21 +85,6 @@ def test_region_selection_with_xdotool_is_exactly_that_crop(display, tmp_path, s
 def test_escape_or_right_click_cancels_the_selection(display, tmp_path, how):
     result = run_scenario(display, tmp_path, "cancel", how)
     assert result == {"captured": [], "failed": [], "busy": False, "overlays_left": 0}
-
-
-def decode(path: str) -> tuple[list[np.ndarray], float]:
-    import cv2
-
-    capture = cv2.VideoCapture(path)
-    assert capture.isOpened()
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    return frames, fps
 
 
 @pytest.mark.parametrize("encoder", ["pyav", "opencv"])
@@ -175,33 +136,6 @@ def test_recording_stops_by_toggle_and_cancels_from_the_bar(display, tmp_path):
 # ----- the processes on the X server -----
 
 
-def _paint(width: int = W, height: int = H) -> None:
-    """The pattern over the root window's top-left ``width`` x ``height`` (all monitors, when given their bounds)."""
-    from PySide6.QtCore import Qt
-    from PySide6.QtGui import QImage, QPainter
-    from PySide6.QtWidgets import QApplication, QWidget
-
-    app = QApplication([])
-    rgb = np.ascontiguousarray(pattern(width, height))
-    image = QImage(rgb.data, width, height, rgb.strides[0], QImage.Format.Format_RGB888).copy()
-
-    class Pattern(QWidget):
-        def paintEvent(self, event) -> None:
-            p = QPainter(self)
-            p.drawImage(0, 0, image)
-            p.end()
-
-    w = Pattern()
-    w.setWindowFlags(Qt.WindowType.FramelessWindowHint | Qt.WindowType.X11BypassWindowManagerHint)
-    w.setGeometry(0, 0, width, height)
-    w.show()
-    for _ in range(50):
-        app.processEvents()
-        time.sleep(0.02)
-    print("ready", flush=True)
-    app.exec()
-
-
 def _app(out: Path):
     from PySide6.QtWidgets import QApplication
 
@@ -215,17 +149,6 @@ def _app(out: Path):
     controller.notice.connect(result["notices"].append)
     controller.recording_changed.connect(result["recording_changes"].append)
     return app, controller, result
-
-
-def _wait(app, condition, timeout: float = 20.0, step: float = 0.01) -> bool:
-    """Runs the app's events until ``condition`` holds or ``timeout`` passes, looking every ``step`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        app.processEvents()
-        if condition():
-            return True
-        time.sleep(step)
-    return False
 
 
 def _overlays_up(controller) -> bool:
@@ -418,9 +341,6 @@ def _scenario_record_stop_cancel(out: Path) -> dict:
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
     name, *rest = sys.argv[1:]
-    if name == "paint":
-        _paint(*map(int, rest))
-    else:
-        folder = Path(rest[-1])
-        scenario = globals()["_scenario_" + name.replace("-", "_")]
-        (folder / "result.json").write_text(json.dumps(scenario(folder, *rest[:-1])))
+    folder = Path(rest[-1])
+    scenario = globals()["_scenario_" + name.replace("-", "_")]
+    (folder / "result.json").write_text(json.dumps(scenario(folder, *rest[:-1])))
