@@ -4,6 +4,7 @@ listening on Xvfb, the key chord typed by xdotool, a screenshot taken in answer.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ import pytest
 
 from app.ui.hotkeys import (
     ACTIONS,
+    LABELS,
     DesktopShortcutProvider,
     HotkeyError,
     Hotkeys,
@@ -23,20 +25,27 @@ from app.ui.hotkeys import (
     to_pynput,
 )
 from tests.support import xvfb
+from tests.support.paths import ROOT
 
 
-def test_defaults_match_the_demo_with_cmd_on_macos():
-    linux = default_bindings("linux")
-    assert linux == {
-        "capture_full": "Ctrl+Shift+S",
-        "capture_region": "Ctrl+Shift+X",
-        "record": "Ctrl+Shift+R",
-        "toggle_floating": "Ctrl+Shift+C",
-        "new_chat": "Ctrl+Shift+N",
-        "history": "Ctrl+Shift+H",
-    }
-    assert default_bindings("darwin")["capture_region"] == "Cmd+Shift+X"
-    assert conflicts(linux) == []
+def readme_hotkeys() -> dict[str, tuple[str, str]]:
+    """The README's Hotkeys table: label -> (Linux and Windows, macOS)."""
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").split("\n## Hotkeys\n", 1)[1].strip().splitlines()
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines[2:]]
+    return {label: (linux, mac) for label, linux, mac in itertools.takewhile(lambda row: len(row) == 3, rows)}
+
+
+def test_the_defaults_are_what_the_readme_tells_people_and_usable_on_each_platform():
+    """The keys a person reads in the README, under the words the Settings window uses, are the ones the app
+    binds on Linux and Windows and on macOS; each is a usable chord with a pynput spelling, and none clashes."""
+    actions = {LABELS[action].lower(): action for action in ACTIONS}
+    listed = {actions.get(label.lower(), label): keys for label, keys in readme_hotkeys().items()}
+    linux, mac = default_bindings("linux"), default_bindings("darwin")
+    assert listed == {action: (linux[action], mac[action]) for action in ACTIONS}
+    assert default_bindings("win32") == linux
+    for bindings in (linux, mac):
+        assert conflicts(bindings) == []
+        assert all(to_pynput(normalize(combo)) for combo in bindings.values())
 
 
 @pytest.mark.parametrize(

@@ -124,9 +124,34 @@ def test_name_left_by_a_crashed_instance_is_reclaimed(qtbot, name):
     server.close()
 
 
-def test_server_name_is_per_user_and_commands_cover_the_cli():
-    assert server_name() == server_name() and server_name().startswith("glmv-desktop-")
-    assert set(COMMANDS) == {"capture-full", "capture-region", "capture-window", "record", "show"}
+@pytest.mark.parametrize("flag", ["--region", "--full", "--window", "--record"])
+def test_each_glmv_capture_flag_is_a_command_the_running_app_takes(qtbot, name, monkeypatch, flag):
+    """`glmv capture FLAG` as a person runs it, against an app's channel found by name as the app finds its own:
+    the app receives a command it knows (an unknown one is answered "unknown", and glmv says so) and glmv prints
+    what the app answered."""
+    monkeypatch.setenv("GLMV_INSTANCE", name)
+    server = InstanceServer(server_name())
+    assert server.listen()
+    received: list[str] = []
+
+    def run(command: str, ticket: int) -> None:
+        received.append(command)
+        server.answer(ticket, "captured /tmp/shot.png")
+
+    server.command_received.connect(run)
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "capture", flag],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    qtbot.waitUntil(lambda: cli.poll() is not None, timeout=30000)
+    out, err = cli.communicate(timeout=10)
+    server.close()
+    assert len(received) == 1 and received[0] in COMMANDS
+    assert (cli.returncode, out.strip()) == (0, "/tmp/shot.png"), err
 
 
 def test_an_app_with_another_data_folder_is_another_instance(qtbot, tmp_path, monkeypatch):

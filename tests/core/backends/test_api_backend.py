@@ -11,6 +11,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
@@ -18,9 +19,19 @@ from PIL import Image
 from app.core.backends.api import ApiBackend, parse_retry_after
 from app.core.backends.base import GenerationOptions
 from app.core.backends.dialects import PRESETS, get_preset
+from app.core.backends.factory import needs_key_but_has_none
 from app.core.conversation import Attachment, Conversation, Message
 from app.core.events import Answer, Boxes, Done, Thinking
-from app.core.secrets import KeyringUnavailable, account_name, find_api_key, get_api_key, keyring_available, set_api_key
+from app.core.secrets import (
+    KeyringUnavailable,
+    KeyVault,
+    account_name,
+    find_api_key,
+    get_api_key,
+    keyring_available,
+    set_api_key,
+)
+from app.core.settings import Settings
 from tests.support.openai_server import (
     USAGE,
     HangUp,
@@ -480,15 +491,23 @@ def test_parse_retry_after():
     assert parse_retry_after(past) == 0
 
 
-def test_presets_are_listed_for_the_gui():
-    assert list(PRESETS) == ["zai", "bigmodel", "vllm", "sglang", "llamacpp", "openai"]
-    assert get_preset("zai").base_url == "https://api.z.ai/api/paas/v4"
-    assert get_preset("bigmodel").default_model == "glm-4.6v"
-    assert [p.needs_key for p in PRESETS.values()] == [True, True, False, False, False, False]
-    assert not get_preset("llamacpp").dialect.capabilities.video
-    zai = get_preset("zai").dialect
-    assert zai.capabilities.max_images == 150 and zai.media_target.max_image_side == 6000
-    assert zai.media_target.max_image_bytes * 4 / 3 < 5 * 1024 * 1024
+def test_a_cloud_preset_asks_for_its_key_before_the_first_question_and_a_local_server_does_not(tmp_path):
+    """Every preset a person can pick: one whose server is on the internet says in the empty window that its key
+    is missing (in the cloud's own name, and where to paste it) until a key is saved; one on this computer asks
+    for none. An unknown preset names the ones there are."""
+    vault = KeyVault(tmp_path, use_keyring=False)
+    local, cloud = [], []
+    for name, preset in PRESETS.items():
+        said = needs_key_but_has_none(Settings(preset=name), vault)
+        if urlsplit(preset.base_url).hostname in ("127.0.0.1", "localhost"):
+            assert said is None, name
+            local.append(name)
+            continue
+        assert said is not None and preset.label in said and "Settings" in said, name
+        vault.set(name, f"key-for-{name}")
+        assert needs_key_but_has_none(Settings(preset=name), vault) is None, name
+        cloud.append(name)
+    assert local and cloud
     with pytest.raises(ValueError, match="choose one of: zai, bigmodel"):
         get_preset("nope")
 
