@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests import xvfb  # noqa: E402
+from tests.support import xvfb  # noqa: E402
 
 
 def _figures(values: list[float]) -> str:

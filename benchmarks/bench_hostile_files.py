@@ -62,8 +62,7 @@ def inspect(path: Path) -> tuple[int, float, float, str]:
 def main() -> int:
     from pptx import Presentation
 
-    from tests.test_media_bad_input import minimal_docx
-    from tests.test_media_hostile_pdf import HOSTILE, hand_made_pdf
+    from tests.support.documents import HOSTILE, hand_made_pdf, minimal_docx
 
     failed = False
     with tempfile.TemporaryDirectory() as tmp:

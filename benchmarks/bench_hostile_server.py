@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.openai_server import Lazy, OpenAIServer, Stream, dialect_chunks, dialect_stream  # noqa: E402
+from tests.support.openai_server import Lazy, OpenAIServer, Stream, dialect_chunks, dialect_stream  # noqa: E402
 
 MB = 2**20
 
@@ -81,7 +81,7 @@ def main() -> int:
         for case, size, name in (("video", 600, "600 MB video"), ("whole", 60, "60 MB video within the limit")):
             if case not in cases:
                 continue
-            from tests.test_api_video_size import padded_video
+            from tests.support.videos import padded_video
 
             with tempfile.TemporaryDirectory(dir=args.dir) as folder:
                 made = time.monotonic()

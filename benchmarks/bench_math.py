@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from app.core import math_typeset as mt  # noqa: E402
-from tests.test_math_typeset import SAMPLES  # noqa: E402
+from tests.support.formulas import SAMPLES  # noqa: E402
 
 LONG_DERIVATION = (
     r"\begin{aligned} \int_0^{\pi} x \sin x \, dx &= \left[ -x \cos x \right]_0^{\pi} + \int_0^{\pi} \cos x \, dx \\"

@@ -1,5 +1,5 @@
 """Enter to request: how long after Enter the loopback server receives a question carrying the 285-page corpus PDF,
-a deck and an image (issue 12, point 3), in the assembled app on Xvfb (``tests.app_window``).
+a deck and an image (issue 12, point 3), in the assembled app on Xvfb (``tests.support.app_window``).
 
 Two cases: Enter once the three chips have read their files (the person waited), and Enter right after attaching
 (the chips still reading). Also the core's own cost: ``ApiBackend.request_body`` for the same question, cold
@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.app_window import key, look, running_app, settle, type_text  # noqa: E402
-from tests.openai_server import dialect_stream  # noqa: E402
-from tests.profiled_app import until  # noqa: E402
+from tests.support.app_window import key, look, running_app, settle, type_text  # noqa: E402
+from tests.support.openai_server import dialect_stream  # noqa: E402
+from tests.support.profiled_app import until  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 FILES = [CORPUS / name for name in ("mupdf_explored.pdf", "cht-chart-type.pptx", "glmv-bench-chart.jpeg")]

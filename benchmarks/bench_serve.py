@@ -4,7 +4,7 @@
     python benchmarks/bench_serve.py --model DIR_OR_ID      # a real checkpoint (a GPU)
 
 Both sides run the same request on the same loaded engine, in turns, with ``ignore_eos`` so every answer is
-``--tokens`` long. The default model is the tests' scripted tiny checkpoint (tests/tiny_glmv.py): it thinks, then
+``--tokens`` long. The default model is the scripted tiny checkpoint (tests/support/tiny_glmv.py): it thinks, then
 answers, then repeats "OK" and a special token, one text piece per token as a real model writes (the random one
 writes byte garbage that decodes to one piece at the end, which would hide the server's per-piece work).
 Direct: ``Engine.stream`` read on this thread. Served: the server in this process, as `glmv serve` runs it
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model
         if model is None:
-            from tests.tiny_glmv import build, script
+            from tests.support.tiny_glmv import build, script
 
             model = str(script(build(Path(tmp) / "tiny-glm-4.6v"), Path(tmp) / "scripted-glm-4.6v"))
         engine = Engine(model=model, dtype=args.dtype or ("float32" if args.model is None else None))

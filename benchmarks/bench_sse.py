@@ -25,7 +25,7 @@ from app.core.backends.api import ApiBackend
 from app.core.backends.base import GenerationOptions
 from app.core.conversation import Conversation
 from app.core.events import Answer, Done, Failed, Thinking
-from tests.openai_server import OpenAIServer, RawStream, Stream, dialect_chunks
+from tests.support.openai_server import OpenAIServer, RawStream, Stream, dialect_chunks
 
 WORDS = ["the", " model", " looks", " at", " a", " chart", ",", " then", " 42", " 你好", " answer", "."]
 

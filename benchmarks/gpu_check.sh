@@ -56,7 +56,7 @@ status=0
 if "$python" -c 'import pytest' 2>/dev/null; then
     say "tests on the GPU"
     timeout 120 "$python" -m pytest -q -x -p no:cacheprovider --basetemp=/tmp/glmv-gpu-check-pt \
-        tests/test_glmv_local_decode.py tests/test_glmv_local_jobs.py >"$out/tests.txt" 2>&1
+        tests/glmv_local/test_glmv_local_decode.py tests/glmv_local/test_glmv_local_jobs.py >"$out/tests.txt" 2>&1
     rc=$?
     tail -n 25 "$out/tests.txt"
     say "tests: exit $rc ($(tail -n 1 "$out/tests.txt"))"

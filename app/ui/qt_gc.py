@@ -3,7 +3,7 @@
 Left automatic, the collector runs in whichever thread happens to allocate past its threshold: a stream, a
 document being rendered, the history writer, pynput's X11 thread. A Qt wrapper caught in a reference cycle is
 then finalized on that thread, deleting or releasing a Qt object where Qt forbids it; the window soak
-(tests/soak_window.py) met segmentation faults with the Qt thread inside the collector. pyqtgraph, Camelot and
+(tests/support/soak_window.py) met segmentation faults with the Qt thread inside the collector. pyqtgraph, Camelot and
 Spyder do the same as here: switch automatic collection off and collect on a timer of the Qt thread, by the
 same generation thresholds the automatic collector would use, so memory stays bounded as before.
 """

@@ -131,7 +131,8 @@ class DesktopShell(QObject):
             route_commands(server, self.commands())
 
         # Asked by the window's own closeEvent: an event filter on the window would run Python for every one of
-        # its events, and a segmentation fault on entering it was found by the window soak (tests/soak_window.py).
+        # its events, and a segmentation fault on entering it was found by the window soak
+        # (tests/support/soak_window.py).
         window.hide_instead_of_closing = self._close_to_tray
         window.quit_app = self.quit
         # The quick action whose capture is under way: the capture goes to it, not into the composer.

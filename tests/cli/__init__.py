@@ -1,0 +1,1 @@
+"""Tests of app.cli: `glmv` run as a real subprocess."""

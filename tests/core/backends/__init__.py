@@ -1,0 +1,1 @@
+"""Tests of app.core.backends: the API backend against a loopback server, the local backend on a tiny model."""

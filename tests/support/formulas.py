@@ -1,0 +1,31 @@
+"""GLM-style formulas, as (name, tex, display): tests/core/test_math_typeset.py renders each, bench_math.py times
+them."""
+
+SAMPLES = [
+    ("inline fraction", r"\frac{a}{b} + c", False),
+    ("quadratic", r"x = \frac{-b \pm \sqrt{b^2-4ac}}{2a}", True),
+    ("nested fraction", r"\frac{1}{1+\frac{1}{1+\frac{1}{x}}}", True),
+    ("roots", r"\sqrt[3]{x^2+1} + \sqrt{\sqrt{y}}", False),
+    ("sum with limits", r"\sum_{n=1}^{\infty} \frac{1}{n^2} = \frac{\pi^2}{6}", True),
+    ("integral", r"\int_0^1 x^2\,dx = \frac{1}{3}", True),
+    ("limit", r"\lim_{x \to 0} \frac{\sin x}{x} = 1", True),
+    ("greek", r"\alpha + \beta = \gamma,\ \Omega \varepsilon \phi \varphi", False),
+    ("accents", r"\hat{x}, \bar{y}, \tilde{z}, \dot{a}, \vec{v}, \overline{AB}", False),
+    ("boxed answer", r"\boxed{\dfrac{3}{4}}", True),
+    ("text", r"f(x) = 1 \text{ if } x > 0", False),
+    ("pmatrix", r"A = \begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", True),
+    ("bmatrix", r"\begin{bmatrix} a & b & c \\ d & e & f \\ g & h & i \end{bmatrix}", True),
+    ("cases", r"f(x) = \begin{cases} x^2 & x \ge 0 \\ -x & x < 0 \end{cases}", True),
+    ("align", r"\begin{align} a &= b + c \\ &= d \end{align}", True),
+    ("aligned", r"\begin{aligned} 2x + y &= 5 \\ x - y &= 1 \end{aligned}", True),
+    ("array", r"\begin{array}{c|c} x & y \\ \hline 1 & 2 \end{array}", True),
+    ("left right", r"\left( \frac{a}{b} \right)^2 \left[ x \right]", True),
+    ("chemistry", r"\mathrm{2H_2 + O_2 \rightarrow 2H_2O}", False),
+    ("units", r"g = 9.8\,\mathrm{m/s^2},\ c = 3\times 10^{8}\ \mathrm{m\,s^{-1}}", False),
+    ("partial", r"\frac{\partial f}{\partial x} + \nabla \cdot \vec{E}", True),
+    ("mathbb", r"f: \mathbb{R}^n \to \mathbb{C}", False),
+    ("operatorname", r"\operatorname{argmax}_{x} f(x)", False),
+    ("dots", r"1, 2, \dots, n \quad a_1 + \cdots + a_n", False),
+    ("binomial", r"\binom{n}{k} = \frac{n!}{k!(n-k)!}", True),
+    ("tag", r"E = mc^2 \tag{1}", True),
+]

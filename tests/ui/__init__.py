@@ -1,0 +1,1 @@
+"""Tests of app.ui: real Qt widgets, offscreen."""

@@ -1,0 +1,1 @@
+"""Tests of app.ui.capture: the capture controller on a real X server (Xvfb)."""
