@@ -178,10 +178,10 @@ class PynputWatcher:
         if is_wayland():
             return "Wayland does not let an application watch the whole desktop's clicks"
         try:
-            from pynput import keyboard, mouse
+            from pynput import keyboard, mouse  # noqa: F401  (whether they can be imported here)
         except Exception as e:  # ImportError, or Xlib's errors without a display
             return f"pynput cannot be used here ({e})"
-        if sys.platform == "darwin" and not (mouse.Listener.IS_TRUSTED and keyboard.Listener.IS_TRUSTED):
+        if sys.platform == "darwin" and not _trusted_on_macos():
             return "macOS has not given this application the input-monitoring permission"
         return None
 
@@ -477,3 +477,14 @@ def show_on_screen(
     _shown.append(overlay)
     overlay.show()
     return overlay, message
+
+
+def _trusted_on_macos() -> bool:
+    """Whether macOS lets this process watch input (what pynput's listeners read once started; their class
+    attribute ``IS_TRUSTED`` is False until then)."""
+    import importlib
+
+    try:
+        return bool(importlib.import_module("HIServices").AXIsProcessTrusted())
+    except Exception:
+        return False
