@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from app.arguments import whole_number
 from app.core.backends.base import Backend, GenerationOptions
 from app.core.backends.dialects import PRESETS, UnknownPreset, get_preset
 from app.core.capture.commands import CAPTURE_COMMANDS
@@ -89,12 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     thinking.add_argument("--no-thinking", dest="thinking", action="store_false", help="answer without thinking")
     ask.add_argument(
         "--thinking-budget",
-        type=_whole_number,
+        type=whole_number(),
         metavar="N",
         help="think for at most N tokens, then answer (the local backend and vLLM servers started with "
         "--reasoning-config; other servers take no budget)",
     )
-    ask.add_argument("--max-tokens", type=_positive_int, metavar="N", help="longest answer in tokens")
+    ask.add_argument("--max-tokens", type=whole_number(1), metavar="N", help="longest answer in tokens")
     ask.add_argument("--temperature", type=_temperature, metavar="T", help="sampling temperature")
     ask.add_argument(
         "--timeout",
@@ -139,26 +140,6 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_document_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pages", metavar="SPEC", help='pages or slides to use, e.g. "1-5, 9"')
     parser.add_argument("--password", metavar="PW", help="password for encrypted PDFs")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _whole_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
 
 
 def _positive_float(text: str) -> float:

@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 
+from app.arguments import whole_number
 from app.core.terminal_text import for_terminal
 from app.serve import DEFAULT_MAX_QUEUE, DEFAULT_MAX_REQUEST_MB
 
@@ -38,7 +39,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--max-queue",
-        type=_count,
+        type=whole_number(),
         default=DEFAULT_MAX_QUEUE,
         metavar="N",
         help=f"requests that may wait behind the one being answered; more get 429 (default {DEFAULT_MAX_QUEUE})",
@@ -58,7 +59,11 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     serve.add_argument("--name", metavar="ID", help="the model id clients see (default: the model's own name)")
     serve.add_argument("--quantization", choices=("none", "8bit", "4bit"), default="none", help="load in 8 or 4 bits")
     serve.add_argument(
-        "--context-tokens", type=_tokens, default=32768, metavar="N", help="prompt and answer together (32768)"
+        "--context-tokens",
+        type=whole_number(256),
+        default=32768,
+        metavar="N",
+        help="prompt and answer together (32768)",
     )
     return serve
 
@@ -163,23 +168,6 @@ def _port(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError("a port is between 0 and 65535")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
-
-
-def _tokens(text: str) -> int:
-    value = _count(text)
-    if value < 256:
-        raise argparse.ArgumentTypeError("must be at least 256")
     return value
 
 
