@@ -44,3 +44,31 @@ def windows(qtbot, tmp_path, openai_server):
         assert window.wait_for_workers(15)
         window.close()
         store.close()
+
+
+@pytest.fixture
+def fresh_window(qtbot, tmp_path):
+    """A window as after a fresh install: an API backend with no key, its settings in ``tmp_path/config``. After
+    the test its workers are waited for, and a local model it loaded on the way is unloaded."""
+    from app.core.secrets import KeyVault
+    from app.core.settings import Settings
+    from app.core.store import Store
+    from app.ui.main import build_main_window
+
+    store = Store(tmp_path / "data")
+    made = build_main_window(
+        Settings(preset="vllm", base_url="http://127.0.0.1:9/v1", model="glm-4.6v"),
+        store=store,
+        vault=KeyVault(tmp_path / "config", use_keyring=False),
+        settings_path=tmp_path / "config" / "settings.json",
+    )
+    qtbot.addWidget(made)
+    made.show()
+    yield made
+    made.session.stop()
+    assert made.wait_for_workers(120)
+    backend = made.backend
+    made.close()
+    if hasattr(backend, "unload"):
+        backend.unload()
+    store.close()

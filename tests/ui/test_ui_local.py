@@ -13,10 +13,6 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPlainTextEdit, QPushButton, QTextBrowser
 
-from app.core.secrets import KeyVault
-from app.core.settings import Settings
-from app.core.store import Store
-from app.ui.main import build_main_window
 from app.ui.model_download import DownloadCancelled, fetch
 from app.ui.settings_dialog import SettingsDialog
 from glmv_local import download
@@ -35,25 +31,8 @@ def screenshot(tmp_path) -> Path:
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    """A window that starts on an API backend with no key (as after a fresh install)."""
-    store = Store(tmp_path / "data")
-    made = build_main_window(
-        Settings(preset="vllm", base_url="http://127.0.0.1:9/v1", model="glm-4.6v"),
-        store=store,
-        vault=KeyVault(tmp_path / "config", use_keyring=False),
-        settings_path=tmp_path / "config" / "settings.json",
-    )
-    qtbot.addWidget(made)
-    made.show()
-    yield made
-    made.session.stop()
-    assert made.wait_for_workers(120)
-    backend = made.backend
-    made.close()
-    if hasattr(backend, "unload"):
-        backend.unload()
-    store.close()
+def window(fresh_window):
+    return fresh_window
 
 
 def choose_local(window, folder: Path) -> SettingsDialog:

@@ -11,10 +11,6 @@ import httpx
 import openai
 import pytest
 
-from app.core.secrets import KeyVault
-from app.core.settings import Settings
-from app.core.store import Store
-from app.ui.main import build_main_window
 from app.ui.settings_dialog import SettingsDialog
 from tests.support.tiny_glmv import SCRIPT_ANSWER
 
@@ -28,23 +24,8 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    store = Store(tmp_path / "data")
-    made = build_main_window(
-        Settings(preset="vllm", base_url="http://127.0.0.1:9/v1", model="glm-4.6v"),
-        store=store,
-        vault=KeyVault(tmp_path / "config", use_keyring=False),
-        settings_path=tmp_path / "config" / "settings.json",
-    )
-    qtbot.addWidget(made)
-    made.show()
-    yield made
-    assert made.wait_for_workers(120)
-    backend = made.backend
-    made.close()
-    if hasattr(backend, "unload"):
-        backend.unload()
-    store.close()
+def window(fresh_window):
+    return fresh_window
 
 
 def share_in_settings(window, folder, port: int, on: bool = True) -> None:
