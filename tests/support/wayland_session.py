@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from tests.support import xvfb
 from tests.support.openai_server import OpenAIServer
 from tests.support.profiled_app import APP, Profile, Running
 from tests.support.wayland_pointer import VirtualPointer
@@ -604,12 +605,7 @@ class WaylandSession:
 
 def _end(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        xvfb.stop(proc)
 
 
 def _pids_in_sessions(sessions: set[int]) -> list[int]:

@@ -65,12 +65,7 @@ def xvfb(
             subprocess.run(command, env=env, check=True, capture_output=True, timeout=10)
         yield env
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def layout_size(layout: Sequence[tuple[int, int, int, int]]) -> tuple[int, int]:
