@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.core.errors import AppError
+from app.core.events import FailureKind
+
 _TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -17,7 +20,18 @@ _TYPES = {
 }
 
 
-class ApiError(Exception):
+# What each status is as one of the app's failure kinds (the rest: "server").
+_KINDS: dict[int, FailureKind] = {
+    400: "input",
+    401: "auth",
+    404: "input",
+    405: "input",
+    413: "input",
+    429: "rate_limit",
+}
+
+
+class ApiError(AppError):
     """A request that gets an error response. ``message`` says what happened and what to do."""
 
     def __init__(
@@ -29,9 +43,8 @@ class ApiError(Exception):
         code: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, kind=_KINDS.get(status, "server"), retryable=status in (429, 503))
         self.status = status
-        self.message = message
         self.param = param
         self.code = code
         self.headers = headers or {}

@@ -19,6 +19,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.core.errors import AppError
+from app.core.events import FailureKind
 from glmv_local import chat, jobs
 from glmv_local.engine import Engine
 from glmv_local.errors import GlmvLocalError
@@ -30,15 +32,20 @@ MAX_RETRY_AFTER_S = 120
 _ids = itertools.count(1)
 
 
-class QueueFull(Exception):
+class QueueFull(AppError):
+    kind: FailureKind = "rate_limit"
+    retryable = True
+
     def __init__(self, waiting: int, retry_after: int) -> None:
         super().__init__(f"{waiting} requests are already waiting")
         self.waiting = waiting
         self.retry_after = retry_after
 
 
-class QueueClosed(Exception):
+class QueueClosed(AppError):
     """The server is shutting down."""
+
+    kind: FailureKind = "server"
 
 
 class NotLoaded(GlmvLocalError):

@@ -15,13 +15,14 @@ import socket
 import threading
 from dataclasses import dataclass
 
+from app.core.errors import AppError
 from app.serve.service import Service, is_loopback
 
 log = logging.getLogger(__name__)
 GRACEFUL_SHUTDOWN_S = 5
 
 
-class ServeError(Exception):
+class ServeError(AppError):
     """The server cannot start; the message says why and what to do."""
 
 

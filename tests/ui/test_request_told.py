@@ -24,9 +24,7 @@ from app.core.media import prepare
 from app.core.media.budget import check_message
 from app.core.media.told import told_parts, told_text_tokens
 from tests.support.openai_server import dialect_stream
-
-ROOT = Path(__file__).resolve().parents[3]
-CORPUS = ROOT.parent / "shared" / "corpus"
+from tests.support.paths import CORPUS, ROOT
 
 
 def texts(body: dict) -> list[str]:
