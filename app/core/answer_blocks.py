@@ -88,7 +88,6 @@ class LiveMarkdown:
         self._open_start = 0  # where the open block starts in ``source``
         self._code_count = 0  # code blocks in closed blocks, so Copy links are numbered across the answer
         self._oversized: _Oversized | None = None
-        self.finished = False
 
     # ------------------------------------------------------------------------------------------ public
 
@@ -102,7 +101,6 @@ class LiveMarkdown:
 
     def finish(self) -> Change:
         """The answer is complete: the open block closes as it is."""
-        self.finished = True
         change = Change()
         last = self._render_open(closed=True)
         if last is not None:
@@ -114,18 +112,12 @@ class LiveMarkdown:
 
     def rerender(self, block: Block) -> Block:
         """The same block rendered again (a formula it showed as source is typeset now)."""
-        if block.cut:
-            return self._render(block.source, block.start, closed=block.closed, cut=True, code_base=None)
-        return self._render(block.source, block.start, closed=block.closed, code_base=None)
+        base = _code_base(self.closed, block.start)
+        return self._render(block.source, block.start, closed=block.closed, cut=block.cut, code_base=base)
 
     @property
     def open_start(self) -> int:
         return self._open_start
-
-    def blocks(self) -> list[Block]:
-        """The closed blocks and the open one: what the view shows."""
-        open_ = self._render_open()
-        return self.closed + ([open_] if open_ is not None else [])
 
     # ------------------------------------------------------------------------------------------ cutting
 
@@ -244,8 +236,11 @@ class LiveMarkdown:
             return None
         return self._render(text, self._open_start, closed=closed)
 
-    def _render(self, source: str, start: int, *, closed: bool, cut: bool = False, code_base: int | None = -1) -> Block:
-        base = self._code_count if code_base == -1 else _code_base(self.closed, start)
+    def _render(
+        self, source: str, start: int, *, closed: bool, cut: bool = False, code_base: int | None = None
+    ) -> Block:
+        """``code_base``: the code blocks before this one (default: all the closed blocks')."""
+        base = self._code_count if code_base is None else code_base
         shown = source[:MAX_BLOCK] if cut else source
         if not closed and not cut:
             shown = _as_it_will_be(shown)

@@ -4,7 +4,9 @@ Model output is untrusted: raw HTML is shown as text, never interpreted; images 
 image becomes a plain link, so QTextBrowser cannot be made to load a local file or a remote URL); links keep
 only http, https and mailto targets. Code blocks are highlighted with Pygments using inline colours (Qt knows
 no style sheets classes from Pygments) and get a ``copy:N`` link that the view turns into a Copy button.
-Math (``$..$``, ``\\(..\\)``, ``$$..$$``, ``\\[..\\]``) is shown legibly: LaTeX commands become Unicode symbols.
+Math (``$..$``, ``\\(..\\)``, ``$$..$$``, ``\\[..\\]``) goes to the caller's ``math`` function (a typeset image);
+what it does not give is shown legibly, LaTeX commands as Unicode symbols. ``answer_blocks`` renders an answer
+block by block with ``parse`` and ``render_tokens``.
 
 Kept free of Qt so it can be tested and run on a worker thread.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -35,23 +37,6 @@ class Palette:
 
 LIGHT = Palette("#f4f5f7", "#d8dbe0", "#6b7280", "#2563eb", "default")
 DARK = Palette("#1e2227", "#3a3f47", "#9aa3ad", "#7aa2f7", "github-dark")
-
-
-@dataclass
-class Rendered:
-    html: str
-    code_blocks: list[str] = field(default_factory=list)
-
-
-def render(text: str, *, dark: bool = False) -> Rendered:
-    """The HTML for one whole text, and the source of each code block (for ``copy:N`` links). The answer
-    view renders block by block instead (``answer_blocks``); this is for short texts shown whole."""
-    palette = DARK if dark else LIGHT
-    env: dict[str, Any] = {"code": [], "palette": palette}
-    tokens = parse(text, env)
-    if too_deep(tokens):
-        return Rendered(html=f'<p style="white-space:pre-wrap">{html.escape(breakable(text))}</p>')
-    return Rendered(html=render_tokens(tokens, env), code_blocks=env["code"])
 
 
 def parse(text: str, env: dict[str, Any] | None = None) -> list[Token]:

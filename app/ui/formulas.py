@@ -113,7 +113,3 @@ def draw(formula: Formula, scale: float, display: bool) -> QImage:
     QSvgRenderer(QByteArray(formula.svg)).render(painter, QRectF(0, top, formula.width, formula.height))
     painter.end()
     return image
-
-
-def warm_up() -> Future[None]:
-    return math_typeset.warm_up()

@@ -189,7 +189,7 @@ class AnswerView(QTextBrowser):
             QTimer.singleShot(0, lambda: self._run(("whole", (self._source, self.dark, True))))
         super().paintEvent(event)
 
-    def show_rendered(self, source: str, rendered: object = None) -> None:
+    def show_rendered(self, source: str) -> None:
         """The answer as it ended: when it is what streamed, only its open block is rendered again."""
         if source == self._source and not self._finished:
             self.finish()
@@ -230,9 +230,9 @@ class AnswerView(QTextBrowser):
     # ----- rendering: on the Qt thread while the open block is small, else on the render thread
 
     def _run(self, op: tuple[str, Any]) -> None:
-        small = len(self._source) - self.live.open_start <= SYNC_LIMIT and op[0] != "whole"
-        if op[0] == "whole":
-            small = len(op[1][0]) <= SYNC_LIMIT
+        # What the operation renders: the whole text it is given, or the open block with what was added.
+        size = len(op[1][0]) if op[0] == "whole" else len(self._source) - self.live.open_start
+        small = size <= SYNC_LIMIT
         if self._in_flight == 0 and small:
             self._apply_all(self._do(self.live, [op]))
             return

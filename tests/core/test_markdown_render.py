@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import pytest
 
-from app.core.markdown_render import latex_to_unicode, render
+from app.core.answer_blocks import cut_answer
+from app.core.markdown_render import latex_to_unicode
+
+
+@dataclass
+class Rendered:
+    html: str
+    code_blocks: list[str]
+
+
+def render(text: str, *, dark: bool = False) -> Rendered:
+    """The answer as the view shows it: its blocks' HTML one after the other, and every code block's source."""
+    blocks = cut_answer(text, dark=dark)
+    return Rendered("".join(b.html for b in blocks), [code for b in blocks for code in b.code])
 
 
 def test_raw_html_from_the_model_is_shown_as_text():
