@@ -297,13 +297,6 @@ def _step_times(engine: Any, contexts: list[int], steps: int) -> list[tuple[int,
     return rows
 
 
-def watch_counts(engine: Any) -> tuple[int, int]:
-    from glmv_local.compiling import Watch
-
-    ident = engine.thread_ident
-    return Watch.compiles[ident], Watch.captures[ident]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="a checkpoint (Hub id or directory) instead of random weights")
@@ -374,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     ready = ", ".join(f"{s:,}" for s in sorted(decoder.ready)) or "none"
     print(f"KV cache {gib(decoder.cache.nbytes)} for {args.context:,} tokens; buckets {sizes}; compiled {ready}")
     print(f"warm-up (load, compile, warm; not in the figures below): {warm_s:.1f} s")
-    compiles_before, captures_before = watch_counts(engine)
+    compiles_before, captures_before = engine.compile_counts()
     reference = not args.no_reference
 
     print(f"\ndecode, {args.new_tokens} new tokens      engine        generate     ratio")
@@ -406,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     memory = f"{gib(a):>13} {gib(b):>12}    {ratio(a, b)}" if cuda else f"{gib(a)} (the process's peak RSS, both sides)"
     print(f"  {'peak memory':<16}{memory}")
 
-    compiles_after, captures_after = watch_counts(engine)
+    compiles_after, captures_after = engine.compile_counts()
     if not engine.compiled:
         print("\nduring the measured runs: nothing compiled (eager decode step), no CUDA graphs")
     elif Watch.available:

@@ -7,7 +7,8 @@ buckets compiled before lets the status say which of the two to expect.
 
 ``Watch`` counts compilations and CUDA graph captures per thread, through dynamo's compile callbacks, so an
 engine can say how many its own thread did (recompiles must equal the buckets used; captures must stop once
-each bucket has been replayed).
+each bucket has been replayed). The counts hang on the thread object, not its ident: Python gives a finished
+thread's ident to the next thread it starts, which would hand one engine's counts to the next.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import logging
 import os
 import threading
+import weakref
 from collections import Counter
 from pathlib import Path
 from typing import Any, ClassVar
@@ -91,8 +93,14 @@ class Watch:
     _lock = threading.Lock()
     _installed = False
     available = False  # torch before 2.7 has no compile callbacks with a trigger: nothing is counted
-    compiles: ClassVar[Counter[int]] = Counter()
-    captures: ClassVar[Counter[int]] = Counter()
+    _counts: ClassVar[weakref.WeakKeyDictionary[threading.Thread, Counter[str]]] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def counts(cls, thread: threading.Thread) -> tuple[int, int]:
+        """(compilations, CUDA graph captures) that ``thread`` has started so far."""
+        with cls._lock:
+            seen = cls._counts.get(thread, Counter())
+            return seen["compiles"], seen["captures"]
 
     @classmethod
     def install(cls) -> None:
@@ -107,11 +115,14 @@ class Watch:
                 return
 
             def started(args: Any) -> None:
-                ident = threading.get_ident()
                 if args.callback_trigger == CallbackTrigger.DYNAMO:
-                    cls.compiles[ident] += 1
+                    kind = "compiles"
                 elif args.callback_trigger == CallbackTrigger.CUDAGRAPH_RECORDING:
-                    cls.captures[ident] += 1
+                    kind = "captures"
+                else:
+                    return
+                with cls._lock:
+                    cls._counts.setdefault(threading.current_thread(), Counter())[kind] += 1
 
             callback_handler.register_start_callback(started)
             cls.available = True

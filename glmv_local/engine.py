@@ -179,6 +179,13 @@ class Engine:
         """The engine thread's ``threading.get_ident()`` (None before its first task)."""
         return self._worker.ident if self._worker is not None else None
 
+    def compile_counts(self) -> tuple[int, int]:
+        """(torch.compile traces, CUDA graph captures) the engine thread has started: (0, 0) before its first
+        task, or where this torch does not report them."""
+        from glmv_local.compiling import Watch
+
+        return Watch.counts(self._worker.thread) if self._worker is not None else (0, 0)
+
     def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``fn`` on the engine thread after what is queued, and return its result (benchmarks, checks)."""
         return self._thread().call(fn, *args, **kwargs)

@@ -36,6 +36,10 @@ class EngineThread:
     def ident(self) -> int | None:
         return self._thread.ident
 
+    @property
+    def thread(self) -> threading.Thread:
+        return self._thread
+
     def is_current(self) -> bool:
         return threading.get_ident() == self._thread.ident
 

@@ -12,7 +12,6 @@ from PIL import Image
 from glmv_local import attention, jobs
 from glmv_local.chat import ChatMessage, Text
 from glmv_local.chat import Image as ImagePart
-from glmv_local.compiling import Watch
 from glmv_local.engine import Engine
 
 pytestmark = pytest.mark.slow
@@ -141,13 +140,12 @@ def test_load_warm_up_and_every_request_run_on_the_engine_thread(compiled):
     finally:
         handle.remove()
     assert seen and set(seen) == {ident}  # the prefills (the compiled steps run no Python hooks)
-    assert Watch.compiles[ident] >= 1  # the warm-up compiled on this thread
+    assert compiled.compile_counts()[0] >= 1  # the warm-up compiled on this thread
 
 
 def test_recompiles_equal_the_buckets_used(compiled):
     """Short answers use the warmed 2K bucket; answers with room for 2,100 tokens take the 4K bucket, compiled
     on its first use (with a status line) and reused after: two graphs in all, whatever the number of requests."""
-    ident = compiled.thread_ident
     buckets = set()
     statuses = []
     for new in (8, 2100, 8, 2100, 2100):
@@ -163,10 +161,11 @@ def test_recompiles_equal_the_buckets_used(compiled):
             elif isinstance(event, jobs.Finished):
                 buckets.add(event.stats.bucket)
     assert buckets == {2048, 4096} == compiled.decoder.ready
-    assert Watch.compiles[ident] == len(buckets)
+    compiles, captures = compiled.compile_counts()
+    assert compiles == len(buckets)
     assert graphs_so_far() - compiled.test_graphs_before == len(buckets)
     cuda = compiled.loaded.placement.device.startswith("cuda")
-    assert Watch.captures[ident] == (len(buckets) if cuda else 0)  # one CUDA graph per bucket, none on the CPU
+    assert captures == (len(buckets) if cuda else 0)  # one CUDA graph per bucket, none on the CPU
     assert len(statuses) == 2 and "4,096 tokens" in statuses[0] and statuses[1] == ""
 
 

@@ -183,11 +183,13 @@ def test_an_image_attachment_reaches_the_processor_as_decoded(scripted, screensh
     assert events[-1].usage["prompt_tokens"] > scripted.media_target.max_pixels // (28 * 28 * 2) // 2
 
 
-def test_compiling_for_a_new_answer_size_shows_as_preparing(scripted_glmv_dir, compile_cache_dir):
+def test_compiling_for_a_new_answer_size_shows_as_preparing(scripted_glmv_dir, tmp_path):
+    """A folder of its own, whose record of compiled graphs is empty: the first compile says "Compiling" whatever
+    the tests before it compiled (inductor's own cache stays the process-wide one)."""
     backend = LocalBackend(str(scripted_glmv_dir), dtype="float32")
     backend.engine.settings.speed = "compile"
     backend.engine.settings.warm_tokens = ()
-    backend.engine.settings.compile_cache = str(compile_cache_dir)
+    backend.engine.settings.compile_cache = str(tmp_path)
     try:
         events = list(backend.stream(Conversation().ask("Why?"), GenerationOptions(max_tokens=16)))
         again = list(backend.stream(Conversation().ask("Why?"), GenerationOptions(max_tokens=16)))
@@ -204,7 +206,7 @@ def test_compiling_for_a_new_answer_size_shows_as_preparing(scripted_glmv_dir, c
     later = LocalBackend(str(scripted_glmv_dir), dtype="float32")
     later.engine.settings.speed = "compile"
     later.engine.settings.warm_tokens = ()
-    later.engine.settings.compile_cache = str(compile_cache_dir)
+    later.engine.settings.compile_cache = str(tmp_path)
     try:
         events = list(later.stream(Conversation().ask("Why?"), GenerationOptions(max_tokens=16)))
     finally:
