@@ -172,9 +172,9 @@ def activate(app: App) -> None:
 
 
 @contextmanager
-def running_app(tmp: Path, settings: dict | None = None) -> Iterator[App]:
-    """The app on its own Xvfb, profile under ``tmp``, the vllm preset against a loopback server, its window
-    shown and answering on its command channel and on the probe."""
+def running_app(tmp: Path, settings: dict | None = None, env: dict[str, str] | None = None) -> Iterator[App]:
+    """The app on its own Xvfb, profile under ``tmp``, the vllm preset against a loopback server (``env`` added
+    to its environment), its window shown and answering on its command channel and on the probe."""
 
     def up(app: App) -> bool:
         try:
@@ -182,7 +182,7 @@ def running_app(tmp: Path, settings: dict | None = None) -> Iterator[App]:
         except OSError:
             return False
 
-    probe = {PROBE_ENV: str(tmp / "probe.sock")}
+    probe = {**(env or {}), PROBE_ENV: str(tmp / "probe.sock")}
     with (
         xvfb_and_server(W, H) as (display, server),
         started(

@@ -102,6 +102,11 @@ class PreparedCache:
     def bytes(self) -> int:
         return self._bytes
 
+    def preparing(self) -> int:
+        """How many preparations are under way now."""
+        with self._lock:
+            return len(self._underway)
+
     def get(self, key: Hashable | None) -> MediaReport | None:
         if key is None:
             return None

@@ -183,3 +183,14 @@ def test_a_cancel_while_waiting_leaves_the_other_preparation_to_finish(tmp_path)
     heard: list[str] = []
     assert prepare(Attachment(path), MediaTarget(), cache=cache, progress=heard.append).parts == first[0].parts
     assert heard == []  # what the other one prepared is kept
+
+
+def test_the_cache_says_how_many_preparations_are_under_way(tmp_path):
+    """What a test of the running app waits for before clearing the cache: a chip's preparation outlives a
+    stopped answer and would otherwise land in the cache after the clear."""
+    cache = PreparedCache()
+    assert cache.preparing() == 0
+    thread, _ = _started_elsewhere(text_pdf(tmp_path / "book.pdf", 80), cache)
+    assert cache.preparing() == 1
+    thread.join()
+    assert cache.preparing() == 0
