@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core import markdown_render, math_typeset
 from app.core import settings as settings_io
 from app.core.backends.base import Backend
 from app.core.backends.factory import (
@@ -53,6 +54,9 @@ from app.ui.panes import ThinkingPane
 from app.ui.session_signals import SessionSignals
 from app.ui.transcript import AnswerCard, Banner, Transcript
 from app.ui.workers import QtRunner, Tasks
+
+# After the window is up, what the first answer would import on the Qt thread is imported on a worker.
+WARM_UP_AFTER_MS = 300
 
 
 class MainWindow(QMainWindow):
@@ -203,6 +207,13 @@ class MainWindow(QMainWindow):
 
         self.sharing = ModelSharing(self)
         self.composer.input.setFocus()
+        QTimer.singleShot(WARM_UP_AFTER_MS, self, self._warm_up)
+
+    def _warm_up(self) -> None:
+        """Pygments' pieces and ziamath loaded off the Qt thread, so the first code block and formula of the first
+        answer do not stall the window while they import (``markdown_render.warm_up``)."""
+        self.tasks.run(markdown_render.warm_up, name="warm-up")
+        math_typeset.warm_up()
 
     @property
     def backend(self) -> Backend | None:
