@@ -22,6 +22,12 @@ from app.core.store import Store, default_folder
 if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
 
+# How long a thread running Python (an answer's render, a formula, a file being prepared) keeps the GIL while
+# the Qt thread waits for it. Qt calls into Python at every override (paint, resize, event filters) and waits
+# that long each time: at Python's default 5 ms, a window opened while the render thread cut a long answer
+# spent 750-900 ms in its first events; at 1 ms, 50-160 ms.
+GIL_SWITCH_S = 0.001
+
 
 def build_main_window(
     settings: Settings,
@@ -33,10 +39,12 @@ def build_main_window(
     backend_error: str | None = None,
 ) -> MainWindow:
     """The main window for these settings and this backend, not shown and without entering the event loop.
-    A QApplication must exist. When ``backend`` is None the one the settings describe is made."""
+    A QApplication must exist; from now on the Qt thread gets the GIL back within GIL_SWITCH_S. When
+    ``backend`` is None the one the settings describe is made."""
     from app.core.backends.factory import BackendUnavailable, make_backend
     from app.ui.main_window import MainWindow
 
+    sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
     vault = vault or KeyVault()
     if backend is None and backend_error is None:
         try:
