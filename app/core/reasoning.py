@@ -224,6 +224,12 @@ _LABEL_KEYS = ("label", "name", "text")
 MAX_LABEL_CHARS = 64
 
 
+def shown_question(text: str) -> str:
+    """A question as its card shows it: box markers read as in answers, their inner text kept (Find on screen's
+    prompt asks for ``<|begin_of_box|>[[x1, y1, x2, y2]]<|end_of_box|>``); what is sent stays as written."""
+    return text.replace(BOX_OPEN, "").replace(BOX_CLOSE, "")
+
+
 def parse_boxes(text: str) -> tuple[Box, ...]:
     """The boxes a box group's inner text describes, or ``()`` when it holds no coordinates (GLM also wraps
     plain final answers such as ``B`` in box markers)."""

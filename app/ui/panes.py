@@ -438,10 +438,11 @@ def _sliced(changes: list[Change]) -> list[Change]:
     return out
 
 
-def show_whole_text(parent: QWidget, text: str) -> QDialog:
-    """A block shown cut, whole, in a plain-text viewer (long lines wrapped, nothing interpreted)."""
+def show_whole_text(parent: QWidget, text: str, title: str = "The whole block") -> QDialog:
+    """A block (or a question) shown cut, whole, in a plain-text viewer (long lines wrapped, nothing
+    interpreted)."""
     dialog = QDialog(parent)
-    dialog.setWindowTitle("The whole block")
+    dialog.setWindowTitle(title)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     viewer = QPlainTextEdit(dialog)
     viewer.setObjectName("wholeBlock")

@@ -35,11 +35,13 @@ from app.core.file_kinds import kind_by_name
 from app.core.grounding import groups_from_json
 from app.core.grounding.pairing import QuestionImages, needs_preparing, question_images, with_pixels
 from app.core.grounding.words import cut_short_note
+from app.core.markdown_render import breakable
 from app.core.media.parts import MediaReport, MediaTarget
+from app.core.reasoning import shown_question
 from app.core.session import Turn
 from app.ui import theme
 from app.ui.boxes_view import BoxesPanel, BoxViewer
-from app.ui.panes import AnswerView, format_seconds
+from app.ui.panes import AnswerView, format_seconds, show_whole_text
 from app.ui.workers import Tasks
 
 log = logging.getLogger(__name__)
@@ -108,6 +110,21 @@ class Thumbnail(QLabel):
         return self.viewer
 
 
+# What a question's card shows of it: a pasted log or file took a QLabel a second per 300 KB to lay out, each
+# time the conversation was shown. The rest is behind "Show all"; what is sent, stored and edited is whole.
+QUESTION_SHOWN_CHARS = 3_000
+USER_CARD_MARGINS = (12, 8, 8, 8)
+QUESTION_SHOWN_LINES = 40
+
+
+def _question_start(text: str) -> tuple[str, bool]:
+    """(what the card shows of ``text``, whether that is cut)."""
+    shown = text[:QUESTION_SHOWN_CHARS]
+    if shown.count("\n") >= QUESTION_SHOWN_LINES:
+        shown = "\n".join(shown.split("\n")[:QUESTION_SHOWN_LINES])
+    return shown, len(shown) < len(text)
+
+
 class UserCard(QFrame):
     """A question: its text, its attachments, and the images the model saw with them (found on demand, for the
     answers whose boxes refer to them)."""
@@ -138,13 +155,18 @@ class UserCard(QFrame):
         self._tried: set[int] = set()  # images whose pixels were asked for (not asked again if they failed)
         self.setObjectName("userCard")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.text = QLabel(text)
+        shown, cut = _question_start(shown_question(text))
+        self.text = QLabel(breakable(shown) + ("…" if cut else ""))
         self.text.setObjectName("userText")
         self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.TextFormat.PlainText)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.show_all = QLabel(f'<a href="show">Show all ({len(text):,} characters)</a>')
+        self.show_all.setObjectName("showAllQuestion")
+        self.show_all.linkActivated.connect(lambda _: show_whole_text(self, text, "The whole question"))
+        self.show_all.setVisible(cut)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 8, 8, 8)
+        layout.setContentsMargins(*USER_CARD_MARGINS)
         if self.attachments:
             row = QHBoxLayout()
             row.setSpacing(6)
@@ -154,17 +176,29 @@ class UserCard(QFrame):
                 row.addWidget(thumbnail)
             row.addStretch(1)
             layout.addLayout(row)
-        longest = max((self.text.fontMetrics().horizontalAdvance(ln) for ln in text.splitlines()), default=0)
-        self.text.setMinimumWidth(min(longest + 4, 520))
+        lines = self.text.text().splitlines()
+        longest = max((self.text.fontMetrics().horizontalAdvance(ln) for ln in lines), default=0)
+        self._text_width = min(longest + 4, 520)  # short questions' cards hug their text
+        self.text.setMinimumWidth(self._text_width)
         line = QHBoxLayout()
         line.addWidget(self.text, 1)
         self.edit = card_button("edit", "Edit and resend", colors.muted)
         self.edit.clicked.connect(lambda: self.edit_requested.emit(self.message_id))
         line.addWidget(self.edit, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(line)
+        layout.addWidget(self.show_all)
 
     def apply_colors(self, colors: theme.Colors) -> None:
         self.edit.setIcon(theme.icon("edit", colors.muted, 16))
+
+    def set_width_limit(self, width: int) -> None:
+        """At most ``width`` wide: the text wraps within it, beside the edit button, instead of running under it."""
+        self.setMaximumWidth(width)
+        left, _, right, _ = USER_CARD_MARGINS
+        room = width - left - right - self.edit.sizeHint().width() - 8
+        # A fixed width: the card's layout (aligned right in the transcript) sizes the label by its size hint,
+        # so a label free to be narrower than its hint was given the height of the wider text and clipped.
+        self.text.setFixedWidth(max(60, min(self._text_width, room)))
 
     def may_have_images(self) -> bool:
         """Whether answers may refer to this question's images: not when it is known to have none (no attachments,

@@ -20,6 +20,7 @@ from app.core.backends.base import ThinkingChoice
 from app.core.quick_actions import BUILT_IN, find_action
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.shell import bindings_for
+from app.ui.transcript import UserCard
 from tests.support.openai_server import dialect_stream
 
 pytestmark = pytest.mark.gui
@@ -92,6 +93,10 @@ def test_find_on_screen_waits_for_what_to_find_and_draws_the_boxes_on_the_screen
     wait_answer(qtbot, window)
     question = question_text(openai_server)
     assert question.startswith("Find the OK button in this screenshot.") and "<|begin_of_box|>" in question
+    # The question card reads as the answers do: the box markers are the model's, not the person's.
+    (asked,) = [c for c in window.transcript.cards() if isinstance(c, UserCard)]
+    assert asked.text.text() == question.replace("<|begin_of_box|>", "").replace("<|end_of_box|>", "")
+    assert "as [[x1, y1, x2, y2]], with" in asked.text.text()
     assert window.asking.armed is None and not window.composer.input.placeholderText().startswith("Find")
     (card,) = window.answer_cards()
     qtbot.waitUntil(lambda: len(card.boxes_panel.canvases) == 1, timeout=15000)

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QPlainTextEdit, QTextBrowser, QToolButton
 
 from app.ui.transcript import AnswerCard, Banner, UserCard
@@ -322,3 +322,57 @@ def test_a_banner_starts_its_sentence_with_a_capital_and_leaves_names_as_they_ar
     for message in ("report.pdf could not be read", "glmv-bench.jpeg is too large", "ffmpeg was not found"):
         window.show_banner("capture", message, retryable=False)
         assert window.banners()[-1].text.text() == message
+
+
+def test_a_long_pasted_question_is_sent_whole_and_its_card_shows_its_start_with_show_all(qtbot, windows, openai_server):
+    """A pasted 300 KB log: a QLabel laid it out in about a second, each time the conversation was shown (at
+    every start when it was the last one). The card shows its start, "Show all" the whole text; nothing is cut
+    from what is sent, stored or edited."""
+    log = "\n".join(
+        f"2026-12-01 12:00:{i % 60:02d} worker-{i % 7} processed item {i} in {i % 97} ms" for i in range(5000)
+    )
+    log += "\n" + "x" * 20_000  # and one line without a space
+    window = windows()
+    composer = window.findChild(QPlainTextEdit, "composer")
+    composer.setFocus()
+    QGuiApplication.clipboard().setText(log)
+    qtbot.keyClick(composer, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(composer, Qt.Key.Key_Return)
+    wait_answer(qtbot, window)
+    assert openai_server.last.body["messages"][-1]["content"] == log
+    (card,) = [c for c in window.transcript.cards() if isinstance(c, UserCard)]
+    shown = card.text.text()
+    assert len(shown) < 5_000 and log.startswith(shown.rstrip("…").replace("\u200b", ""))
+    assert card.show_all.isVisibleTo(card) and "characters" in card.show_all.text()
+    qtbot.waitUntil(lambda: card.isVisible() and card.edit.geometry().left() > 0)
+    assert card.text.geometry().right() < card.edit.geometry().left()  # wrapped beside the edit button
+    assert card.text.height() >= card.text.heightForWidth(card.text.width())  # and not clipped below
+    card.show_all.linkActivated.emit("show")
+    viewers = [w for w in QApplication.topLevelWidgets() if w.findChild(QPlainTextEdit, "wholeBlock")]
+    assert viewers and viewers[-1].findChild(QPlainTextEdit, "wholeBlock").toPlainText() == log
+    viewers[-1].close()
+    qtbot.mouseClick(card.edit, Qt.MouseButton.LeftButton)
+    assert window.findChild(QPlainTextEdit, "composer").toPlainText() == log
+    window.store.flush()
+    assert window.store.messages(window.conversation_id)[0].text == log
+
+
+def test_a_long_paragraph_wraps_inside_its_card_in_a_narrow_window(qtbot, windows):
+    """It ran under the edit button and past the card's edge when the window was narrow (the text's minimum
+    width was 520 px whatever room the card had), and a label narrower than its hint was clipped below."""
+    window = windows()
+    window.resize(900, 700)
+    ask(qtbot, window, " ".join(f"word{i}" for i in range(300)))
+    (card,) = [c for c in window.transcript.cards() if isinstance(c, UserCard)]
+    qtbot.waitUntil(lambda: card.isVisible() and card.edit.geometry().left() > 0)
+    assert card.width() <= card.maximumWidth()
+    assert card.text.geometry().right() < card.edit.geometry().left()
+    assert card.text.height() >= card.text.heightForWidth(card.text.width())
+    assert card.text.text().endswith("word299") and not card.show_all.isVisibleTo(card)
+
+
+def test_a_short_question_is_shown_whole_without_show_all(qtbot, windows):
+    window = windows()
+    ask(qtbot, window, "What is on the screen?")
+    (card,) = [c for c in window.transcript.cards() if isinstance(c, UserCard)]
+    assert card.text.text() == "What is on the screen?" and not card.show_all.isVisibleTo(card)
