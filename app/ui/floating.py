@@ -28,6 +28,7 @@ from app.ui.panes import AnswerView
 ICONS = Path(__file__).resolve().parents[2] / "resources" / "icons"
 SIZE = (360, 260)
 MARGIN = 24  # from the screen's edges, and room for a window manager's frame
+THINKING_TAIL = 1_000  # characters of the reasoning so far that its one line can show
 
 
 def first_place(area: QRect, size: QSize, avoid: QRect) -> QPoint:
@@ -150,8 +151,9 @@ class FloatingWindow(QWidget):
             bar.setValue(bar.maximum())
 
     def set_thinking(self, text: str, active: bool) -> None:
-        """One line: the newest reasoning while the model thinks, hidden once the answer begins."""
-        self._thinking_text = " ".join(text.split())
+        """One line: the newest reasoning while the model thinks, hidden once the answer begins. Only its end is
+        read: this runs at each update with the whole reasoning so far, which may be megabytes."""
+        self._thinking_text = " ".join(text[-THINKING_TAIL:].split())
         self.thinking.setVisible(active)
         self._elide_thinking()
 

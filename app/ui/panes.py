@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core import long_text
 from app.core.answer_blocks import Block, Change, LiveMarkdown, MathHtml, plain_block
 from app.ui import theme
 from app.ui.formulas import Formulas
@@ -511,6 +512,7 @@ class ThinkingPane(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(header)
         layout.addWidget(self.view, 1)
+        self._run = 0  # the length of the paragraph the text shown ends in (long_text.broken)
         self.collapsed: bool = not collapsed  # the opposite, so that set_collapsed applies it
         self.set_collapsed(collapsed)
 
@@ -529,6 +531,7 @@ class ThinkingPane(QWidget):
 
     def clear(self) -> None:
         self.view.clear()
+        self._run = 0
         self.view.setPlaceholderText(PLACEHOLDER)
         self.time.setText("")
 
@@ -547,14 +550,16 @@ class ThinkingPane(QWidget):
         at_bottom = bar.value() >= bar.maximum() - 4
         cursor = QTextCursor(self.view.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
-        cursor.insertText(text)
+        shown, self._run = long_text.broken(text, self._run)  # a paragraph's layout costs its whole length
+        cursor.insertText(shown)
         if at_bottom:
             bar.setValue(bar.maximum())
 
     def show_thinking(self, text: str, seconds: float | None, status: str = "") -> None:
         """A finished answer's reasoning; ``status`` says why there is none (the placeholder, which promises
         reasoning to come, then goes)."""
-        self.view.setPlainText(text)
+        shown, self._run = long_text.broken(text)
+        self.view.setPlainText(shown)
         self.view.setPlaceholderText("" if status and not text else PLACEHOLDER)
         self.set_time(seconds, thinking=False, status=status if not text else "")
 

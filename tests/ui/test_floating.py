@@ -59,6 +59,8 @@ def test_answer_thinking_and_draft_from_the_main_window(qtbot):
     line = w.thinking.text()
     assert line.endswith("then the bars") and "…" in line and "\n" not in line
     assert w.thinking.fontMetrics().horizontalAdvance(line) <= w.thinking.width() + 2
+    w.set_thinking("loop " * 400_000 + "\nand at last the legend", active=True)  # 2 MB so far: its end is shown
+    assert w.thinking.text().endswith("loop loop and at last the legend")
     w.set_thinking("", active=False)
     assert not w.thinking.isVisible()
     w.set_draft("kept draft")
