@@ -59,6 +59,11 @@ STEPS: list[str] = [
     """
     ALTER TABLE attachments ADD COLUMN text_layer INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3: how a question asked the model to think, and how its answer was asked to ({"on": .., "budget": ..}, JSON;
+    # NULL: as the settings said, or not known).
+    """
+    ALTER TABLE messages ADD COLUMN thinking_choice TEXT;
+    """,
 ]
 
 LATEST = len(STEPS)

@@ -83,6 +83,7 @@ class Turn:
             boxes=groups_from_json(message.boxes),
             error_kind=message.error_kind,
             error_message=message.error_message,
+            thinking_choice=ThinkingChoice.from_dict(message.thinking_choice),
         )
 
 
@@ -312,12 +313,12 @@ class Session:
             question_id, self.editing = self.editing, None
             index = self._index(question_id)
             if self.store is not None:
-                self.store.edit_question(question_id, text, records)
+                self.store.edit_question(question_id, text, records, thinking.to_dict() if thinking else None)
             dropped = self.turns[index:]
             del self.turns[index:]
             self.listener.turns_removed(dropped)
         else:
-            question_id = self._add_message("user", text, records)
+            question_id = self._add_message("user", text, records, thinking=thinking)
         question = Turn(question_id, "user", text, records, thinking_choice=thinking)
         self.turns.append(question)
         self.listener.turn_added(question)
@@ -400,7 +401,9 @@ class Session:
         question = next((t for t in reversed(self.turns) if t.role == "user"), None)
         options, choice = self.thinking_for(question)
         model = self.backend.model or None
-        answer_id = self._add_message("assistant", status="streaming", backend=self.backend.name, model=model)
+        answer_id = self._add_message(
+            "assistant", status="streaming", backend=self.backend.name, model=model, thinking=choice
+        )
         turn = Turn(answer_id, "assistant", status="streaming", model=model, thinking_choice=choice)
         if replacing is not None:
             self._replacing[answer_id] = replacing
@@ -495,10 +498,18 @@ class Session:
         status: str = "done",
         backend: str | None = None,
         model: str | None = None,
+        thinking: ThinkingChoice | None = None,
     ) -> str:
         if self.store is None:
             return uuid.uuid4().hex
         assert self.conversation_id is not None
         return self.store.add_message(
-            self.conversation_id, role, text, attachments, status=status, backend=backend, model=model
+            self.conversation_id,
+            role,
+            text,
+            attachments,
+            status=status,
+            backend=backend,
+            model=model,
+            thinking_choice=thinking.to_dict() if thinking is not None else None,
         )

@@ -99,6 +99,7 @@ class StoredMessage:
     model: str | None = None
     created: float = 0.0
     attachments: list[StoredAttachment] = field(default_factory=list)
+    thinking_choice: dict | None = None  # {"on": bool, "budget": int | None}, as the session wrote it
 
     def to_message(self) -> Message:
         return Message(
@@ -107,6 +108,16 @@ class StoredMessage:
             attachments=[a.to_attachment() for a in self.attachments],
             thinking=self.thinking,
         )
+
+
+def _json_object(stored: str | None) -> dict | None:
+    """A JSON object column; None when empty or not an object (a damaged value does not keep a conversation
+    from opening)."""
+    try:
+        value = json.loads(stored) if stored else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def make_title(text: str, attachment_names: Iterable[str] = ()) -> str:
@@ -373,6 +384,7 @@ class Store:
                 model=r["model"],
                 created=r["created"],
                 attachments=by_message.get(r["id"], []),
+                thinking_choice=_json_object(r["thinking_choice"]),
             )
             for r in rows
         ]
@@ -441,6 +453,7 @@ class Store:
         thinking: str = "",
         backend: str | None = None,
         model: str | None = None,
+        thinking_choice: dict | None = None,
     ) -> str:
         """Queues the message and copies its attachment files into the conversation's folder, with what the
         records say was found out about them (page count, tokens). The first question of a conversation names
@@ -456,6 +469,7 @@ class Store:
             stored = self._conversation_files(conversation_id) / attachment_id / safe_name(record.name)
             planned.append((attachment_id, position, record, stored))
         names = [p[2].name for p in planned]
+        choice = json.dumps(thinking_choice) if thinking_choice is not None else None
 
         def job(conn: sqlite3.Connection) -> None:
             (last,) = conn.execute(
@@ -463,8 +477,8 @@ class Store:
             ).fetchone()
             conn.execute(
                 "INSERT INTO messages (id, conversation_id, position, role, text, thinking, status, backend, model, "
-                "created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (message_id, conversation_id, last + 1, role, text, thinking, status, backend, model, now, now),
+                "thinking_choice, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (message_id, conversation_id, last + 1, role, text, thinking, status, backend, model, choice, now, now),
             )
             for attachment_id, position, record, stored in planned:
                 self._insert_attachment(conn, attachment_id, message_id, position, record, stored)
@@ -549,12 +563,14 @@ class Store:
         message_id: str,
         text: str,
         attachments: Iterable[Attachment | AttachmentRecord],
+        thinking_choice: dict | None = None,
     ) -> concurrent.futures.Future[None]:
-        """Edit-and-resend in one transaction: the question gets its new text and attachments, the messages
-        after it go, and a conversation named after it (not renamed by hand) is named after the new text.
-        Attachments already stored with the question are kept (by path), new files are copied in, dropped ones
-        are deleted."""
+        """Edit-and-resend in one transaction: the question gets its new text, attachments and thinking choice,
+        the messages after it go, and a conversation named after it (not renamed by hand) is named after the new
+        text. Attachments already stored with the question are kept (by path), new files are copied in, dropped
+        ones are deleted."""
         records = [as_record(a) for a in attachments]
+        choice = json.dumps(thinking_choice) if thinking_choice is not None else None
 
         def job(conn: sqlite3.Connection) -> None:
             row = conn.execute("SELECT conversation_id, position FROM messages WHERE id = ?", (message_id,)).fetchone()
@@ -586,7 +602,10 @@ class Store:
                     conn.execute("DELETE FROM attachments WHERE id = ?", (attachment_id,))
                     stale.append(path)
             now = time.time()
-            conn.execute("UPDATE messages SET text = ?, updated = ? WHERE id = ?", (text, now, message_id))
+            conn.execute(
+                "UPDATE messages SET text = ?, thinking_choice = ?, updated = ? WHERE id = ?",
+                (text, choice, now, message_id),
+            )
             conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
             earlier = conn.execute(
                 "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND role = 'user' AND position < ?", row

@@ -83,11 +83,34 @@ def test_a_database_from_the_first_release_is_migrated_and_keeps_its_history(tmp
         (message,) = store.messages("c1")
         (attachment,) = message.attachments
         assert message.text == "hello" and attachment.pages == "1-2" and attachment.text_layer is False
+        assert message.thinking_choice is None  # schema 3: not known, the settings decide
     finally:
         store.close()
     conn = sqlite3.connect(folder / "history.sqlite3")
     assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == migrations.LATEST
     conn.close()
+
+
+def test_the_thinking_choice_is_kept_with_questions_and_answers_and_a_damaged_one_reads_as_unknown(store):
+    cid = store.new_conversation()
+    asked = store.add_message(cid, "user", "Quick one", thinking_choice={"on": False, "budget": None})
+    store.add_message(cid, "assistant", "Four.", thinking_choice={"on": True, "budget": 1024})
+    edited = store.add_message(cid, "user", "Another")
+    store.flush()
+    assert [m.thinking_choice for m in store.messages(cid)] == [
+        {"on": False, "budget": None},
+        {"on": True, "budget": 1024},
+        None,
+    ]
+    store.edit_question(edited, "Another, thinking", [], {"on": True, "budget": None}).result(10)
+    assert store.messages(cid)[-1].thinking_choice == {"on": True, "budget": None}
+    store.edit_question(asked, "Quick one again", []).result(10)
+    assert [m.thinking_choice for m in store.messages(cid)] == [None]
+    conn = sqlite3.connect(store.path)
+    conn.execute("UPDATE messages SET thinking_choice = '[not json' WHERE id = ?", (asked,))
+    conn.commit()
+    conn.close()
+    assert store.messages(cid)[0].thinking_choice is None
 
 
 def test_how_a_document_was_sent_is_kept_for_follow_ups(store, tmp_path):

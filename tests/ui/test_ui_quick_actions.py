@@ -132,6 +132,31 @@ def test_the_switch_turns_thinking_off_for_the_next_question_and_the_pane_says_s
     assert window.thinking.time.text() == "thinking was off for this question"
 
 
+def test_the_thinking_choice_is_kept_in_the_history_and_answering_again_follows_it(
+    qtbot, windows, openai_server, tmp_path
+):
+    """Reopened after a restart, the pane still says thinking was off, and Regenerate asks without thinking
+    again even though the composer's switch is back on."""
+    window = windows(tmp_path / "kept")
+    switch = window.composer.thinking
+    qtbot.mouseClick(switch, Qt.MouseButton.LeftButton, pos=QPoint(6, switch.height() // 2))
+    openai_server.enqueue(dialect_stream("vllm", "", "Quick."))
+    qtbot.keyClicks(window.composer.input, "Two plus two?")
+    qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)
+    wait_answer(qtbot, window)
+    window.close()
+    window.store.close()
+
+    again = windows(tmp_path / "kept")
+    assert again.composer.thinking.isChecked()  # the switch is for the next question
+    assert again.thinking.time.text() == "thinking was off for this question"
+    openai_server.enqueue(dialect_stream("vllm", "", "Four."))
+    (card,) = again.answer_cards()
+    qtbot.mouseClick(card.regenerate, Qt.MouseButton.LeftButton)
+    wait_answer(qtbot, again)
+    assert openai_server.last.body["chat_template_kwargs"] == {"enable_thinking": False}
+
+
 def test_a_budget_goes_to_a_server_that_takes_one_and_cannot_be_picked_where_none_is_taken(
     qtbot, windows, openai_server
 ):

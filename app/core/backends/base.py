@@ -10,7 +10,7 @@ import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from app.core.conversation import Conversation
 from app.core.events import Event
@@ -72,6 +72,20 @@ class ThinkingChoice:
     def effective(self, capabilities: Capabilities) -> ThinkingChoice:
         """The choice as the backend can follow it: a budget it cannot hold the model to is dropped."""
         return ThinkingChoice(self.on, self.budget if self.on and capabilities.thinking_budget else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As the history keeps it."""
+        return {"on": self.on, "budget": self.budget}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ThinkingChoice | None:
+        """From the history's form; None for anything else (an older or damaged row: as the settings say)."""
+        if not isinstance(data, dict) or not isinstance(data.get("on"), bool):
+            return None
+        budget = data.get("budget")
+        if budget is not None and (type(budget) is not int or budget <= 0):
+            return None
+        return cls(data["on"], budget)
 
 
 class Backend(Protocol):

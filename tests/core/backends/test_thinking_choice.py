@@ -121,3 +121,22 @@ def test_the_local_engine_closes_the_thinking_block_when_the_budget_is_spent(scr
         said(scripted, GenerationOptions(thinking=False, thinking_budget=2))[1]
         == said(scripted, GenerationOptions(thinking=False))[1]
     )
+
+
+@pytest.mark.parametrize(
+    ("stored", "read"),
+    [
+        ({"on": False, "budget": None}, ThinkingChoice(False)),
+        ({"on": True, "budget": 2048}, ThinkingChoice(True, 2048)),
+        (None, None),
+        ({"on": "yes"}, None),
+        ({"on": True, "budget": -5}, None),
+        ({"on": True, "budget": True}, None),
+        ({"on": True, "budget": 1.5}, None),
+        (["on"], None),
+    ],
+)
+def test_the_choice_reads_back_from_the_history_and_anything_damaged_reads_as_unknown(stored, read):
+    assert ThinkingChoice.from_dict(stored) == read
+    if read is not None:
+        assert ThinkingChoice.from_dict(read.to_dict()) == read
