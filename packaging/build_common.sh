@@ -8,8 +8,9 @@ py=.venv/bin/python
 say() { printf '[build] %s\n' "$*" >&2; }
 
 [[ -x "$py" ]] || { say "no .venv: run scripts/setup first (GLMV_LOCAL=0 scripts/setup for the api variant)"; exit 1; }
-if [[ "$variant" == local ]] && ! "$py" -c "import torch, transformers" 2>/dev/null; then
-    say "the local variant needs torch and transformers in .venv: run GLMV_LOCAL=1 scripts/setup"; exit 1
+if [[ "$variant" == local ]] && ! "$py" -c "import torch, transformers, starlette, uvicorn" 2>/dev/null; then
+    say "the local variant needs torch, transformers and the serve extra in .venv: run GLMV_LOCAL=1 scripts/setup"
+    exit 1
 fi
 "$py" -c "import PyInstaller" 2>/dev/null || { say "installing PyInstaller into .venv"; "$py" -m pip install -q "pyinstaller>=6.10"; }
 version="$("$py" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')"
