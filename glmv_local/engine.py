@@ -372,6 +372,7 @@ class Engine:
         cancel: threading.Event | None = None,
         on_event: Callable[[jobs.JobEvent], None] | None = None,
         thinking_budget: int | None = None,
+        seed: int | None = None,
     ) -> jobs.Job:
         """Queue a request and return its job at once (after loading the model if it is not loaded yet).
 
@@ -379,6 +380,7 @@ class Engine:
         ``generate``. ``ignore_eos`` forbids the stop tokens, so exactly ``max_new_tokens`` are generated (within
         the context). ``cancel``: an event of the caller's that cancels the job when set (as ``Job.cancel``).
         ``thinking_budget``: with thinking on, the thinking block is closed for the model after that many tokens.
+        ``seed``: the same seed gives the same sampled answer, whatever ran on the engine before.
         A conversation that does not end with a question, or a video the processor cannot read, raises here;
         everything found while preparing the request arrives as ``Failed``."""
         chat.check(messages)
@@ -386,7 +388,7 @@ class Engine:
         if chat.has_video(messages):
             processor.require_video(self.processor)
         request = jobs.Request(
-            messages, thinking, max_new_tokens, temperature, top_p, top_k, ignore_eos, thinking_budget
+            messages, thinking, max_new_tokens, temperature, top_p, top_k, ignore_eos, thinking_budget, seed
         )
         job = jobs.Job(request, cancel, on_event)
         self._jobs.add(job)
@@ -473,6 +475,8 @@ class Engine:
                 top_k=request.top_k,
                 suppress=tuple(sorted(stop_ids)) if request.ignore_eos else (),
             )
+            if request.seed is not None:  # here: the compile warm-up above draws from the generator too
+                torch.manual_seed(request.seed)
             decoder.prefill(batch, size, sampling, clock)
             detokenizer = Detokenizer(loaded.processor.tokenizer, stop_ids)
             first_at: float | None = None

@@ -32,6 +32,7 @@ class Request:
     top_k: int | None = None
     ignore_eos: bool = False
     thinking_budget: int | None = None  # at most this many tokens of thinking, then the block is closed
+    seed: int | None = None  # torch's generator is seeded with it just before the first token is drawn
 
 
 @dataclass(frozen=True, slots=True)

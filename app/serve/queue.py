@@ -2,10 +2,10 @@
 
 ``EngineQueue`` hands the engine one request at a time (the next when the one before has ended), so the line is
 the server's own: it knows exactly how many wait (the window's status bar shows it, ``--max-queue`` bounds it),
-a waiting request whose client goes away simply leaves the line, and a request's ``seed`` seeds the generator
-right before its own job. A running request is cancelled through its job (``Job.cancel``), which stops within two
-tokens. The window's own questions, when it shares its model, go to the engine directly and take turns with
-these.
+a waiting request whose client goes away simply leaves the line, and a request's ``seed`` goes with its job (the
+engine seeds the generator just before the first token, so a window question in between cannot move it). A
+running request is cancelled through its job (``Job.cancel``), which stops within two tokens. The window's own
+questions, when it shares its model, go to the engine directly and take turns with these.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class NotLoaded(GlmvLocalError):
 
 @dataclass(frozen=True)
 class Work:
-    """What to ask the engine (``Engine.submit``'s arguments) and the seed to set first."""
+    """What to ask the engine (``Engine.submit``'s arguments)."""
 
     messages: list[chat.ChatMessage]
     thinking: bool = True
@@ -202,8 +202,6 @@ class EngineQueue:
         if not self.engine.is_loaded:
             ticket.deliver(jobs.Failed(NotLoaded("the model is not loaded (it is loading, or was unloaded)")))
             return
-        if work.seed is not None:
-            self.engine.run(_seed, work.seed)
         ended = threading.Event()
 
         def on_event(event: jobs.JobEvent) -> None:
@@ -226,6 +224,7 @@ class EngineQueue:
                 ignore_eos=work.ignore_eos,
                 cancel=ticket.cancel_event,
                 on_event=on_event,
+                seed=work.seed,
             )
         except GlmvLocalError as e:
             ticket.deliver(jobs.Failed(e))
@@ -263,9 +262,3 @@ class EngineQueue:
             ticket._end()
         elif ticket.job is not None:
             ticket.job.cancel()
-
-
-def _seed(seed: int) -> None:
-    import torch
-
-    torch.manual_seed(seed)

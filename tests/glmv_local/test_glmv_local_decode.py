@@ -169,6 +169,21 @@ def test_recompiles_equal_the_buckets_used(compiled):
     assert len(statuses) == 2 and "4,096 tokens" in statuses[0] and statuses[1] == ""
 
 
+def test_a_seed_repeats_a_sampled_answer_in_the_compiled_loop(compiled):
+    """The compiled step draws its noise inside the graph: the seed set before the first token still decides it."""
+
+    def sampled(seed: int | None) -> list[int]:
+        job = compiled.submit(
+            conversations()["text"], thinking=False, max_new_tokens=16, ignore_eos=True, temperature=1.5, seed=seed
+        )
+        assert isinstance(list(job.events())[-1], jobs.Finished)
+        return job.token_ids
+
+    first = sampled(3)
+    sampled(None)
+    assert sampled(3) == first and sampled(4) != first
+
+
 def test_cancel_stops_the_compiled_loop_within_two_tokens(compiled):
     cancel = threading.Event()
     generation = compiled.stream(conversations()["text"], max_new_tokens=1500, ignore_eos=True, cancel=cancel)

@@ -109,6 +109,22 @@ def test_stats_add_up(engine):
     assert stats.preprocess_s > 0 and stats.prefill_s > 0 and stats.decode_tokens_per_s > 0
 
 
+def test_a_seed_gives_the_same_sampled_answer_whatever_ran_before_it(engine):
+    """The seed travels with the request and is set on the engine thread just before its first token, so a
+    sampled request in between (the window's, in shared mode) cannot move it."""
+
+    def sampled(seed: int | None) -> list[int]:
+        job = engine.submit(question(), max_new_tokens=24, ignore_eos=True, temperature=1.5, seed=seed)
+        assert isinstance(finish_of(job), jobs.Finished)
+        return job.token_ids
+
+    first = sampled(7)
+    sampled(None)  # another answer draws from the generator in between
+    sampled(None)
+    assert sampled(7) == first
+    assert sampled(8) != first
+
+
 def test_soak_threads_submitting_and_cancelling(engine):
     """Four threads, 40 requests of random lengths, a third cancelled at random moments (queued or running), one
     more thread cancelling others' jobs: every job ends exactly once, and afterwards the same question gets the
