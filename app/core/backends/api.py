@@ -25,17 +25,18 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import httpx
 
 from app.core.backends.base import Capabilities, GenerationOptions, recent_turns
 from app.core.backends.dialects import Dialect, Preset, get_preset, host_of
+from app.core.backends.preparing import CANCEL_POLL_S, cancelled, prepared
 from app.core.conversation import Conversation, Message
-from app.core.events import Done, Event, Failed, Preparing
+from app.core.events import Done, Event, Failed
 from app.core.logs import redact
-from app.core.media import ImagePart, MediaCancelled, MediaError, MediaTarget, Progress, TextPart, VideoPart, prepare
+from app.core.media import ImagePart, MediaError, MediaTarget, Progress, TextPart, VideoPart, prepare
 from app.core.media.prepared import SHARED
 from app.core.media.told import told_parts
 from app.core.reasoning import ReasoningSplitter
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 
 CONNECT_RETRIES = 2
 RETRY_BACKOFF_S = (0.25, 0.75)
-CANCEL_POLL_S = 0.05
 # What a server may make the client hold: a whole body (a completion sent without streaming, an error, the model
 # list) and one SSE line or event. A reply is a few KB; anything past these is a misconfigured or hostile server.
 MAX_BODY_BYTES = 4 * 2**20
@@ -244,28 +244,13 @@ class ApiBackend:
     def _stream(
         self, conversation: Conversation, options: GenerationOptions, cancel: threading.Event
     ) -> Iterator[Event]:
-        preparing = _Preparation(lambda hear: self.request_body(conversation, options, cancel=cancel, progress=hear))
-        preparing.start()
-        said = None
-        while not preparing.done.wait(CANCEL_POLL_S):
-            if cancel.is_set():  # the preparation stops at its next page on its own; the answer ends now
-                yield _cancelled()
-                return
-            if preparing.said != said:
-                said = preparing.said
-                yield Preparing(said or "")
-        if cancel.is_set() or isinstance(preparing.error, MediaCancelled):
-            yield _cancelled()
+        built = yield from prepared(
+            lambda hear: self.request_body(conversation, options, cancel=cancel, progress=hear), cancel
+        )
+        if isinstance(built, Failed):
+            yield built
             return
-        if said is not None:
-            yield Preparing("")
-        if isinstance(preparing.error, MediaError):
-            yield Failed("input", str(preparing.error))
-            return
-        if preparing.error is not None:
-            raise preparing.error
-        body = preparing.body
-        assert body is not None
+        body = built
         if not body.fields["model"]:
             found = self._discover_model()
             if isinstance(found, Failed):
@@ -279,7 +264,7 @@ class ApiBackend:
     def _send(self, request: httpx.Request, model: str, cancel: threading.Event) -> Iterator[Event]:
         for attempt in range(CONNECT_RETRIES + 1):
             if cancel.is_set():
-                yield _cancelled()
+                yield cancelled()
                 return
             connection = _Connection(self._http(), request, cancel, self._read_timeout)
             connection.start()
@@ -287,7 +272,7 @@ class ApiBackend:
             try:
                 while not connection.ready.wait(CANCEL_POLL_S):
                     if cancel.is_set():
-                        yield _cancelled()
+                        yield cancelled()
                         return
                 error = connection.error
                 taken = error is None
@@ -382,7 +367,7 @@ class ApiBackend:
         except (httpx.TransportError, httpx.StreamError) as e:
             yield from splitter.finish()
             if cancel.is_set():
-                yield _cancelled()
+                yield cancelled()
             elif connection.idle_expired or isinstance(e, httpx.ReadTimeout):
                 yield self._idle_failure(connection)
             else:
@@ -390,7 +375,7 @@ class ApiBackend:
             return
         yield from splitter.finish()
         if cancel.is_set():
-            yield _cancelled()
+            yield cancelled()
         elif connection.idle_expired:
             yield self._idle_failure(connection)
         elif finish_reason == "network_error":
@@ -647,30 +632,6 @@ class RequestBody:
 _TOKEN = re.compile(rb"(glmv-file-[0-9a-f]{32})")
 
 
-class _Preparation(threading.Thread):
-    """Builds the request body off the stream's thread, so the stream can say what is being prepared (the
-    latest ``said``) and end at once on cancel, while a long PDF or a LibreOffice conversion is under way."""
-
-    def __init__(self, build: Callable[[Progress], RequestBody]) -> None:
-        super().__init__(name="glmv-api-prepare", daemon=True)
-        self._build = build
-        self.done = threading.Event()
-        self.said: str | None = None
-        self.body: RequestBody | None = None
-        self.error: Exception | None = None
-
-    def _hear(self, text: str) -> None:
-        self.said = text
-
-    def run(self) -> None:
-        try:
-            self.body = self._build(self._hear)
-        except Exception as e:
-            self.error = e
-        finally:
-            self.done.set()
-
-
 _BEFORE_RESPONSE = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 """Failures where no response byte arrived, so sending again cannot duplicate an answer the person saw."""
 
@@ -884,10 +845,6 @@ def _reason(error: Exception) -> str:
             return inner.strerror
         inner = inner.__cause__ or inner.__context__
     return str(error) or type(error).__name__
-
-
-def _cancelled() -> Failed:
-    return Failed("cancelled", "stopped; what arrived is kept")
 
 
 def _dropped(host: str) -> Failed:

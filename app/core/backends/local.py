@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from app.core.backends.base import Capabilities, GenerationOptions, recent_turns
+from app.core.backends.preparing import prepared
 from app.core.conversation import Attachment, Conversation, Message
 from app.core.errors import engine_failure
 from app.core.events import Done, Event, Failed, Preparing
-from app.core.media import ImagePart, MediaError, MediaTarget, TextPart, VideoPart, prepare
+from app.core.media import ImagePart, MediaError, MediaTarget, Progress, TextPart, VideoPart, prepare
 from app.core.media.kinds import access_problem, detect_kind
 from app.core.media.prepared import SHARED
 from app.core.media.told import image_introduction, told_parts
@@ -109,7 +110,13 @@ class LocalBackend:
         cancel = cancel or threading.Event()
         try:
             self.engine.load()
-            messages = self.messages(conversation, options)
+            built = yield from prepared(
+                lambda hear: self.messages(conversation, options, cancel=cancel, progress=hear), cancel
+            )
+            if isinstance(built, Failed):
+                yield built
+                return
+            messages = built
             job = self.engine.submit(
                 messages,
                 thinking=options.thinking,
@@ -119,9 +126,6 @@ class LocalBackend:
                 cancel=cancel,
                 thinking_budget=options.thinking_budget if options.thinking else None,
             )
-        except MediaError as e:
-            yield Failed("input", str(e))
-            return
         except GlmvLocalError as e:
             yield engine_failure(e)
             return
@@ -151,8 +155,16 @@ class LocalBackend:
             if not job.done:  # the consumer stopped reading: stop generating
                 job.cancel()
 
-    def messages(self, conversation: Conversation, options: GenerationOptions) -> list[chat.ChatMessage]:
-        """The conversation as engine messages; attachments prepared within the checkpoint's pixel budget."""
+    def messages(
+        self,
+        conversation: Conversation,
+        options: GenerationOptions,
+        *,
+        cancel: threading.Event | None = None,
+        progress: Progress | None = None,
+    ) -> list[chat.ChatMessage]:
+        """The conversation as engine messages; attachments prepared within the checkpoint's pixel budget
+        (``progress`` hears which file and page; ``MediaCancelled`` once ``cancel`` is set)."""
         out: list[chat.ChatMessage] = []
         if conversation.system_prompt:
             out.append(chat.ChatMessage.text("system", conversation.system_prompt))
@@ -162,10 +174,12 @@ class LocalBackend:
                 # The answer only: reasoning never goes back to the model.
                 out.append(chat.ChatMessage.text("assistant", message.text))
             else:
-                out.append(chat.ChatMessage(message.role, self._parts(message, target)))
+                out.append(chat.ChatMessage(message.role, self._parts(message, target, cancel, progress)))
         return out
 
-    def _parts(self, message: Message, target: MediaTarget) -> list[chat.Part]:
+    def _parts(
+        self, message: Message, target: MediaTarget, cancel: threading.Event | None, progress: Progress | None
+    ) -> list[chat.Part]:
         from PIL import Image
 
         parts: list[chat.Part] = []
@@ -175,7 +189,7 @@ class LocalBackend:
                 parts.append(chat.Text(image_introduction(Path(attachment.path), image.width, image.height) + "\n"))
                 parts.append(chat.Image(image))
                 continue
-            for part in told_parts(prepare(attachment, target, cache=SHARED)):
+            for part in told_parts(prepare(attachment, target, cache=SHARED, cancel=cancel, progress=progress)):
                 if isinstance(part, ImagePart):
                     image = Image.open(io.BytesIO(part.data))
                     image.load()

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from app.core.backends.base import GenerationOptions
 from app.core.backends.local import LocalBackend
 from app.core.conversation import Attachment, Conversation, Message
 from app.core.events import Answer, Done, Failed, Preparing, Thinking
+from app.core.media.libreoffice import find_soffice
 from tests.support.paths import ROOT
 from tests.support.tiny_glmv import SCRIPT_ANSWER, SCRIPT_THINKING
 
@@ -94,6 +96,46 @@ def test_cancel_ends_with_cancelled(scripted):
     cancel.set()
     events = list(scripted.stream(Conversation().ask("Hi"), GenerationOptions(), cancel))
     assert isinstance(events[-1], Failed) and events[-1].kind == "cancelled"
+
+
+needs_soffice = pytest.mark.skipif(find_soffice() is None, reason="LibreOffice is not installed")
+
+
+@needs_soffice
+def test_the_local_stream_says_what_it_prepares_before_the_model_reads(scripted, tmp_path):
+    """As the API backend does (issue 12): a deck LibreOffice converts for seconds is named while it is, then
+    the answer comes."""
+    from app.core.media.prepared import SHARED
+    from tests.support.documents import text_deck
+
+    SHARED.clear()
+    deck = text_deck(tmp_path / "plan.pptx", 3)
+    events = list(scripted.stream(Conversation().ask("What?", [Attachment(deck)]), GenerationOptions(max_tokens=8)))
+    said = [e.text for e in events if isinstance(e, Preparing)]
+    assert said and said[0].startswith("Preparing plan.pptx") and said[-1] == ""
+    first_text = next(i for i, e in enumerate(events) if isinstance(e, (Thinking, Answer)))
+    assert all(not isinstance(e, Preparing) or e.text == "" for e in events[first_text:])
+    assert isinstance(events[-1], Done)
+
+
+@needs_soffice
+def test_a_stop_while_the_local_stream_prepares_ends_it_at_once(scripted, tmp_path):
+    """It went on preparing and then said "input": a cancel reached only the engine."""
+    from app.core.media.prepared import SHARED
+    from tests.support.documents import text_deck
+
+    SHARED.clear()
+    cancel = threading.Event()
+    events, stopped_at = [], None
+    deck = text_deck(tmp_path / "long.pptx", 30)
+    for event in scripted.stream(Conversation().ask("What?", [Attachment(deck)]), GenerationOptions(), cancel):
+        events.append(event)
+        if isinstance(event, Preparing) and event.text and stopped_at is None:
+            stopped_at = time.monotonic()
+            cancel.set()
+    assert stopped_at is not None and time.monotonic() - stopped_at < 0.5
+    assert isinstance(events[-1], Failed) and events[-1].kind == "cancelled"
+    assert not any(isinstance(e, (Thinking, Answer)) for e in events)
 
 
 def test_bad_attachment_is_an_input_failure(scripted, tmp_path):
