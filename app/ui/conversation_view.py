@@ -99,7 +99,6 @@ class ConversationView(QObject):
             known = reports if any(r is not None for r in reports) else None
             card = UserCard(turn.id, turn.text, attachments, self.colors, known)
             card.edit_requested.connect(self.edit_requested)
-            card.set_width_limit(max(360, int(self.transcript.viewport().width() * 0.8)))
             self.transcript.add(card, user=True)
         else:
             card = AnswerCard(turn, self.colors)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QImageReader, QMouseEvent, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
@@ -180,7 +180,7 @@ class UserCard(QFrame):
         longest = max((self.text.fontMetrics().horizontalAdvance(ln) for ln in lines), default=0)
         self._text_width = min(longest + 4, 520)  # short questions' cards hug their text
         self.text.setMinimumWidth(self._text_width)
-        line = QHBoxLayout()
+        self._line = line = QHBoxLayout()
         line.addWidget(self.text, 1)
         self.edit = card_button("edit", "Edit and resend", colors.muted)
         self.edit.clicked.connect(lambda: self.edit_requested.emit(self.message_id))
@@ -192,13 +192,23 @@ class UserCard(QFrame):
         self.edit.setIcon(theme.icon("edit", colors.muted, 16))
 
     def set_width_limit(self, width: int) -> None:
-        """At most ``width`` wide: the text wraps within it, beside the edit button, instead of running under it."""
+        """At most ``width`` wide (the transcript says how wide, and again when it changes): the text wraps within
+        it, beside the edit button. The text's width is fixed, since the transcript aligns the card and Qt then
+        sizes the label by its size hint: a label left free to be narrower got the height of the wider text."""
         self.setMaximumWidth(width)
         left, _, right, _ = USER_CARD_MARGINS
-        room = width - left - right - self.edit.sizeHint().width() - 8
-        # A fixed width: the card's layout (aligned right in the transcript) sizes the label by its size hint,
-        # so a label free to be narrower than its hint was given the height of the wider text and clipped.
-        self.text.setFixedWidth(max(60, min(self._text_width, room)))
+        room = width - left - right - self.edit.sizeHint().width() - self._spacing()
+        fitted = min(self._text_width, max(60, room))
+        if self.text.minimumWidth() != fitted or self.text.maximumWidth() != fitted:
+            self.text.setFixedWidth(fitted)
+
+    def _spacing(self) -> int:
+        spacing = self._line.spacing()
+        if spacing < 0:  # the style's
+            spacing = self.style().layoutSpacing(
+                QSizePolicy.ControlType.Label, QSizePolicy.ControlType.ToolButton, Qt.Orientation.Horizontal
+            )
+        return max(0, spacing) + 2
 
     def may_have_images(self) -> bool:
         """Whether answers may refer to this question's images: not when it is known to have none (no attachments,
@@ -482,6 +492,20 @@ class Transcript(QScrollArea):
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.verticalScrollBar().rangeChanged.connect(self._range_changed)
 
+    def question_width(self) -> int:
+        """How wide a question's card may be: four fifths of the column, at least 360 px, never past its edge."""
+        margins = self.column.contentsMargins()
+        room = self.viewport().width() - margins.left() - margins.right()
+        return max(120, min(room, max(360, int(self.viewport().width() * 0.8))))
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:  # the window, or the scroll bar coming or going
+            width = self.question_width()
+            for card in self.cards():
+                if isinstance(card, UserCard):
+                    card.set_width_limit(width)
+        return super().viewportEvent(event)
+
     def use_workers(self, tasks: Tasks, target: Callable[[], MediaTarget]) -> None:
         """Where questions prepare their documents again (the window's workers, so closing waits for them) and
         for which model: the backend's media target, as the attachments strip and the request use it."""
@@ -515,6 +539,8 @@ class Transcript(QScrollArea):
                 self.tasks = Tasks(self)
             widget.tasks = widget.tasks or self.tasks
             widget.target = widget.target or self.target()
+        if isinstance(widget, UserCard):
+            widget.set_width_limit(self.question_width())
         if user:
             widget.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
             self.column.insertWidget(self.column.indexOf(self.empty), widget, 0, Qt.AlignmentFlag.AlignRight)

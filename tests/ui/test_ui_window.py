@@ -357,18 +357,24 @@ def test_a_long_pasted_question_is_sent_whole_and_its_card_shows_its_start_with_
     assert window.store.messages(window.conversation_id)[0].text == log
 
 
-def test_a_long_paragraph_wraps_inside_its_card_in_a_narrow_window(qtbot, windows):
+@pytest.mark.parametrize("width", [760, 900, 1400])
+def test_a_long_paragraph_wraps_inside_its_card_in_a_narrow_window(qtbot, windows, width):
     """It ran under the edit button and past the card's edge when the window was narrow (the text's minimum
     width was 520 px whatever room the card had), and a label narrower than its hint was clipped below."""
     window = windows()
-    window.resize(900, 700)
-    ask(qtbot, window, " ".join(f"word{i}" for i in range(300)))
-    (card,) = [c for c in window.transcript.cards() if isinstance(c, UserCard)]
-    qtbot.waitUntil(lambda: card.isVisible() and card.edit.geometry().left() > 0)
-    assert card.width() <= card.maximumWidth()
-    assert card.text.geometry().right() < card.edit.geometry().left()
-    assert card.text.height() >= card.text.heightForWidth(card.text.width())
-    assert card.text.text().endswith("word299") and not card.show_all.isVisibleTo(card)
+    window.resize(width, 700)
+    for _ in range(2):  # the second pair brings the transcript's scroll bar, which narrows the first card
+        ask(qtbot, window, " ".join(f"word{i}" for i in range(300)))
+        wait_answer(qtbot, window)
+    qtbot.waitUntil(lambda: window.transcript.verticalScrollBar().isVisible())
+    for card in [c for c in window.transcript.cards() if isinstance(c, UserCard)]:
+        qtbot.waitUntil(lambda card=card: card.isVisible() and card.edit.geometry().left() > 0)
+        qtbot.wait(50)
+        assert card.width() <= card.maximumWidth()
+        assert card.geometry().right() < window.transcript.viewport().width()
+        assert card.text.geometry().right() < card.edit.geometry().left()
+        assert card.text.height() >= card.text.heightForWidth(card.text.width())
+        assert card.text.text().endswith("word299") and not card.show_all.isVisibleTo(card)
 
 
 def test_a_short_question_is_shown_whole_without_show_all(qtbot, windows):
