@@ -313,7 +313,9 @@ class Session:
             question_id, self.editing = self.editing, None
             index = self._index(question_id)
             if self.store is not None:
-                self.store.edit_question(question_id, text, records, thinking.to_dict() if thinking else None)
+                self.store.edit_question(
+                    question_id, text, records, thinking.to_dict() if thinking is not None else None
+                )
             dropped = self.turns[index:]
             del self.turns[index:]
             self.listener.turns_removed(dropped)
