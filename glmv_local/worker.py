@@ -41,7 +41,8 @@ class EngineThread:
         return self._thread
 
     def is_current(self) -> bool:
-        return threading.get_ident() == self._thread.ident
+        # The thread object, not its ident: Python gives an ended thread's ident to the next thread it starts.
+        return threading.current_thread() is self._thread
 
     def post(self, task: Callable[[], None]) -> None:
         """Run ``task`` after everything posted before it; its exceptions are logged, not raised."""
