@@ -18,31 +18,37 @@ def broken(text: str, run: int = 0, limit: int = PARAGRAPH_CHARS) -> tuple[str, 
     space, ``_LOOK_AHEAD`` characters later), and the length of the paragraph it ends in. ``run`` is the length of
     the paragraph ``text`` continues (what the call before returned): text broken piece by piece is broken
     exactly as the whole would be."""
-    if run + len(text) <= limit and "\n" not in text:
-        return text, run + len(text)
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if i:
+            run = 0
+        if run + len(line) <= limit:  # nearly every line: left as it is
+            run += len(line)
+        else:
+            lines[i], run = _broken_line(line, run, limit)
+    return "\n".join(lines), run
+
+
+def _broken_line(line: str, run: int, limit: int) -> tuple[str, int]:
+    """One paragraph's piece ``line`` (no newline in it) continuing ``run`` characters, broken as ``broken``
+    says."""
     out: list[str] = []
-    pos, size = 0, len(text)
-    while pos < size:
-        newline = text.find("\n", pos)
-        end = size if newline < 0 else newline
-        while pos < end:
-            if run < limit:
-                take = min(end - pos, limit - run)
-                out.append(text[pos : pos + take])
-                pos, run = pos + take, run + take
-                continue
-            room = limit + _LOOK_AHEAD - run  # characters before the line is broken without a space
-            space = text.find(" ", pos, min(end, pos + room))
-            if space >= 0:
-                out.append(text[pos : space + 1] + "\n")
-                pos, run = space + 1, 0
-            elif pos + room <= end:
-                out.append(text[pos : pos + room] + "\n")
-                pos, run = pos + room, 0
-            else:
-                out.append(text[pos:end])
-                pos, run = end, run + end - pos
-        if newline >= 0:
-            out.append("\n")
-            pos, run = newline + 1, 0
+    pos, end = 0, len(line)
+    while pos < end:
+        if run < limit:
+            take = min(end - pos, limit - run)
+            out.append(line[pos : pos + take])
+            pos, run = pos + take, run + take
+            continue
+        room = limit + _LOOK_AHEAD - run  # characters before the line is broken without a space
+        space = line.find(" ", pos, min(end, pos + room))
+        if space >= 0:
+            out.append(line[pos : space + 1] + "\n")
+            pos, run = space + 1, 0
+        elif pos + room <= end:
+            out.append(line[pos : pos + room] + "\n")
+            pos, run = pos + room, 0
+        else:
+            out.append(line[pos:end])
+            pos, run = end, run + end - pos
     return "".join(out), run
