@@ -395,30 +395,9 @@ class Engine:
         self._thread().post(lambda: self._run(job))
         return job
 
-    def stream(
-        self,
-        messages: list[chat.ChatMessage],
-        *,
-        thinking: bool = True,
-        max_new_tokens: int = 4096,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        top_k: int | None = None,
-        cancel: threading.Event | None = None,
-        ignore_eos: bool = False,
-    ) -> Generation:
-        """``submit``, read as text pieces."""
-        job = self.submit(
-            messages,
-            thinking=thinking,
-            max_new_tokens=max_new_tokens,
-            temperature=temperature,
-            top_p=top_p,
-            top_k=top_k,
-            ignore_eos=ignore_eos,
-            cancel=cancel,
-        )
-        return Generation(job)
+    def stream(self, messages: list[chat.ChatMessage], **options: Any) -> Generation:
+        """``submit`` with the same arguments, read as text pieces."""
+        return Generation(self.submit(messages, **options))
 
     def _thinking_budget(self, request: jobs.Request, prompt: list[int]) -> ThinkingBudget | None:
         """The request's thinking budget with the checkpoint's own thinking tokens, never assumed ids."""
