@@ -34,7 +34,7 @@ from app.serve import media
 from app.serve.completion import DONE, KEEPALIVE, Completion, sse
 from app.serve.errors import ApiError, bad_request
 from app.serve.protocol import ChatRequest, parse_chat_request
-from app.serve.queue import NotLoaded, QueueClosed, QueueFull, Ticket, Work
+from app.serve.queue import NotLoaded, QueueClosed, QueueFull, Ticket
 from app.serve.service import MB, Service
 from glmv_local import jobs
 from glmv_local.errors import GlmvLocalError, InputError, MissingDependency, OutOfMemory
@@ -228,7 +228,7 @@ async def _answer(service: Service, request: Request, chat: ChatRequest) -> Resp
     )
     resolved = await anyio.to_thread.run_sync(resolve)
     inbox = Inbox(asyncio.get_running_loop())
-    work = Work(
+    work = jobs.Request(
         resolved.messages,
         thinking=chat.thinking,
         max_new_tokens=chat.max_tokens or service.options.default_max_tokens,

@@ -17,11 +17,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from app.core.errors import AppError
 from app.core.events import FailureKind
-from glmv_local import chat, jobs
+from glmv_local import jobs
 from glmv_local.engine import Engine
 from glmv_local.errors import GlmvLocalError
 
@@ -52,25 +51,11 @@ class NotLoaded(GlmvLocalError):
     """The shared engine has no model loaded (the window is loading one, or has unloaded it)."""
 
 
-@dataclass(frozen=True)
-class Work:
-    """What to ask the engine (``Engine.submit``'s arguments)."""
-
-    messages: list[chat.ChatMessage]
-    thinking: bool = True
-    max_new_tokens: int = 4096
-    temperature: float | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    ignore_eos: bool = False
-    seed: int | None = None
-
-
 class Ticket:
     """One request's place in line. ``deliver`` gets the job's events (on the engine thread, or on the thread
     that cancels a waiting ticket): it must not block."""
 
-    def __init__(self, line: EngineQueue, work: Work, deliver: Callable[[jobs.JobEvent], None]) -> None:
+    def __init__(self, line: EngineQueue, work: jobs.Request, deliver: Callable[[jobs.JobEvent], None]) -> None:
         self.id = next(_ids)
         self.work = work
         self.deliver = deliver
@@ -130,7 +115,7 @@ class EngineQueue:
 
     def submit(
         self,
-        work: Work,
+        work: jobs.Request,
         deliver: Callable[[jobs.JobEvent], None],
         on_end: Callable[[], None] | None = None,
     ) -> Ticket:
@@ -224,6 +209,7 @@ class EngineQueue:
                 ignore_eos=work.ignore_eos,
                 cancel=ticket.cancel_event,
                 on_event=on_event,
+                thinking_budget=work.thinking_budget,
                 seed=work.seed,
             )
         except GlmvLocalError as e:
